@@ -1,0 +1,95 @@
+/* capsa: state shared by the runtime's modules while a container is built.
+ * Not part of the public surface (container.h). */
+#ifndef CAPSA_INTERNAL_H
+#define CAPSA_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "container.h"
+#include "error.h"
+#include "oci_spec.h"
+
+struct capsa_ctx
+{
+  struct capsa_global *g;
+  const struct capsa_create_opts *opts;
+  const char *id;
+  char *bundle;     /* absolute bundle path */
+  char *rootfs;     /* absolute, symlink-resolved rootfs path on the host */
+  char *state_dir;  /* <root>/<id> */
+  struct oci_config *config;
+  int rootfs_fd;    /* O_PATH fd of rootfs, opened by the parent before clone */
+  bool userns;      /* a new or joined user namespace */
+  bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens, new_userns;
+  int console_socket_fd; /* -1 when none */
+  int exec_fifo_fd;      /* O_PATH fd of <state>/exec.fifo in the child, -1 for run */
+};
+
+/* rootfs.c / mounts.c / devices.c — called in the container init, in its new mount namespace,
+ * before pivot: make / private (or slave), bind the rootfs, perform config mounts in order,
+ * create default devices and linux.devices, /dev symlinks, /dev/console placeholder.
+ * Every destination is resolved inside the rootfs without following symlinks out of it. */
+int capsa_rootfs_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
+/* After createContainer hooks: pivot_root (or MS_MOVE+chroot with --no-pivot) into the rootfs,
+ * apply rootfsPropagation, maskedPaths, readonlyPaths, root.readonly, sysctl. cwd becomes "/". */
+int capsa_rootfs_finalize (struct capsa_ctx *ctx, capsa_error_t *err);
+/* Parse mount options ("ro,nosuid,rbind,rprivate,size=64k,...") into flags, propagation flags,
+ * recursive mount_setattr attributes and leftover data string. */
+struct capsa_mount_opts
+{
+  unsigned long flags;        /* MS_* for mount(2) */
+  unsigned long clear_flags;  /* flags explicitly cleared ("rw", "suid", "dev", ...) */
+  unsigned long propagation;  /* MS_PRIVATE|MS_REC etc., 0 when none */
+  unsigned long long attr_set, attr_clr; /* MOUNT_ATTR_* for recursive r* options */
+  bool recursive_attr;
+  bool bind, rbind;
+  char *data; /* comma-separated leftovers passed as mount data, malloc'd (may be NULL) */
+};
+int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts *out, capsa_error_t *err);
+void capsa_mount_opts_free (struct capsa_mount_opts *o);
+
+/* process.c — in the container init after pivot, right before execve: rlimits, oomScoreAdj,
+ * user (uid/gid/additionalGids/umask), capabilities (5 sets), noNewPrivileges, cwd, env,
+ * --preserve-fds/LISTEN_FDS, close every other fd, execve (PATH lookup in the container's env).
+ * Returns only on error; the message names the executable as runc does
+ * (`exec: "foo": executable file not found in $PATH`). */
+int capsa_process_exec (struct capsa_ctx *ctx, const struct oci_process *p, capsa_error_t *err);
+int capsa_set_rlimits (const struct oci_process *p, capsa_error_t *err);
+int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err);
+
+/* terminal.c */
+/* In the container (after pivot): open a new pty from /dev/ptmx, make the slave the controlling
+ * terminal on fds 0-2, return the master fd (caller sends it, then closes it). */
+int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err);
+/* Send a fd over a unix socket with SCM_RIGHTS. */
+int capsa_send_fd (int sock, int fd, capsa_error_t *err);
+int capsa_recv_fd (int sock, capsa_error_t *err);
+/* Connect to the --console-socket path; returns the socket fd. */
+int capsa_console_socket_open (const char *path, capsa_error_t *err);
+/* Foreground run without --console-socket: copy stdin->master and master->stdout until the
+ * master hangs up (stdin put in raw mode when it is a tty; SIGWINCH resizes). */
+int capsa_terminal_proxy (int master, capsa_error_t *err);
+
+/* hooks.c — run one list of hooks with the state JSON on stdin.  Each hook gets its args and
+ * env (nothing else), its timeout (killed when exceeded), and a non-zero exit is an error naming
+ * the hook kind and path. */
+int capsa_run_hooks (const char *kind, const struct oci_hook *hooks, size_t n, const char *state_json,
+                     capsa_error_t *err);
+
+/* utils.c */
+int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err);
+int capsa_write_file_at (int dirfd, const char *name, const void *data, size_t len, capsa_error_t *err);
+/* Write atomically (temp file + rename). */
+int capsa_write_file_atomic (const char *path, const void *data, size_t len, capsa_error_t *err);
+int capsa_read_file (const char *path, char **out, size_t *len, capsa_error_t *err);
+/* mkdir -p below dirfd, relative path, without following symlinks out of dirfd. */
+int capsa_mkdir_p (const char *path, mode_t mode, capsa_error_t *err);
+/* Resolve `path` inside the directory `rootfd` (openat2 RESOLVE_IN_ROOT, with an equivalent
+ * manual walk where openat2 is missing); returns an O_PATH fd. With create_dirs, missing
+ * components are created as directories (the last one as a file when `last_is_file`). */
+int capsa_open_in_root (int rootfd, const char *path, bool create_dirs, bool last_is_file, capsa_error_t *err);
+/* The "/proc/self/fd/N" name of an fd, in a caller buffer of at least 32 bytes. */
+const char *capsa_fd_path (int fd, char *buf);
+int capsa_close_fds_from (int first, const int *keep, size_t nkeep);
+
+#endif
