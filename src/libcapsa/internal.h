@@ -76,6 +76,12 @@ int capsa_terminal_proxy (int master, capsa_error_t *err);
 int capsa_run_hooks (const char *kind, const struct oci_hook *hooks, size_t n, const char *state_json,
                      capsa_error_t *err);
 
+/* seccomp.c — build the filter with libseccomp and load it.  Called by process.c as late as
+ * possible: right before execve when noNewPrivileges is set, otherwise just before the
+ * capabilities are dropped (loading needs CAP_SYS_ADMIN without NNP).  Without libseccomp
+ * compiled in, a config with linux.seccomp is an error. */
+int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, capsa_error_t *err);
+
 /* utils.c */
 int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err);
 int capsa_write_file_at (int dirfd, const char *name, const void *data, size_t len, capsa_error_t *err);

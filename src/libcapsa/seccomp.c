@@ -1,0 +1,1 @@
+/* capsa: placeholder until this module lands in this session */
