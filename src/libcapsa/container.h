@@ -7,6 +7,9 @@
 #include <sys/types.h>
 #include "error.h"
 
+/* The runtime-spec version capsa implements: `capsa --version`, `capsa spec`, features. */
+#define CAPSA_OCI_VERSION "1.3.0"
+
 /* Global options (runc and crun spellings both map here). */
 struct capsa_global
 {
