@@ -1,1 +1,1057 @@
-/* capsa: placeholder until this module lands in this session */
+/* capsa: the container lifecycle: create, start, run, kill, delete. */
+#include <config.h>
+#include "internal.h"
+#include "namespaces.h"
+#include "state.h"
+#include "sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static int
+pidfd_open_ (pid_t pid)
+{
+  return (int) syscall (SYS_pidfd_open, pid, 0);
+}
+
+static int
+pidfd_signal_ (int pidfd, int sig)
+{
+  return (int) syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* ---------------------------------------------------------------- the container init --- */
+
+static void __attribute__ ((noreturn)) init_fail (int sync, capsa_error_t *err)
+{
+  capsa_error_t tmp = NULL;
+  capsa_sync_send (sync, SYNC_ERROR, (*err)->status, 0, (*err)->msg, &tmp);
+  _exit (1);
+}
+
+static int
+init_wait_start (struct capsa_ctx *ctx, int sync, capsa_error_t *err)
+{
+  char buf[32];
+  struct capsa_sync_msg msg;
+  int fd;
+
+  if (ctx->exec_fifo_fd < 0)
+    {
+      /* run: the runtime is still there and says when. */
+      if (capsa_sync_recv (sync, SYNC_START, &msg, err) < 0)
+        return -1;
+      capsa_sync_msg_free (&msg);
+      return sync;
+    }
+  /* create: block until `capsa start` opens the fifo for reading.  The fifo stays open
+   * (close-on-exec) so that start sees EOF on a successful execve, or an error text. */
+  close (sync);
+  fd = open (capsa_fd_path (ctx->exec_fifo_fd, buf), O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return capsa_make_error (err, errno, "open exec fifo");
+  close (ctx->exec_fifo_fd);
+  ctx->exec_fifo_fd = -1;
+  if (write (fd, "0", 1) != 1)
+    return capsa_make_error (err, errno, "write exec fifo");
+  return fd;
+}
+
+static void __attribute__ ((noreturn)) init_fail_after_start (int fd, bool is_fifo, capsa_error_t *err)
+{
+  capsa_error_t tmp = NULL;
+  if (is_fifo)
+    {
+      char *text = capsa_error_text (*err);
+      ssize_t r = write (fd, text, strlen (text));
+      (void) r;
+      free (text);
+    }
+  else
+    capsa_sync_send (fd, SYNC_ERROR, (*err)->status, 0, (*err)->msg, &tmp);
+  _exit (127);
+}
+
+static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync,
+                                                       bool two_stage)
+{
+  capsa_error_t err = NULL;
+  const struct oci_config *c = ctx->config;
+  struct capsa_sync_msg msg;
+  char *state_json;
+  int start_fd;
+
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (two_stage)
+    {
+      int rest;
+      if (capsa_ns_join (plan, true, &err) < 0 || capsa_ns_join (plan, false, &err) < 0)
+        init_fail (sync, &err);
+      if (ctx->new_userns)
+        {
+          if (unshare (CLONE_NEWUSER) < 0)
+            {
+              capsa_make_error (&err, errno, "unshare user namespace");
+              init_fail (sync, &err);
+            }
+          if (capsa_sync_send (sync, SYNC_MAPS, 0, 0, NULL, &err) < 0
+              || capsa_sync_recv (sync, SYNC_MAPS, &msg, &err) < 0)
+            init_fail (sync, &err);
+          capsa_sync_msg_free (&msg);
+        }
+      rest = plan->new_flags & ~(CLONE_NEWUSER | CLONE_NEWTIME);
+      if (rest && unshare (rest) < 0)
+        {
+          capsa_make_error (&err, errno, "unshare namespaces");
+          init_fail (sync, &err);
+        }
+      if ((plan->new_flags | plan->joined) & CLONE_NEWPID)
+        {
+          /* A new or joined pid namespace applies to children only: the init is a sibling. */
+          pid_t pid = (pid_t) syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+          if (pid < 0)
+            {
+              capsa_make_error (&err, errno, "clone");
+              init_fail (sync, &err);
+            }
+          if (pid > 0)
+            {
+              capsa_sync_send (sync, SYNC_PID, 0, pid, NULL, &err);
+              _exit (0);
+            }
+          prctl (PR_SET_PDEATHSIG, SIGKILL);
+        }
+      else if (capsa_sync_send (sync, SYNC_PID, 0, getpid (), NULL, &err) < 0)
+        _exit (1);
+    }
+  else if (ctx->new_userns)
+    {
+      if (capsa_sync_send (sync, SYNC_MAPS, 0, 0, NULL, &err) < 0 || capsa_sync_recv (sync, SYNC_MAPS, &msg, &err) < 0)
+        init_fail (sync, &err);
+      capsa_sync_msg_free (&msg);
+    }
+  capsa_ns_plan_release (plan);
+
+  if (ctx->userns)
+    {
+      /* Become root of the user namespace (where 0 is mapped). */
+      if (setresgid (0, 0, 0) < 0 && errno != EINVAL)
+        {
+          capsa_make_error (&err, errno, "setresgid(0)");
+          init_fail (sync, &err);
+        }
+      if (setresuid (0, 0, 0) < 0 && errno != EINVAL)
+        {
+          capsa_make_error (&err, errno, "setresuid(0)");
+          init_fail (sync, &err);
+        }
+    }
+  if (ctx->new_timens && capsa_ns_enter_time (ctx, &err) < 0)
+    init_fail (sync, &err);
+  if (!ctx->opts->no_new_keyring)
+    {
+      char name[64];
+      snprintf (name, sizeof (name), "_ses.%.48s", ctx->id);
+      if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name) < 0 && errno != ENOSYS && !ctx->userns)
+        {
+          capsa_make_error (&err, errno, "create session keyring");
+          init_fail (sync, &err);
+        }
+    }
+  if (c->hostname && c->hostname[0] && sethostname (c->hostname, strlen (c->hostname)) < 0)
+    {
+      capsa_make_error (&err, errno, "sethostname `%s`", c->hostname);
+      init_fail (sync, &err);
+    }
+  if (c->domainname && c->domainname[0] && setdomainname (c->domainname, strlen (c->domainname)) < 0)
+    {
+      capsa_make_error (&err, errno, "setdomainname `%s`", c->domainname);
+      init_fail (sync, &err);
+    }
+  if (capsa_set_oom_score_adj (c->process, &err) < 0)
+    init_fail (sync, &err);
+  if (capsa_rootfs_prepare (ctx, &err) < 0)
+    init_fail (sync, &err);
+
+  /* The runtime runs prestart and createRuntime hooks in its own namespaces now. */
+  if (capsa_sync_send (sync, SYNC_PREPARED, 0, 0, NULL, &err) < 0 || capsa_sync_recv (sync, SYNC_GO, &msg, &err) < 0)
+    init_fail (sync, &err);
+  state_json = msg.payload;
+  ctx->state_json = state_json;
+
+  if (c->hooks && capsa_run_hooks ("createContainer", c->hooks->create_container, c->hooks->create_container_len,
+                                   state_json, &err)
+                    < 0)
+    init_fail (sync, &err);
+  if (capsa_rootfs_finalize (ctx, &err) < 0)
+    init_fail (sync, &err);
+  if (c->process->terminal)
+    {
+      int master = capsa_terminal_setup (c->process, &err);
+      if (master < 0 || capsa_send_fd (ctx->console_socket_fd, master, &err) < 0)
+        init_fail (sync, &err);
+      close (master);
+    }
+  if (ctx->console_socket_fd >= 0)
+    {
+      close (ctx->console_socket_fd);
+      ctx->console_socket_fd = -1;
+    }
+  /* From here on the container outlives the command that created it. */
+  prctl (PR_SET_PDEATHSIG, 0);
+  if (capsa_sync_send (sync, SYNC_CREATED, 0, 0, NULL, &err) < 0)
+    _exit (1);
+
+  start_fd = init_wait_start (ctx, sync, &err);
+  if (start_fd < 0)
+    _exit (1);
+  if (c->hooks && capsa_run_hooks ("startContainer", c->hooks->start_container, c->hooks->start_container_len,
+                                   state_json, &err)
+                    < 0)
+    init_fail_after_start (start_fd, start_fd != sync, &err);
+  capsa_process_exec (ctx, c->process, &err);
+  init_fail_after_start (start_fd, start_fd != sync, &err);
+}
+
+/* ---------------------------------------------------------------- the runtime side --- */
+
+struct created
+{
+  pid_t pid;
+  int sync;          /* runtime end of the sync socket (run keeps it for start) */
+  int console_proxy; /* run in the foreground with a terminal: our end of the console socket */
+  char *dir;
+  int dirfd;
+  struct capsa_state_file st;
+};
+
+static void
+now_rfc3339 (char *buf, size_t len)
+{
+  struct timespec ts;
+  struct tm tm;
+  char t[48];
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  strftime (t, sizeof (t), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf (buf, len, "%s.%09ldZ", t, ts.tv_nsec);
+}
+
+static char *
+owner_name (void)
+{
+  struct passwd *pw = getpwuid (geteuid ());
+  return strdup (pw ? pw->pw_name : "");
+}
+
+static int
+load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o, capsa_error_t *err)
+{
+  char path[PATH_MAX];
+  const char *bundle = o->bundle ? o->bundle : ".";
+  char *cfg_msg = NULL;
+  const char *cfg_path;
+  const char *root_path;
+
+  ctx->bundle = realpath (bundle, NULL);
+  if (ctx->bundle == NULL)
+    return capsa_make_error (err, errno, "bundle `%s`", bundle);
+  if (o->config_file)
+    cfg_path = o->config_file;
+  else
+    {
+      snprintf (path, sizeof (path), "%s/config.json", ctx->bundle);
+      cfg_path = path;
+    }
+  ctx->config = oci_config_parse_file (cfg_path, o->config_file ? o->config_file : "config.json", &cfg_msg);
+  if (ctx->config == NULL)
+    {
+      capsa_make_error (err, 0, "%s", cfg_msg ? cfg_msg : "config.json: cannot parse");
+      free (cfg_msg);
+      return -1;
+    }
+  if (ctx->config->process == NULL)
+    return capsa_make_error (err, 0, "config.json: .process: missing (a container needs a process)");
+  if (ctx->config->process->args_len == 0)
+    return capsa_make_error (err, 0, "config.json: .process.args: must not be empty");
+  if (ctx->config->root == NULL || ctx->config->root->path == NULL)
+    return capsa_make_error (err, 0, "config.json: .root.path: missing");
+  if (ctx->config->linux_ == NULL)
+    return capsa_make_error (err, 0, "config.json: .linux: missing (capsa runs Linux containers)");
+  root_path = ctx->config->root->path;
+  if (root_path[0] == '/')
+    snprintf (path, sizeof (path), "%s", root_path);
+  else
+    snprintf (path, sizeof (path), "%s/%s", ctx->bundle, root_path);
+  ctx->rootfs = realpath (path, NULL);
+  if (ctx->rootfs == NULL)
+    return capsa_make_error (err, errno, "config.json: .root.path: rootfs `%s`", path);
+  ctx->rootfs_fd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (ctx->rootfs_fd < 0)
+    return capsa_make_error (err, errno, "config.json: .root.path: rootfs `%s`", ctx->rootfs);
+  if (ctx->config->linux_->resources)
+    capsa_warn ("config.json: .linux.resources: cgroup limits are not applied yet by this capsa version");
+  return 0;
+}
+
+static void
+ctx_release (struct capsa_ctx *ctx)
+{
+  free (ctx->bundle);
+  free (ctx->rootfs);
+  if (ctx->config)
+    oci_config_free (ctx->config);
+  if (ctx->rootfs_fd >= 0)
+    close (ctx->rootfs_fd);
+  if (ctx->console_socket_fd >= 0)
+    close (ctx->console_socket_fd);
+  if (ctx->exec_fifo_fd >= 0)
+    close (ctx->exec_fifo_fd);
+}
+
+static int
+write_pid_file (const char *path, pid_t pid, capsa_error_t *err)
+{
+  char buf[32];
+  int n = snprintf (buf, sizeof (buf), "%d", pid);
+  if (capsa_write_file_atomic (path, buf, (size_t) n, err) < 0)
+    return capsa_error_prefix (err, "pid file");
+  return 0;
+}
+
+static int
+run_hooks_with_state (const char *kind, const struct oci_hook *hooks, size_t n, struct capsa_state_file *st,
+                      const char *status, capsa_error_t *err)
+{
+  char *json;
+  int ret;
+  if (n == 0)
+    return 0;
+  json = capsa_state_oci_json (st, status, false);
+  ret = capsa_run_hooks (kind, hooks, n, json, err);
+  free (json);
+  return ret;
+}
+
+static void
+kill_and_reap (pid_t pid)
+{
+  if (pid > 0)
+    {
+      kill (pid, SIGKILL);
+      waitpid (pid, NULL, 0);
+    }
+}
+
+/* Everything up to the `created` state.  With `for_run` the init waits on the sync socket for
+ * the start message instead of the exec fifo. */
+static int
+do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_run, struct created *out,
+           capsa_error_t *err)
+{
+  struct capsa_ctx ctx = { 0 };
+  struct capsa_ns_plan plan = { 0 };
+  int sp[2] = { -1, -1 }, cons[2] = { -1, -1 };
+  pid_t child = -1, init = -1;
+  bool two_stage;
+  char created[64], path[PATH_MAX];
+  struct capsa_sync_msg msg;
+  const struct oci_process *proc;
+  struct capsa_state_file *st = &out->st;
+
+  memset (out, 0, sizeof (*out));
+  out->sync = out->console_proxy = out->dirfd = -1;
+  ctx.rootfs_fd = ctx.console_socket_fd = ctx.exec_fifo_fd = -1;
+  ctx.g = g;
+  ctx.opts = o;
+  ctx.id = o->id;
+
+  if (capsa_validate_id (o->id, err) < 0)
+    return -1;
+  if (load_bundle (&ctx, o, err) < 0 || capsa_ns_plan (&ctx, &plan, err) < 0)
+    goto fail_early;
+  proc = ctx.config->process;
+  if (proc->terminal && o->console_socket == NULL && (!for_run || o->detach))
+    {
+      capsa_make_error (err, 0, "cannot allocate tty if capsa will detach without setting console socket");
+      goto fail_early;
+    }
+  if (!proc->terminal && o->console_socket)
+    {
+      capsa_make_error (err, 0, "cannot use console socket if capsa will not detach or allocate tty");
+      goto fail_early;
+    }
+  if (proc->terminal)
+    {
+      if (o->console_socket)
+        {
+          ctx.console_socket_fd = capsa_console_socket_open (o->console_socket, err);
+          if (ctx.console_socket_fd < 0)
+            goto fail_early;
+        }
+      else
+        {
+          if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0)
+            {
+              capsa_make_error (err, errno, "socketpair");
+              goto fail_early;
+            }
+          ctx.console_socket_fd = cons[1];
+          out->console_proxy = cons[0];
+        }
+    }
+
+  out->dirfd = capsa_state_create_dir (g, o->id, &out->dir, err);
+  if (out->dirfd < 0)
+    goto fail_early;
+  ctx.state_dir = out->dir;
+
+  now_rfc3339 (created, sizeof (created));
+  st->id = strdup (o->id);
+  st->bundle = strdup (ctx.bundle);
+  st->rootfs = strdup (ctx.rootfs);
+  st->created = strdup (created);
+  st->owner = owner_name ();
+  st->annotations = ctx.config->annotations;
+  st->annotations_len = ctx.config->annotations_len;
+  if (capsa_state_write (out->dir, st, err) < 0)
+    goto fail;
+
+  if (!for_run)
+    {
+      snprintf (path, sizeof (path), "%s/exec.fifo", out->dir);
+      if (mkfifo (path, 0600) < 0)
+        {
+          capsa_make_error (err, errno, "create exec fifo");
+          goto fail;
+        }
+      ctx.exec_fifo_fd = open (path, O_PATH | O_CLOEXEC);
+      if (ctx.exec_fifo_fd < 0)
+        {
+          capsa_make_error (err, errno, "open exec fifo");
+          goto fail;
+        }
+    }
+
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    {
+      capsa_make_error (err, errno, "socketpair");
+      goto fail;
+    }
+
+  /* Fast path: one clone() creates every namespace.  Joining namespaces by path needs them
+   * joined before new ones are made (a new user namespace would own the rest), so that case
+   * spawns in two stages. */
+  two_stage = plan.njoin > 0;
+  {
+    unsigned long flags = SIGCHLD;
+    if (!two_stage)
+      flags |= (unsigned long) (plan.new_flags & ~CLONE_NEWTIME);
+    child = (pid_t) syscall (SYS_clone, flags, 0, 0, 0, 0);
+  }
+  if (child < 0)
+    {
+      capsa_make_error (err, errno, "clone container init");
+      goto fail;
+    }
+  if (child == 0)
+    {
+      close (sp[0]);
+      if (cons[0] >= 0)
+        close (cons[0]);
+      container_init (&ctx, &plan, sp[1], two_stage);
+    }
+  close (sp[1]);
+  sp[1] = -1;
+  if (cons[1] >= 0)
+    {
+      close (cons[1]);
+      cons[1] = ctx.console_socket_fd = -1;
+    }
+  init = child;
+
+  for (;;)
+    {
+      if (capsa_sync_recv (sp[0], 0, &msg, err) < 0)
+        goto fail;
+      if (msg.type == SYNC_MAPS)
+        {
+          capsa_sync_msg_free (&msg);
+          if (capsa_ns_write_id_maps (&ctx, child, err) < 0 || capsa_sync_send (sp[0], SYNC_MAPS, 0, 0, NULL, err) < 0)
+            goto fail;
+          continue;
+        }
+      if (msg.type == SYNC_PID)
+        {
+          init = (pid_t) msg.value;
+          capsa_sync_msg_free (&msg);
+          if (init != child)
+            waitpid (child, NULL, 0);
+          child = -1;
+          continue;
+        }
+      if (msg.type == SYNC_PREPARED)
+        {
+          capsa_sync_msg_free (&msg);
+          break;
+        }
+      capsa_sync_msg_free (&msg);
+      capsa_make_error (err, 0, "unexpected message from container init");
+      goto fail;
+    }
+
+  st->pid = init;
+  st->start_time = capsa_process_start_time (init);
+  st->pidns = ((plan.new_flags | plan.joined) & CLONE_NEWPID) != 0;
+  if (capsa_state_write (out->dir, st, err) < 0)
+    goto fail;
+  if (ctx.config->hooks)
+    {
+      const struct oci_hooks *h = ctx.config->hooks;
+      if (run_hooks_with_state ("prestart", h->prestart, h->prestart_len, st, "creating", err) < 0
+          || run_hooks_with_state ("createRuntime", h->create_runtime, h->create_runtime_len, st, "creating", err)
+               < 0)
+        goto fail;
+    }
+  {
+    char *json = capsa_state_oci_json (st, "creating", false);
+    int r = capsa_sync_send (sp[0], SYNC_GO, 0, 0, json, err);
+    free (json);
+    if (r < 0)
+      goto fail;
+  }
+  if (capsa_sync_recv (sp[0], SYNC_CREATED, &msg, err) < 0)
+    goto fail;
+  capsa_sync_msg_free (&msg);
+  if (o->pid_file && write_pid_file (o->pid_file, init, err) < 0)
+    goto fail;
+
+  out->pid = init;
+  if (for_run)
+    out->sync = sp[0];
+  else
+    close (sp[0]);
+  st->annotations = NULL;
+  st->annotations_len = 0;
+  /* The state keeps its own copy of the annotations; the config stays for poststart. */
+  st->annotations = calloc (ctx.config->annotations_len + 1, sizeof (*st->annotations));
+  for (size_t i = 0; i < ctx.config->annotations_len; i++)
+    {
+      st->annotations[i].key = strdup (ctx.config->annotations[i].key);
+      st->annotations[i].value = strdup (ctx.config->annotations[i].value);
+    }
+  st->annotations_len = ctx.config->annotations_len;
+  /* Keep the config for the hooks of later commands (poststart, poststop). */
+  {
+    char *text = oci_config_generate (ctx.config, false);
+    snprintf (path, sizeof (path), "%s/config.json", out->dir);
+    if (text == NULL || capsa_write_file (path, text, strlen (text), err) < 0)
+      {
+        free (text);
+        out->sync = -1;
+        close (sp[0]);
+        sp[0] = -1;
+        goto fail;
+      }
+    free (text);
+  }
+  ctx_release (&ctx);
+  return 0;
+
+fail:
+  if (child > 0)
+    kill_and_reap (child);
+  if (init > 0 && init != child)
+    kill_and_reap (init);
+  if (sp[0] >= 0)
+    close (sp[0]);
+  if (sp[1] >= 0)
+    close (sp[1]);
+  if (out->console_proxy >= 0)
+    close (out->console_proxy);
+  out->console_proxy = -1;
+  {
+    capsa_error_t tmp = NULL;
+    capsa_state_remove_dir (out->dir, &tmp);
+    capsa_error_release (&tmp);
+  }
+fail_early:
+  if (cons[1] >= 0 && cons[1] != ctx.console_socket_fd)
+    close (cons[1]);
+  if (cons[0] >= 0 && cons[0] != out->console_proxy)
+    close (cons[0]);
+  capsa_ns_plan_release (&plan);
+  st->annotations = NULL;
+  st->annotations_len = 0;
+  capsa_state_file_free (st);
+  if (out->dirfd >= 0)
+    close (out->dirfd);
+  free (out->dir);
+  out->dir = NULL;
+  out->dirfd = -1;
+  ctx_release (&ctx);
+  return capsa_error_prefix (err, "create container `%s`", o->id);
+}
+
+static void
+created_release (struct created *c)
+{
+  if (c->sync >= 0)
+    close (c->sync);
+  if (c->console_proxy >= 0)
+    close (c->console_proxy);
+  if (c->dirfd >= 0)
+    close (c->dirfd);
+  free (c->dir);
+  capsa_state_file_free (&c->st);
+}
+
+int
+capsa_container_create (struct capsa_global *g, const struct capsa_create_opts *o, capsa_error_t *err)
+{
+  struct created c;
+  if (do_create (g, o, false, &c, err) < 0)
+    return -1;
+  created_release (&c);
+  return 0;
+}
+
+static struct oci_config *
+load_saved_config (const char *dir)
+{
+  char path[PATH_MAX], *msg = NULL;
+  struct oci_config *cfg;
+  snprintf (path, sizeof (path), "%s/config.json", dir);
+  cfg = oci_config_parse_file (path, "config.json", &msg);
+  free (msg);
+  return cfg;
+}
+
+static void
+run_poststart (const char *dir, struct capsa_state_file *st, struct oci_config *cfg)
+{
+  struct oci_config *own = NULL;
+  capsa_error_t err = NULL;
+  if (cfg == NULL)
+    cfg = own = load_saved_config (dir);
+  if (cfg && cfg->hooks && cfg->hooks->poststart_len)
+    {
+      /* The spec: a failing poststart hook is logged, the operation goes on. */
+      if (run_hooks_with_state ("poststart", cfg->hooks->poststart, cfg->hooks->poststart_len, st, "running", &err)
+          < 0)
+        {
+          char *t = capsa_error_text (err);
+          capsa_warn ("%s", t);
+          free (t);
+          capsa_error_release (&err);
+        }
+    }
+  if (own)
+    oci_config_free (own);
+}
+
+int
+capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err)
+{
+  char *dir = NULL, path[PATH_MAX], buf[4096];
+  struct capsa_state_file st;
+  const char *status;
+  int dfd, fd, ret = -1;
+  size_t got = 0;
+
+  dfd = capsa_state_open_locked (g, id, &dir, err);
+  if (dfd < 0)
+    return -1;
+  if (capsa_state_read (dir, &st, err) < 0)
+    goto out;
+  status = capsa_state_status (dir, &st);
+  if (strcmp (status, "created") != 0)
+    {
+      capsa_make_error (err, 0, "cannot start a container that is %s", status);
+      goto out_st;
+    }
+  snprintf (path, sizeof (path), "%s/exec.fifo", dir);
+  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    {
+      capsa_make_error (err, errno, "open exec fifo");
+      goto out_st;
+    }
+  {
+    /* Wait for the init to open its end, or to die. */
+    struct pollfd p[2] = { { fd, POLLIN, 0 }, { pidfd_open_ (st.pid), POLLIN, 0 } };
+    int r;
+    do
+      r = poll (p, p[1].fd >= 0 ? 2 : 1, -1);
+    while (r < 0 && errno == EINTR);
+    if (p[1].fd >= 0)
+      close (p[1].fd);
+    if (!(p[0].revents & POLLIN))
+      {
+        close (fd);
+        capsa_make_error (err, 0, "container init exited before start");
+        goto out_st;
+      }
+    fcntl (fd, F_SETFL, 0);
+  }
+  unlink (path);
+  st.started = true;
+  if (capsa_state_write (dir, &st, err) < 0)
+    {
+      close (fd);
+      goto out_st;
+    }
+  for (;;)
+    {
+      ssize_t r = read (fd, buf + got, sizeof (buf) - 1 - got);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      got += (size_t) r;
+      if (got >= sizeof (buf) - 1)
+        break;
+    }
+  close (fd);
+  buf[got] = '\0';
+  if (got == 0)
+    {
+      capsa_make_error (err, 0, "container init exited before start");
+      goto out_st;
+    }
+  if (got > 1)
+    {
+      /* The init wrote why it could not exec after the start byte. */
+      capsa_make_error (err, 0, "%s", buf + 1);
+      goto out_st;
+    }
+  run_poststart (dir, &st, NULL);
+  ret = 0;
+out_st:
+  capsa_state_file_free (&st);
+out:
+  close (dfd);
+  free (dir);
+  if (ret < 0)
+    capsa_error_prefix (err, "start container `%s`", id);
+  return ret;
+}
+
+/* Foreground run: forward signals to the container process. */
+static volatile pid_t forward_pid;
+
+static void
+forward_signal (int sig)
+{
+  if (forward_pid > 0)
+    kill (forward_pid, sig);
+}
+
+static int
+exit_status (int status)
+{
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return 255;
+}
+
+static int
+delete_locked (const char *dir, struct capsa_state_file *st, bool force, capsa_error_t *err);
+
+int
+capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o, capsa_error_t *err)
+{
+  struct created c;
+  struct capsa_sync_msg msg;
+  static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
+  struct sigaction sa = { 0 };
+  int status = 0, ret;
+  size_t i;
+
+  if (do_create (g, o, true, &c, err) < 0)
+    return -1;
+  c.st.started = true;
+  if (capsa_state_write (c.dir, &c.st, err) < 0 || capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
+    goto fail;
+  /* EOF means execve succeeded (the socket is close-on-exec); a message is an error. */
+  if (capsa_sync_recv (c.sync, 0, &msg, err) < 0)
+    {
+      if (strcmp ((*err)->msg, "container init exited unexpectedly") != 0)
+        goto fail;
+      capsa_error_release (err);
+    }
+  else
+    capsa_sync_msg_free (&msg);
+  close (c.sync);
+  c.sync = -1;
+  run_poststart (c.dir, &c.st, NULL);
+
+  if (o->detach)
+    {
+      created_release (&c);
+      return 0;
+    }
+
+  /* Let other commands (kill, state) work on the container while we wait. */
+  close (c.dirfd);
+  c.dirfd = -1;
+  forward_pid = c.pid;
+  sa.sa_handler = forward_signal;
+  sa.sa_flags = SA_RESTART;
+  for (i = 0; i < sizeof (fwd) / sizeof (fwd[0]); i++)
+    if (!(fwd[i] == SIGWINCH && c.console_proxy >= 0))
+      sigaction (fwd[i], &sa, NULL);
+  if (c.console_proxy >= 0)
+    {
+      int master = capsa_recv_fd (c.console_proxy, err);
+      if (master < 0)
+        goto fail;
+      capsa_terminal_proxy (master, err);
+      capsa_error_release (err);
+      close (master);
+    }
+  while (waitpid (c.pid, &status, 0) < 0)
+    if (errno != EINTR)
+      {
+        capsa_make_error (err, errno, "wait for container `%s`", o->id);
+        goto fail;
+      }
+  forward_pid = 0;
+  ret = exit_status (status);
+
+  if (!o->keep)
+    {
+      char *dir = NULL;
+      int dfd = capsa_state_open_locked (g, o->id, &dir, err);
+      if (dfd >= 0)
+        {
+          struct capsa_state_file st;
+          if (capsa_state_read (dir, &st, err) == 0)
+            {
+              delete_locked (dir, &st, true, err);
+              capsa_state_file_free (&st);
+            }
+          close (dfd);
+          free (dir);
+        }
+      if (*err)
+        {
+          char *t = capsa_error_text (*err);
+          capsa_warn ("%s", t);
+          free (t);
+          capsa_error_release (err);
+        }
+    }
+  created_release (&c);
+  return ret;
+
+fail:
+  kill_and_reap (c.pid);
+  {
+    capsa_error_t tmp = NULL;
+    capsa_state_remove_dir (c.dir, &tmp);
+    capsa_error_release (&tmp);
+  }
+  created_release (&c);
+  return capsa_error_prefix (err, "run container `%s`", o->id);
+}
+
+/* Signal the init through a pidfd, after checking it is still the process we started. */
+static int
+signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out, capsa_error_t *err)
+{
+  int pidfd = pidfd_open_ (st->pid);
+  if (pidfd < 0)
+    {
+      if (errno == ESRCH)
+        return capsa_make_error (err, 0, "container is not running");
+      return capsa_make_error (err, errno, "pidfd_open %d", st->pid);
+    }
+  if (capsa_process_start_time (st->pid) != st->start_time)
+    {
+      close (pidfd);
+      return capsa_make_error (err, 0, "container is not running");
+    }
+  if (pidfd_signal_ (pidfd, sig) < 0)
+    {
+      int e = errno;
+      close (pidfd);
+      return capsa_make_error (err, e, "send signal %d", sig);
+    }
+  if (pidfd_out)
+    *pidfd_out = pidfd;
+  else
+    close (pidfd);
+  return 0;
+}
+
+/* Signal every process of a container without its own pid namespace.  Until cgroups land
+ * the init's descendants are what we can find: walk /proc for them. */
+static void
+signal_descendants (pid_t root, int sig)
+{
+  pid_t pids[4096];
+  size_t n = 1, i;
+  pids[0] = root;
+  for (i = 0; i < n && n < 4096; i++)
+    {
+      char path[64], buf[8192];
+      int fd;
+      ssize_t r;
+      snprintf (path, sizeof (path), "/proc/%d/task/%d/children", pids[i], pids[i]);
+      fd = open (path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      r = read (fd, buf, sizeof (buf) - 1);
+      close (fd);
+      if (r <= 0)
+        continue;
+      buf[r] = '\0';
+      for (char *p = buf; *p && n < 4096;)
+        {
+          char *end;
+          long v = strtol (p, &end, 10);
+          if (end == p)
+            break;
+          pids[n++] = (pid_t) v;
+          p = end;
+          while (*p == ' ')
+            p++;
+        }
+    }
+  for (i = n; i > 1; i--)
+    kill (pids[i - 1], sig);
+}
+
+int
+capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all, capsa_error_t *err)
+{
+  char *dir = NULL;
+  struct capsa_state_file st;
+  const char *status;
+  int dfd, ret = -1;
+
+  dfd = capsa_state_open_locked (g, id, &dir, err);
+  if (dfd < 0)
+    return -1;
+  if (capsa_state_read (dir, &st, err) < 0)
+    goto out;
+  status = capsa_state_status (dir, &st);
+  if (strcmp (status, "created") != 0 && strcmp (status, "running") != 0)
+    {
+      capsa_make_error (err, 0, "container `%s` is not running", id);
+      goto out_st;
+    }
+  if (all && !st.pidns)
+    signal_descendants (st.pid, sig);
+  if (signal_init (&st, sig, NULL, err) < 0)
+    {
+      capsa_error_prefix (err, "kill container `%s`", id);
+      goto out_st;
+    }
+  ret = 0;
+out_st:
+  capsa_state_file_free (&st);
+out:
+  close (dfd);
+  free (dir);
+  return ret;
+}
+
+static int
+delete_locked (const char *dir, struct capsa_state_file *st, bool force, capsa_error_t *err)
+{
+  const char *status = capsa_state_status (dir, st);
+  struct oci_config *cfg;
+
+  if (strcmp (status, "running") == 0 && !force)
+    return capsa_make_error (err, 0, "cannot delete container `%s` that is not stopped: running", st->id);
+  if (strcmp (status, "stopped") != 0 && st->pid > 0)
+    {
+      int pidfd = -1;
+      capsa_error_t tmp = NULL;
+      if (!st->pidns)
+        signal_descendants (st->pid, SIGKILL);
+      if (signal_init (st, SIGKILL, &pidfd, &tmp) == 0)
+        {
+          struct pollfd p = { pidfd, POLLIN, 0 };
+          while (poll (&p, 1, 10000) < 0 && errno == EINTR)
+            ;
+          close (pidfd);
+        }
+      capsa_error_release (&tmp);
+    }
+  cfg = load_saved_config (dir);
+  if (cfg && cfg->hooks && cfg->hooks->poststop_len)
+    {
+      capsa_error_t tmp = NULL;
+      if (run_hooks_with_state ("poststop", cfg->hooks->poststop, cfg->hooks->poststop_len, st, "stopped", &tmp)
+          < 0)
+        {
+          char *t = capsa_error_text (tmp);
+          capsa_warn ("%s", t);
+          free (t);
+          capsa_error_release (&tmp);
+        }
+    }
+  if (cfg)
+    oci_config_free (cfg);
+  return capsa_state_remove_dir (dir, err);
+}
+
+int
+capsa_container_delete (struct capsa_global *g, const char *id, bool force, capsa_error_t *err)
+{
+  char *dir = NULL;
+  struct capsa_state_file st;
+  int dfd, ret;
+
+  dfd = capsa_state_open_locked (g, id, &dir, err);
+  if (dfd < 0)
+    {
+      /* runc: deleting a container that is already gone succeeds with --force. */
+      if (force && *err && strstr ((*err)->msg, "does not exist"))
+        {
+          capsa_error_release (err);
+          return 0;
+        }
+      return -1;
+    }
+  if (capsa_state_read (dir, &st, err) < 0)
+    {
+      /* A state dir without a readable state file (a create killed early): remove it. */
+      capsa_error_release (err);
+      ret = capsa_state_remove_dir (dir, err);
+    }
+  else
+    {
+      ret = delete_locked (dir, &st, force, err);
+      capsa_state_file_free (&st);
+    }
+  close (dfd);
+  free (dir);
+  if (ret < 0)
+    capsa_error_prefix (err, "delete container `%s`", id);
+  return ret;
+}
