@@ -23,6 +23,15 @@ struct capsa_ctx
   bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens, new_userns;
   int console_socket_fd; /* -1 when none */
   int exec_fifo_fd;      /* O_PATH fd of <state>/exec.fifo in the child, -1 for run */
+  /* Optional, for process.c/seccomp.c (NULL = unused).  state_json: the OCI state (status
+   * "creating", pid as the runtime sees it) sent to a seccomp listenerPath.  before_exec: called
+   * by capsa_process_exec after the user, capabilities and path lookup, right before execve
+   * (exec fifo wait, startContainer hooks).  seccomp_notify: receives the SCMP_ACT_NOTIFY fd
+   * (e.g. to forward it to the host side, which calls capsa_seccomp_send_listener); without
+   * it capsa_seccomp_apply connects to listenerPath itself. */
+  const char *state_json;
+  int (*before_exec) (struct capsa_ctx *ctx, capsa_error_t *err);
+  int (*seccomp_notify) (struct capsa_ctx *ctx, int notify_fd, capsa_error_t *err);
 };
 
 /* rootfs.c / mounts.c / devices.c — called in the container init, in its new mount namespace,
@@ -47,6 +56,27 @@ struct capsa_mount_opts
 };
 int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts *out, capsa_error_t *err);
 void capsa_mount_opts_free (struct capsa_mount_opts *o);
+
+/* Helpers shared by rootfs.c, mounts.c and devices.c (all run in the container init). */
+/* Perform one config.json mount with its destination resolved inside rootfd. */
+int capsa_mount_one (struct capsa_ctx *ctx, int rootfd, const struct oci_mount *m, capsa_error_t *err);
+/* Bind `source` (or the fd srcfd when >= 0; `source` then only names it in messages) onto the
+ * resolved target fd; `dest` is the target's path inside rootfd, for messages and for the
+ * fallback without open_tree/move_mount.  Returns an fd on the new mount. */
+int capsa_bind_mount_at (const char *source, int srcfd, int rootfd, const char *dest, int targetfd,
+                         bool recursive, capsa_error_t *err);
+/* mount_setattr() on the mount of mntfd (MOUNT_ATTR_* set/clear, MS_* propagation); falls back to
+ * MS_REMOUNT|MS_BIND keeping the current flags where the syscall is missing. */
+int capsa_mount_setattr (int mntfd, bool recursive, unsigned long long set, unsigned long long clr,
+                         unsigned long propagation, const char *what, capsa_error_t *err);
+/* Default devices and /dev symlinks (when `defaults`) and linux.devices: mknod, or a bind of the
+ * host node in a user namespace. */
+int capsa_create_devices (struct capsa_ctx *ctx, int rootfd, bool defaults, capsa_error_t *err);
+/* An empty /dev/console file for the terminal's bind mount. */
+int capsa_create_console_placeholder (int rootfd, capsa_error_t *err);
+/* Bind the pty slave (a path, e.g. "/dev/pts/0") onto /dev/console below rootfd (the rootfs fd
+ * before the pivot, or an fd of "/" after it). */
+int capsa_rootfs_bind_console (int rootfd, const char *slave_path, capsa_error_t *err);
 
 /* process.c — in the container init after pivot, right before execve: rlimits, oomScoreAdj,
  * user (uid/gid/additionalGids/umask), capabilities (5 sets), noNewPrivileges, cwd, env,
@@ -81,6 +111,10 @@ int capsa_run_hooks (const char *kind, const struct oci_hook *hooks, size_t n, c
  * capabilities are dropped (loading needs CAP_SYS_ADMIN without NNP).  Without libseccomp
  * compiled in, a config with linux.seccomp is an error. */
 int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, capsa_error_t *err);
+/* Connect to s->listener_path and send notify_fd (SCM_RIGHTS) with the container process state
+ * JSON (ociVersion, fds ["seccompFd"], pid, metadata, state). */
+int capsa_seccomp_send_listener (const struct oci_seccomp *s, int notify_fd, const char *state_json,
+                                 capsa_error_t *err);
 
 /* utils.c */
 int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err);

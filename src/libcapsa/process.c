@@ -1,1 +1,760 @@
-/* capsa: placeholder until this module lands in this session */
+/* capsa: the last steps of a container process: limits, user, capabilities, env, fds, execve. */
+#include <config.h>
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/ioprio.h>
+#include <linux/sched.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifdef HAVE_CAP
+#include <sys/capability.h>
+#endif
+
+#define CAPSA_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* strerror in the lower-case spelling Go uses ("no such file or directory"), so that engines
+ * matching runc's texts (podman maps them to exit codes 126/127) recognise ours. */
+static const char *lower_strerror (int e, char *buf, size_t len)
+{
+  snprintf (buf, len, "%s", strerror (e));
+  if (buf[0] >= 'A' && buf[0] <= 'Z')
+    buf[0] = buf[0] - 'A' + 'a';
+  return buf;
+}
+
+/* ---- rlimits ---------------------------------------------------------------------------- */
+
+static const struct
+{
+  const char *name;
+  int resource;
+} rlimit_names[] = {
+  { "RLIMIT_AS", RLIMIT_AS },
+  { "RLIMIT_CORE", RLIMIT_CORE },
+  { "RLIMIT_CPU", RLIMIT_CPU },
+  { "RLIMIT_DATA", RLIMIT_DATA },
+  { "RLIMIT_FSIZE", RLIMIT_FSIZE },
+  { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+  { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+  { "RLIMIT_NICE", RLIMIT_NICE },
+  { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+  { "RLIMIT_NPROC", RLIMIT_NPROC },
+  { "RLIMIT_RSS", RLIMIT_RSS },
+  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+  { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+  { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+  { "RLIMIT_STACK", RLIMIT_STACK },
+};
+
+int capsa_set_rlimits (const struct oci_process *p, capsa_error_t *err)
+{
+  size_t i, j;
+
+  for (i = 0; i < p->rlimits_len; i++)
+    {
+      const struct oci_rlimit *r = &p->rlimits[i];
+      struct rlimit lim, old;
+      int res = -1;
+
+      for (j = 0; j < sizeof (rlimit_names) / sizeof (rlimit_names[0]); j++)
+        if (r->type && strcmp (r->type, rlimit_names[j].name) == 0)
+          res = rlimit_names[j].resource;
+      if (res < 0)
+        return capsa_make_error (err, 0, ".process.rlimits[%zu].type: unknown rlimit \"%s\"", i,
+                                 r->type ? r->type : "");
+      if (r->soft > r->hard)
+        return capsa_make_error (err, 0,
+                                 ".process.rlimits[%zu]: %s soft limit %llu is above the hard "
+                                 "limit %llu",
+                                 i, r->type, (unsigned long long)r->soft,
+                                 (unsigned long long)r->hard);
+      /* JSON's uint64 max is RLIM_INFINITY (~0) on 64-bit, as in the spec's examples. */
+      lim.rlim_cur = (rlim_t)r->soft;
+      lim.rlim_max = (rlim_t)r->hard;
+      if (prlimit (0, res, &lim, &old) < 0)
+        {
+          int e = errno;
+          if (e == EPERM && getrlimit (res, &old) == 0 && lim.rlim_max > old.rlim_max)
+            return capsa_make_error (err, e,
+                                     "setrlimit %s (soft %llu, hard %llu): raising the hard "
+                                     "limit above %llu needs CAP_SYS_RESOURCE",
+                                     r->type, (unsigned long long)r->soft,
+                                     (unsigned long long)r->hard, (unsigned long long)old.rlim_max);
+          return capsa_make_error (err, e, "setrlimit %s (soft %llu, hard %llu)", r->type,
+                                   (unsigned long long)r->soft, (unsigned long long)r->hard);
+        }
+    }
+  return 0;
+}
+
+/* ---- oomScoreAdj, ioPriority, scheduler, personality ------------------------------------ */
+
+int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err)
+{
+  char buf[32];
+  int fd, len, ret;
+
+  if (!p->oom_score_adj_present)
+    return 0;
+  len = snprintf (buf, sizeof (buf), "%d", (int)p->oom_score_adj);
+  fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return capsa_make_error (err, errno, "open \"/proc/self/oom_score_adj\"");
+  ret = write (fd, buf, len);
+  if (ret != len)
+    {
+      int e = ret < 0 ? errno : EIO;
+      close (fd);
+      return capsa_make_error (err, e, "set oomScoreAdj %d", (int)p->oom_score_adj);
+    }
+  close (fd);
+  return 0;
+}
+
+static int set_io_priority (const struct oci_io_priority *io, capsa_error_t *err)
+{
+  int cls;
+
+  if (io == NULL)
+    return 0;
+  if (strcmp (io->class_, "IOPRIO_CLASS_RT") == 0)
+    cls = IOPRIO_CLASS_RT;
+  else if (strcmp (io->class_, "IOPRIO_CLASS_BE") == 0)
+    cls = IOPRIO_CLASS_BE;
+  else if (strcmp (io->class_, "IOPRIO_CLASS_IDLE") == 0)
+    cls = IOPRIO_CLASS_IDLE;
+  else
+    return capsa_make_error (err, 0, ".process.ioPriority.class: unknown class \"%s\"", io->class_);
+  if (io->priority < 0 || io->priority > 7)
+    return capsa_make_error (err, 0, ".process.ioPriority.priority: %d is not in 0..7",
+                             (int)io->priority);
+  if (syscall (SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE (cls, io->priority)) < 0)
+    return capsa_make_error (err, errno, "ioprio_set %s %d", io->class_, (int)io->priority);
+  return 0;
+}
+
+/* sched_setattr(2)'s argument (the uapi header clashes with glibc's sched.h). */
+struct capsa_sched_attr
+{
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+  uint32_t sched_util_min;
+  uint32_t sched_util_max;
+};
+
+static int set_scheduler (const struct oci_scheduler *s, capsa_error_t *err)
+{
+  static const struct
+  {
+    const char *name;
+    unsigned value;
+  } policies[] = { { "SCHED_OTHER", SCHED_OTHER },
+                   { "SCHED_FIFO", SCHED_FIFO },
+                   { "SCHED_RR", SCHED_RR },
+                   { "SCHED_BATCH", SCHED_BATCH },
+                   { "SCHED_ISO", 4 },
+                   { "SCHED_IDLE", SCHED_IDLE },
+                   { "SCHED_DEADLINE", SCHED_DEADLINE } },
+    flags[] = { { "SCHED_FLAG_RESET_ON_FORK", SCHED_FLAG_RESET_ON_FORK },
+                { "SCHED_FLAG_RECLAIM", SCHED_FLAG_RECLAIM },
+                { "SCHED_FLAG_DL_OVERRUN", SCHED_FLAG_DL_OVERRUN },
+                { "SCHED_FLAG_KEEP_POLICY", SCHED_FLAG_KEEP_POLICY },
+                { "SCHED_FLAG_KEEP_PARAMS", SCHED_FLAG_KEEP_PARAMS },
+                { "SCHED_FLAG_UTIL_CLAMP_MIN", SCHED_FLAG_UTIL_CLAMP_MIN },
+                { "SCHED_FLAG_UTIL_CLAMP_MAX", SCHED_FLAG_UTIL_CLAMP_MAX } };
+  struct capsa_sched_attr attr;
+  size_t i, j;
+  bool found = false;
+
+  if (s == NULL)
+    return 0;
+  memset (&attr, 0, sizeof (attr));
+  attr.size = sizeof (attr);
+  for (i = 0; i < sizeof (policies) / sizeof (policies[0]); i++)
+    if (strcmp (s->policy, policies[i].name) == 0)
+      {
+        attr.sched_policy = policies[i].value;
+        found = true;
+      }
+  if (!found)
+    return capsa_make_error (err, 0, ".process.scheduler.policy: unknown policy \"%s\"", s->policy);
+  for (i = 0; i < s->flags_len; i++)
+    {
+      found = false;
+      for (j = 0; j < sizeof (flags) / sizeof (flags[0]); j++)
+        if (strcmp (s->flags[i], flags[j].name) == 0)
+          {
+            attr.sched_flags |= flags[j].value;
+            found = true;
+          }
+      if (!found)
+        return capsa_make_error (err, 0, ".process.scheduler.flags[%zu]: unknown flag \"%s\"", i,
+                                 s->flags[i]);
+    }
+  attr.sched_nice = s->nice_present ? s->nice : 0;
+  attr.sched_priority = s->priority_present ? (unsigned)s->priority : 0;
+  attr.sched_runtime = s->runtime_present ? s->runtime : 0;
+  attr.sched_deadline = s->deadline_present ? s->deadline : 0;
+  attr.sched_period = s->period_present ? s->period : 0;
+  if (syscall (SYS_sched_setattr, 0, &attr, 0) < 0)
+    return capsa_make_error (err, errno, "sched_setattr %s", s->policy);
+  return 0;
+}
+
+static int set_personality (const struct oci_personality *per, capsa_error_t *err)
+{
+  unsigned long domain;
+
+  if (per == NULL)
+    return 0;
+  if (strcmp (per->domain, "LINUX") == 0)
+    domain = PER_LINUX;
+  else if (strcmp (per->domain, "LINUX32") == 0)
+    domain = PER_LINUX32;
+  else
+    return capsa_make_error (err, 0, ".linux.personality.domain: unknown domain \"%s\"",
+                             per->domain);
+  /* The spec defines no personality flags yet. */
+  if (per->flags_len > 0)
+    return capsa_make_error (err, 0, ".linux.personality.flags[0]: unsupported flag \"%s\"",
+                             per->flags[0]);
+  if (personality (domain) < 0)
+    return capsa_make_error (err, errno, "personality %s", per->domain);
+  return 0;
+}
+
+/* ---- capabilities ----------------------------------------------------------------------- */
+
+#ifdef HAVE_CAP
+/* Capabilities by set, as bit masks over cap values (the kernel has fewer than 64). */
+struct cap_sets
+{
+  uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+
+/* Names the running kernel cannot map (unknown to libcap, or newer than the kernel) are
+ * skipped with a warning, as the spec asks ("Any value which cannot be mapped to a relevant
+ * kernel interface ... MUST be logged as a warning"; runtimes SHOULD NOT fail on them). */
+static uint64_t cap_names_to_mask (char **names, size_t n, const char *set)
+{
+  cap_value_t max = cap_max_bits ();
+  uint64_t mask = 0;
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      cap_value_t v;
+      if (strncasecmp (names[i], "CAP_", 4) != 0 || cap_from_name (names[i], &v) < 0)
+        {
+          capsa_warn (".process.capabilities.%s[%zu]: unknown capability \"%s\", ignored", set, i,
+                      names[i]);
+          continue;
+        }
+      if (v >= max || v >= 64)
+        {
+          capsa_warn (".process.capabilities.%s[%zu]: capability \"%s\" is not supported by the "
+                      "running kernel, ignored",
+                      set, i, names[i]);
+          continue;
+        }
+      mask |= 1ULL << v;
+    }
+  return mask;
+}
+
+/* Absent process.capabilities means an empty set everywhere (runc does the same: the process
+ * gets no capabilities at all), which is the safe reading of an OPTIONAL field. */
+static void parse_caps (const struct oci_capabilities *c, struct cap_sets *out)
+{
+  memset (out, 0, sizeof (*out));
+  if (c == NULL)
+    return;
+  out->bounding = cap_names_to_mask (c->bounding, c->bounding_len, "bounding");
+  out->effective = cap_names_to_mask (c->effective, c->effective_len, "effective");
+  out->permitted = cap_names_to_mask (c->permitted, c->permitted_len, "permitted");
+  out->inheritable = cap_names_to_mask (c->inheritable, c->inheritable_len, "inheritable");
+  out->ambient = cap_names_to_mask (c->ambient, c->ambient_len, "ambient");
+}
+
+static const char *cap_display_name (cap_value_t v, char *buf, size_t len)
+{
+  char *n = cap_to_name (v);
+  size_t i;
+
+  snprintf (buf, len, "%s", n ? n : "?");
+  cap_free (n);
+  for (i = 0; buf[i]; i++)
+    if (buf[i] >= 'a' && buf[i] <= 'z')
+      buf[i] -= 'a' - 'A';
+  return buf;
+}
+
+/* Requested caps the runtime itself does not hold cannot be granted: warn, and leave them out
+ * (e.g. CAP_SYS_RESOURCE on a host whose bounding set lacks it). */
+static void restrict_to_held (struct cap_sets *s)
+{
+  cap_value_t v, max = cap_max_bits ();
+  cap_t cur = cap_get_proc ();
+  uint64_t held = 0, all;
+  char name[64];
+
+  if (cur == NULL)
+    return;
+  for (v = 0; v < max && v < 64; v++)
+    {
+      cap_flag_value_t f = CAP_CLEAR;
+      if (cap_get_flag (cur, v, CAP_PERMITTED, &f) == 0 && f == CAP_SET)
+        held |= 1ULL << v;
+    }
+  cap_free (cur);
+  all = s->bounding | s->effective | s->permitted | s->inheritable | s->ambient;
+  for (v = 0; v < max && v < 64; v++)
+    if ((all & (1ULL << v)) && !(held & (1ULL << v)))
+      capsa_warn ("capability %s cannot be granted (the runtime does not hold it), ignored",
+                  cap_display_name (v, name, sizeof (name)));
+  s->bounding &= held;
+  s->effective &= held;
+  s->permitted &= held;
+  s->ambient &= held;
+  s->inheritable &= held;
+}
+
+static int drop_bounding (uint64_t keep, capsa_error_t *err)
+{
+  cap_value_t v, max = cap_max_bits ();
+  char name[64];
+
+  for (v = 0; v < max; v++)
+    {
+      if (v < 64 && (keep & (1ULL << v)))
+        continue;
+      if (CAP_IS_SUPPORTED (v) && cap_get_bound (v) > 0 && cap_drop_bound (v) < 0)
+        return capsa_make_error (err, errno, "drop %s from the bounding set",
+                                 cap_display_name (v, name, sizeof (name)));
+    }
+  return 0;
+}
+
+static int apply_caps (const struct cap_sets *s, capsa_error_t *err)
+{
+  cap_value_t v, max = cap_max_bits ();
+  cap_t c = cap_init ();
+  char name[64];
+  size_t i;
+  static const struct
+  {
+    cap_flag_t flag;
+    size_t off;
+  } sets[] = { { CAP_EFFECTIVE, offsetof (struct cap_sets, effective) },
+               { CAP_PERMITTED, offsetof (struct cap_sets, permitted) },
+               { CAP_INHERITABLE, offsetof (struct cap_sets, inheritable) } };
+
+  if (c == NULL)
+    return capsa_make_error (err, errno, "cap_init");
+  for (i = 0; i < 3; i++)
+    {
+      uint64_t mask = *(const uint64_t *)((const char *)s + sets[i].off);
+      for (v = 0; v < max && v < 64; v++)
+        if (mask & (1ULL << v))
+          cap_set_flag (c, sets[i].flag, 1, &v, CAP_SET);
+    }
+  if (cap_set_proc (c) < 0)
+    {
+      int e = errno;
+      char *txt = cap_to_text (c, NULL);
+      capsa_make_error (err, e, "set capabilities \"%s\"", txt ? txt : "");
+      cap_free (txt);
+      cap_free (c);
+      return -1;
+    }
+  cap_free (c);
+
+  if (cap_reset_ambient () < 0 && errno != EINVAL)
+    return capsa_make_error (err, errno, "clear the ambient capabilities");
+  for (v = 0; v < max && v < 64; v++)
+    if ((s->ambient & (1ULL << v)) && cap_set_ambient (v, CAP_SET) < 0)
+      /* Ambient needs the cap in both permitted and inheritable: the spec asks for a warning
+       * when a capability cannot be granted. */
+      capsa_warn ("cannot raise ambient capability %s: %s",
+                  cap_display_name (v, name, sizeof (name)), strerror (errno));
+  return 0;
+}
+#endif
+
+/* ---- user ------------------------------------------------------------------------------- */
+
+static bool setgroups_denied (void)
+{
+  char buf[16] = "";
+  int fd = open ("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+
+  if (fd < 0)
+    return false;
+  n = read (fd, buf, sizeof (buf) - 1);
+  close (fd);
+  return n > 0 && strncmp (buf, "deny", 4) == 0;
+}
+
+static int set_user (const struct oci_user *u, capsa_error_t *err)
+{
+  if (setgroups (u->additional_gids_len, (const gid_t *)u->additional_gids) < 0)
+    {
+      int e = errno;
+      /* A user namespace whose setgroups is "deny" cannot change the list; that is fine only
+       * when the config asks for no additional groups. */
+      if (!(e == EPERM && u->additional_gids_len == 0 && setgroups_denied ()))
+        return capsa_make_error (err, e, "setgroups (.process.user.additionalGids, %zu groups)",
+                                 u->additional_gids_len);
+    }
+  if (setresgid (u->gid, u->gid, u->gid) < 0)
+    return capsa_make_error (err, errno, "setresgid %u", (unsigned)u->gid);
+  if (setresuid (u->uid, u->uid, u->uid) < 0)
+    return capsa_make_error (err, errno, "setresuid %u", (unsigned)u->uid);
+  return 0;
+}
+
+/* ---- environment ------------------------------------------------------------------------ */
+
+struct envbuf
+{
+  char **v;
+  size_t n, cap;
+};
+
+/* Set NAME=VALUE (an owned string), replacing an earlier entry of the same name. */
+static void env_put (struct envbuf *e, char *entry)
+{
+  size_t i, klen = strcspn (entry, "=");
+
+  for (i = 0; i < e->n; i++)
+    if (strncmp (e->v[i], entry, klen) == 0 && e->v[i][klen] == '=')
+      {
+        free (e->v[i]);
+        e->v[i] = entry;
+        return;
+      }
+  if (e->n + 2 > e->cap)
+    {
+      e->cap = e->cap ? e->cap * 2 : 32;
+      e->v = realloc (e->v, e->cap * sizeof (char *));
+      if (e->v == NULL)
+        abort ();
+    }
+  e->v[e->n++] = entry;
+  e->v[e->n] = NULL;
+}
+
+static const char *env_get (const struct envbuf *e, const char *name)
+{
+  size_t i, klen = strlen (name);
+
+  for (i = 0; i < e->n; i++)
+    if (strncmp (e->v[i], name, klen) == 0 && e->v[i][klen] == '=')
+      return e->v[i] + klen + 1;
+  return NULL;
+}
+
+static void env_free (struct envbuf *e)
+{
+  size_t i;
+  for (i = 0; i < e->n; i++)
+    free (e->v[i]);
+  free (e->v);
+}
+
+static char *xstrdup (const char *s)
+{
+  char *r = strdup (s);
+  if (r == NULL)
+    abort ();
+  return r;
+}
+
+/* HOME for uid from the container's /etc/passwd (parsed with fgetpwent: no NSS modules are
+ * loaded from the container), else "/". */
+static char *home_for_uid (uid_t uid)
+{
+  FILE *f = fopen ("/etc/passwd", "re");
+  struct passwd *pw;
+  char *home = NULL;
+
+  if (f != NULL)
+    {
+      while ((pw = fgetpwent (f)) != NULL)
+        if (pw->pw_uid == uid && pw->pw_dir && pw->pw_dir[0])
+          {
+            home = xstrdup (pw->pw_dir);
+            break;
+          }
+      fclose (f);
+    }
+  return home ? home : xstrdup ("/");
+}
+
+static int build_env (const struct oci_process *p, size_t nlisten, struct envbuf *e,
+                      capsa_error_t *err)
+{
+  size_t i;
+  char *s;
+
+  memset (e, 0, sizeof (*e));
+  for (i = 0; i < p->env_len; i++)
+    {
+      if (strchr (p->env[i], '=') == NULL || p->env[i][0] == '=')
+        {
+          env_free (e);
+          return capsa_make_error (err, 0, ".process.env[%zu]: invalid environment variable \"%s\"",
+                                   i, p->env[i]);
+        }
+      env_put (e, xstrdup (p->env[i]));
+    }
+  if (env_get (e, "HOME") == NULL)
+    {
+      char *home = home_for_uid (p->user.uid);
+      if (asprintf (&s, "HOME=%s", home) < 0)
+        abort ();
+      free (home);
+      env_put (e, s);
+    }
+  if (nlisten > 0)
+    {
+      if (asprintf (&s, "LISTEN_FDS=%zu", nlisten) < 0)
+        abort ();
+      env_put (e, s);
+      if (asprintf (&s, "LISTEN_PID=%d", (int)getpid ()) < 0)
+        abort ();
+      env_put (e, s);
+    }
+  if (e->v == NULL)
+    {
+      e->v = calloc (1, sizeof (char *));
+      if (e->v == NULL)
+        abort ();
+    }
+  return 0;
+}
+
+/* ---- executable lookup ------------------------------------------------------------------ */
+
+static bool is_executable (const struct stat *st)
+{
+  return !S_ISDIR (st->st_mode) && (st->st_mode & 0111) != 0;
+}
+
+/* Resolve args[0] the way runc does (Go's exec.LookPath), with the same error texts. */
+static int find_executable (const char *file, const char *path, char **out, capsa_error_t *err)
+{
+  struct stat st;
+  char eb[128];
+
+  if (strchr (file, '/') != NULL)
+    {
+      if (stat (file, &st) < 0)
+        return capsa_make_error (err, 0, "exec: \"%s\": stat %s: %s", file, file,
+                                 lower_strerror (errno, eb, sizeof (eb)));
+      if (!is_executable (&st))
+        return capsa_make_error (err, 0, "exec: \"%s\": permission denied", file);
+      *out = xstrdup (file);
+      return 0;
+    }
+  if (file[0] != '\0')
+    {
+      const char *p = path;
+      for (;;)
+        {
+          size_t len = strcspn (p, ":");
+          char *cand;
+
+          if (asprintf (&cand, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", file) < 0)
+            abort ();
+          if (stat (cand, &st) == 0 && is_executable (&st))
+            {
+              *out = cand;
+              return 0;
+            }
+          free (cand);
+          if (p[len] == '\0')
+            break;
+          p += len + 1;
+        }
+    }
+  return capsa_make_error (err, 0, "exec: \"%s\": executable file not found in $PATH", file);
+}
+
+/* ---- file descriptors ------------------------------------------------------------------- */
+
+/* Number of socket-activation fds handed to capsa (LISTEN_FDS).  The caller of capsa checked
+ * LISTEN_PID against its own pid before cloning (see the report in this module's commit);
+ * here the variable is only trusted when LISTEN_PID is present and every fd is open. */
+static size_t listen_fds (void)
+{
+  const char *s = getenv ("LISTEN_FDS"), *pid = getenv ("LISTEN_PID");
+  char *end;
+  long n, i;
+
+  if (s == NULL || pid == NULL || *s == '\0')
+    return 0;
+  errno = 0;
+  n = strtol (s, &end, 10);
+  if (errno || *end || n <= 0 || n > 4096)
+    return 0;
+  for (i = 0; i < n; i++)
+    if (fcntl (3 + i, F_GETFD) < 0)
+      return 0;
+  return (size_t)n;
+}
+
+/* Keep 0..2 and 3..3+nkeep-1 across execve; everything else gets FD_CLOEXEC (so fds still
+ * needed until execve, like the exec fifo or the sync socket, stay usable until then). */
+static int prepare_fds (struct capsa_ctx *ctx, size_t nkeep, capsa_error_t *err)
+{
+  unsigned first = 3 + nkeep, fd;
+  int internal[3] = { ctx->rootfs_fd, ctx->exec_fifo_fd, ctx->console_socket_fd };
+  size_t i;
+
+  for (i = 0; i < 3; i++)
+    if (internal[i] > 2 && (unsigned)internal[i] < first)
+      return capsa_make_error (err, 0,
+                               "internal fd %d would be inherited by the container process "
+                               "(preserved fds 3..%u)",
+                               internal[i], first - 1);
+  for (fd = 0; fd < first; fd++)
+    {
+      int flags = fcntl (fd, F_GETFD);
+      if (flags >= 0 && (flags & FD_CLOEXEC) && fcntl (fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+        return capsa_make_error (err, errno, "fcntl fd %u", fd);
+    }
+  if (syscall (SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+    return 0;
+  /* Kernels before 5.11: walk /proc/self/fd. */
+  {
+    DIR *d = opendir ("/proc/self/fd");
+    struct dirent *de;
+    if (d == NULL)
+      return capsa_make_error (err, errno, "open \"/proc/self/fd\"");
+    while ((de = readdir (d)) != NULL)
+      {
+        long n = strtol (de->d_name, NULL, 10);
+        if (de->d_name[0] < '0' || de->d_name[0] > '9' || n < (long)first || n == dirfd (d))
+          continue;
+        fcntl ((int)n, F_SETFD, FD_CLOEXEC);
+      }
+    closedir (d);
+  }
+  return 0;
+}
+
+/* ---- the sequence ----------------------------------------------------------------------- */
+
+int capsa_process_exec (struct capsa_ctx *ctx, const struct oci_process *p, capsa_error_t *err)
+{
+  const struct oci_linux *lx = ctx->config ? ctx->config->linux_ : NULL;
+  const struct oci_seccomp *sc = lx ? lx->seccomp : NULL;
+  size_t nlisten, npreserve = 0;
+  struct envbuf env;
+  const char *path;
+  char *exe = NULL, eb[128];
+  bool cwd_done = false;
+  int e;
+#ifdef HAVE_CAP
+  struct cap_sets caps;
+#endif
+
+  if (p->args_len == 0 || p->args[0] == NULL)
+    return capsa_make_error (err, 0, ".process.args: must not be empty");
+  if (ctx->opts && ctx->opts->preserve_fds > 0)
+    npreserve = (size_t)ctx->opts->preserve_fds;
+  nlisten = listen_fds ();
+#ifndef HAVE_CAP
+  return capsa_make_error (err, 0, "capabilities support (libcap) not compiled in");
+#else
+  /* Limits and priorities first, while the process is still root with every capability
+   * (raising a hard limit or lowering oom_score_adj need CAP_SYS_RESOURCE). */
+  if (capsa_set_rlimits (p, err) < 0 || capsa_set_oom_score_adj (p, err) < 0
+      || set_io_priority (p->io_priority, err) < 0 || set_scheduler (p->scheduler, err) < 0
+      || set_personality (lx ? lx->personality : NULL, err) < 0)
+    return -1;
+
+  parse_caps (p->capabilities, &caps);
+  restrict_to_held (&caps);
+
+  /* Without noNewPrivileges, loading a filter needs CAP_SYS_ADMIN: do it before anything is
+   * dropped.  The profile then also covers setresuid/capset below (runc does the same). */
+  if (sc && !p->no_new_privileges && capsa_seccomp_apply (ctx, sc, err) < 0)
+    return -1;
+
+  /* Dropping from the bounding set needs CAP_SETPCAP: before the uid changes. */
+  if (drop_bounding (caps.bounding, err) < 0)
+    return -1;
+
+  /* The cwd is entered as root first when possible (it may be unreadable to the user only
+   * through a path component), then again as the user if that failed. */
+  if (chdir (p->cwd) == 0)
+    cwd_done = true;
+  else if (errno != EACCES && errno != EPERM)
+    return capsa_make_error (err, errno, "chdir to cwd (\"%s\") set in config.json failed", p->cwd);
+
+  if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    return capsa_make_error (err, errno, "prctl PR_SET_KEEPCAPS");
+  if (set_user (&p->user, err) < 0)
+    return -1;
+  if (prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+    return capsa_make_error (err, errno, "prctl PR_SET_KEEPCAPS");
+  if (apply_caps (&caps, err) < 0)
+    return -1;
+  umask (p->user.umask_present ? (mode_t)p->user.umask : 0022);
+
+  if (p->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return capsa_make_error (err, errno, "prctl PR_SET_NO_NEW_PRIVS");
+
+  if (!cwd_done && chdir (p->cwd) < 0)
+    return capsa_make_error (err, errno, "chdir to cwd (\"%s\") set in config.json failed", p->cwd);
+
+  if (build_env (p, nlisten, &env, err) < 0)
+    return -1;
+  path = env_get (&env, "PATH");
+  /* Looked up before the caller's before_exec (the exec fifo wait): a missing binary is a
+   * create-time error, as with runc. */
+  if (find_executable (p->args[0], path ? path : CAPSA_DEFAULT_PATH, &exe, err) < 0)
+    goto fail;
+  if (prepare_fds (ctx, nlisten + npreserve, err) < 0)
+    goto fail;
+  if (ctx->before_exec && ctx->before_exec (ctx, err) < 0)
+    goto fail;
+  /* With noNewPrivileges the filter comes last, so it constrains as few runtime syscalls as
+   * possible. */
+  if (sc && p->no_new_privileges && capsa_seccomp_apply (ctx, sc, err) < 0)
+    goto fail;
+
+  execve (exe, p->args, env.v);
+  e = errno;
+  capsa_make_error (err, 0, "exec: \"%s\": %s", p->args[0], lower_strerror (e, eb, sizeof (eb)));
+fail:
+  free (exe);
+  env_free (&env);
+  return -1;
+#endif
+}
