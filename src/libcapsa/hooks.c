@@ -84,6 +84,14 @@ static int run_one (const char *kind, const struct oci_hook *h, const char *stat
   bool timed_out = false, exited = false;
   pid_t pid;
   int child_errno = 0;
+  sigset_t pipeset, oldmask;
+  struct timespec zero = { 0, 0 };
+
+  /* A hook need not read its stdin: writes then fail with EPIPE, and the SIGPIPE they raise is
+   * held blocked and discarded below instead of killing capsa. */
+  sigemptyset (&pipeset);
+  sigaddset (&pipeset, SIGPIPE);
+  sigprocmask (SIG_BLOCK, &pipeset, &oldmask);
 
   if (pipe2 (inpipe, O_CLOEXEC) < 0 || pipe2 (errpipe, O_CLOEXEC) < 0)
     {
@@ -116,10 +124,6 @@ static int run_one (const char *kind, const struct oci_hook *h, const char *stat
       /* No pidfd (kernel < 5.3): blocking wait, timeout not enforced. */
       if (inpipe[1] >= 0)
         {
-          sigset_t pipeset, old;
-          sigemptyset (&pipeset);
-          sigaddset (&pipeset, SIGPIPE);
-          pthread_sigmask (SIG_BLOCK, &pipeset, &old);
           fcntl (inpipe[1], F_SETFL, 0);
           while (off < len)
             {
@@ -130,12 +134,6 @@ static int run_one (const char *kind, const struct oci_hook *h, const char *stat
                 break;
               off += (size_t)n;
             }
-          {
-            struct timespec zero = { 0, 0 };
-            while (sigtimedwait (&pipeset, NULL, &zero) > 0)
-              ;
-          }
-          pthread_sigmask (SIG_SETMASK, &old, NULL);
         }
       while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -223,6 +221,10 @@ out:
     close (errpipe[1]);
   if (pidfd >= 0)
     close (pidfd);
+  if (!sigismember (&oldmask, SIGPIPE))
+    while (sigtimedwait (&pipeset, NULL, &zero) > 0)
+      ;
+  sigprocmask (SIG_SETMASK, &oldmask, NULL);
   return ret;
 }
 

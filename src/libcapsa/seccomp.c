@@ -21,8 +21,18 @@ static char *listener_message (const struct oci_seccomp *s, const char *state_js
   yajl_gen g = yajl_gen_alloc (NULL);
   const unsigned char *buf;
   size_t len;
-  char *out = NULL;
+  char *out = NULL, *perr = NULL;
+  long long pid = getpid ();
+  struct oci_state *st = NULL;
 
+  /* The pid "as seen by the runtime" is the state's (getpid() is 1 in a new pid namespace). */
+  if (state_json)
+    st = oci_state_parse_data (state_json, strlen (state_json), "state", &perr);
+  if (st && st->pid_present)
+    pid = st->pid;
+  if (st)
+    oci_state_free (st);
+  free (perr);
   if (g == NULL)
     return NULL;
 #define GSTR(x) yajl_gen_string (g, (const unsigned char *)(x), strlen (x))
@@ -34,7 +44,7 @@ static char *listener_message (const struct oci_seccomp *s, const char *state_js
   GSTR ("seccompFd");
   yajl_gen_array_close (g);
   GSTR ("pid");
-  yajl_gen_integer (g, getpid ());
+  yajl_gen_integer (g, pid);
   if (s->listener_metadata)
     {
       GSTR ("metadata");

@@ -292,9 +292,7 @@ int capsa_terminal_proxy (int master, capsa_error_t *err)
   if (stdin_tty && tcgetattr (STDIN_FILENO, &saved) == 0)
     {
       raw = saved;
-      cfmakeraw (&raw);
-      /* Keep output post-processing as-is on the caller's terminal (the pty does it). */
-      raw.c_oflag = saved.c_oflag;
+      cfmakeraw (&raw); /* output too: the container's pty already did the processing */
       if (tcsetattr (STDIN_FILENO, TCSANOW, &raw) == 0)
         restore = true;
     }
