@@ -328,6 +328,7 @@ static int mask_paths (struct capsa_ctx *ctx, int rootfd, capsa_error_t *err)
 
           if (fs >= 0)
             {
+              fsconfig (fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0);
               if (fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
                 mnt = fsmount (fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
               close (fs);
