@@ -401,6 +401,32 @@ static int apply_caps (const struct cap_sets *s, capsa_error_t *err)
                   cap_display_name (v, name, sizeof (name)), strerror (errno));
   return 0;
 }
+#else
+/* Without libcap the capability sets cannot be applied: refuse to start the process rather than
+ * run it with the runtime's own capabilities. */
+struct cap_sets
+{
+  uint64_t bounding;
+};
+
+static void parse_caps (const struct oci_capabilities *c, struct cap_sets *out)
+{
+  out->bounding = 0;
+}
+
+static void restrict_to_held (struct cap_sets *s)
+{
+}
+
+static int drop_bounding (uint64_t keep, capsa_error_t *err)
+{
+  return capsa_make_error (err, 0, "capabilities support (libcap) not compiled in");
+}
+
+static int apply_caps (const struct cap_sets *s, capsa_error_t *err)
+{
+  return capsa_make_error (err, 0, "capabilities support (libcap) not compiled in");
+}
 #endif
 
 /* ---- user ------------------------------------------------------------------------------- */
@@ -679,18 +705,15 @@ int capsa_process_exec (struct capsa_ctx *ctx, const struct oci_process *p, caps
   char *exe = NULL, eb[128];
   bool cwd_done = false;
   int e;
-#ifdef HAVE_CAP
   struct cap_sets caps;
-#endif
 
   if (p->args_len == 0 || p->args[0] == NULL)
     return capsa_make_error (err, 0, ".process.args: must not be empty");
+  if (p->cwd == NULL || p->cwd[0] != '/')
+    return capsa_make_error (err, 0, ".process.cwd: must be an absolute path");
   if (ctx->opts && ctx->opts->preserve_fds > 0)
     npreserve = (size_t)ctx->opts->preserve_fds;
   nlisten = listen_fds ();
-#ifndef HAVE_CAP
-  return capsa_make_error (err, 0, "capabilities support (libcap) not compiled in");
-#else
   /* Limits and priorities first, while the process is still root with every capability
    * (raising a hard limit or lowering oom_score_adj need CAP_SYS_RESOURCE). */
   if (capsa_set_rlimits (p, err) < 0 || capsa_set_oom_score_adj (p, err) < 0
@@ -756,5 +779,4 @@ fail:
   free (exe);
   env_free (&env);
   return -1;
-#endif
 }

@@ -28,6 +28,16 @@ int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err)
   master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
     return capsa_make_error (err, errno, "open \"/dev/ptmx\"");
+  if (master < 3)
+    {
+      /* Keep the master off 0-2, which become the slave below. */
+      int m = fcntl (master, F_DUPFD_CLOEXEC, 3);
+      int e = errno;
+      close (master);
+      if (m < 0)
+        return capsa_make_error (err, e, "dup the pty master");
+      master = m;
+    }
   if (grantpt (master) < 0 || unlockpt (master) < 0)
     {
       capsa_make_error (err, errno, "unlock the pty");
