@@ -99,7 +99,7 @@ int capsa_rootfs_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
   struct oci_config *c = ctx->config;
   unsigned long prop;
   char *mp;
-  int tree, newfd;
+  int tree, newfd, cur;
   size_t i;
   struct stat a, b;
 
@@ -120,18 +120,29 @@ int capsa_rootfs_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
     }
   free (mp);
 
+  /* ctx->rootfs_fd was opened before the mount namespace was created: its mount is the
+   * host's, which mount calls refuse.  Reopen the (symlink-free) path here and check that it
+   * still is the same directory. */
+  cur = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (cur < 0)
+    return capsa_make_error (err, errno, "open the rootfs \"%s\"", ctx->rootfs);
+  if (fstat (cur, &a) < 0 || fstat (ctx->rootfs_fd, &b) < 0 || a.st_dev != b.st_dev
+      || a.st_ino != b.st_ino)
+    {
+      close (cur);
+      return capsa_make_error (err, 0, "rootfs \"%s\" changed while being mounted", ctx->rootfs);
+    }
+
   /* Bind the rootfs onto itself so it is a mount point, and keep an fd on the new mount: paths
    * resolved from the old fd would land below it, on the hidden directory. */
-  tree = open_tree (ctx->rootfs_fd, "",
-                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  tree = open_tree (cur, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
   if (tree >= 0)
     {
-      if (move_mount (tree, "", ctx->rootfs_fd, "",
-                      MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
-          < 0)
+      if (move_mount (tree, "", cur, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         {
           int saved = errno;
           close (tree);
+          close (cur);
           return capsa_make_error (err, saved, "bind mount the rootfs \"%s\"", ctx->rootfs);
         }
       newfd = tree;
@@ -139,13 +150,19 @@ int capsa_rootfs_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
   else if (errno == ENOSYS)
     {
       if (mount (ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-        return capsa_make_error (err, errno, "bind mount the rootfs \"%s\"", ctx->rootfs);
+        return close (cur),
+               capsa_make_error (err, errno, "bind mount the rootfs \"%s\"", ctx->rootfs);
       newfd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (newfd < 0)
-        return capsa_make_error (err, errno, "open the rootfs \"%s\"", ctx->rootfs);
+        return close (cur), capsa_make_error (err, errno, "open the rootfs \"%s\"", ctx->rootfs);
     }
   else
-    return capsa_make_error (err, errno, "bind mount the rootfs \"%s\"", ctx->rootfs);
+    {
+      int saved = errno;
+      close (cur);
+      return capsa_make_error (err, saved, "bind mount the rootfs \"%s\"", ctx->rootfs);
+    }
+  close (cur);
   if (fstat (newfd, &a) < 0 || fstat (ctx->rootfs_fd, &b) < 0 || a.st_dev != b.st_dev
       || a.st_ino != b.st_ino)
     {
