@@ -7,6 +7,8 @@
  *  - An optional JSON object is a pointer that is NULL when absent.
  *  - A JSON array of T is `T *name; size_t name_len;` (T is `char *` for strings).
  *  - A JSON object used as a string map is `struct oci_kv *name; size_t name_len;`.
+ *  - An array or map present but empty in the JSON has a non-NULL pointer and length 0; an
+ *    absent one is NULL (so generate(parse(x)) keeps the difference).  JSON null = absent.
  *  - Every parser returns NULL and sets *err to an allocated one-line message naming the
  *    file and JSON path ("config.json: .process.args: expected an array of strings").
  */
@@ -379,7 +381,7 @@ struct oci_intel_rdt
 struct oci_memory_policy
 {
   char *mode; /* required: MPOL_* */
-  char *nodes; /* required */
+  char *nodes; /* optional (config-linux.md) */
   char **flags;
   size_t flags_len;
 };
@@ -458,6 +460,7 @@ struct oci_vm_image
 struct oci_vm_iomem
 {
   uint64_t first_gfn;
+  bool first_gfn_present;
   uint64_t first_mfn;
   uint64_t nr_mfns;
 };
@@ -520,6 +523,7 @@ struct oci_config *oci_config_parse_file (const char *path, const char *name, ch
 struct oci_config *oci_config_parse_data (const char *data, size_t len, const char *name, char **err);
 struct oci_process *oci_process_parse_file (const char *path, const char *name, char **err);
 struct oci_process *oci_process_parse_data (const char *data, size_t len, const char *name, char **err);
+struct oci_state *oci_state_parse_file (const char *path, const char *name, char **err);
 struct oci_state *oci_state_parse_data (const char *data, size_t len, const char *name, char **err);
 
 /* Generators: return a malloc'd NUL-terminated JSON text (pretty when `pretty`), NULL on ENOMEM. */
