@@ -382,7 +382,8 @@ static int get_strings (struct pctx *c, yajl_val v, char ***dst, size_t *len)
   if (!YAJL_IS_ARRAY (v))
     return fail (c, "expected an array of strings, got %s", json_type (v));
   n = v->u.array.len;
-  a = oci_json_alloc_array (n, sizeof (char *));
+  /* One more slot: string arrays are NULL-terminated (args and env go to execve as they are). */
+  a = oci_json_alloc_array (n + 1, sizeof (char *));
   if (a == NULL)
     return oom (c);
   oci_json_free_strings (*dst, *len);

@@ -5,7 +5,8 @@
  *  - An optional JSON string is a `char *` that is NULL when absent.
  *  - An optional JSON number is the value plus a `bool <name>_present`.
  *  - An optional JSON object is a pointer that is NULL when absent.
- *  - A JSON array of T is `T *name; size_t name_len;` (T is `char *` for strings).
+ *  - A JSON array of T is `T *name; size_t name_len;` (T is `char *` for strings; string
+ *    arrays are also NULL-terminated, so args/env can go to execve as they are).
  *  - A JSON object used as a string map is `struct oci_kv *name; size_t name_len;`.
  *  - An array or map present but empty in the JSON has a non-NULL pointer and length 0; an
  *    absent one is NULL (so generate(parse(x)) keeps the difference).  JSON null = absent.
