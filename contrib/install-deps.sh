@@ -1,0 +1,21 @@
+#!/bin/sh
+# install-deps.sh: install what building and testing capsa needs on a fresh Debian 12, as root.
+set -eu
+
+export DEBIAN_FRONTEND=noninteractive
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps.sh: must run as root" >&2
+  exit 1
+fi
+
+# build: compiler, autotools, pkg-config and the libraries configure looks for.
+# test:  bats (+ helper libraries), a static busybox for the rootfs fixture, jq to edit config.json,
+#        python3 for the console-socket receiver, util-linux (unshare, nsenter, mount) and iproute2
+#        (ip netns) for the namespace tests, clang-format for the style check, git for the version.
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  build-essential autoconf automake libtool pkg-config git ca-certificates \
+  libyajl-dev libseccomp-dev libcap-dev libselinux1-dev libsystemd-dev \
+  bats bats-support bats-assert busybox-static jq python3 clang-format \
+  util-linux iproute2 procps >/dev/null

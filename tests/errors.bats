@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# errors.bats: bad inputs get one clear error line, exit 1, and leave no state, mount or process.
+
+load helpers
+
+# expect_create_error PATTERN...: create (and then run) fails with exit 1, one error line matching
+# every glob PATTERN, and nothing left behind.
+expect_create_error () {
+  local cmd p
+  for cmd in create run; do
+    run --separate-stderr capsa "$cmd" -b "$BUNDLE" ctr </dev/null
+    assert_failure 1
+    assert_error_line "$stderr"
+    for p in "$@"; do
+      [[ "$stderr" == $p ]] || fail "$cmd: error '$stderr' does not match '$p'"
+    done
+    assert_no_leftovers ctr
+  done
+}
+
+@test "missing bundle directory" {
+  BUNDLE=$BATS_TEST_TMPDIR/no-such-bundle
+  expect_create_error "*no-such-bundle*" "*No such file or directory*"
+}
+
+@test "missing config.json" {
+  rm "$BUNDLE/config.json"
+  expect_create_error "*config.json*" "*No such file or directory*"
+}
+
+@test "missing rootfs" {
+  rm -rf "$BUNDLE/rootfs"
+  expect_create_error "*rootfs*" "*No such file or directory*"
+}
+
+@test "rootfs that is a file, not a directory" {
+  rm -rf "$BUNDLE/rootfs"
+  echo x >"$BUNDLE/rootfs"
+  expect_create_error "*rootfs*"
+}
+
+@test "invalid JSON" {
+  echo '{"ociVersion": "1.0.2", "process": {' >"$BUNDLE/config.json"
+  expect_create_error "capsa: *config.json*"
+}
+
+@test "config.json that is not an object" {
+  echo '[1, 2]' >"$BUNDLE/config.json"
+  expect_create_error "capsa: *config.json*"
+}
+
+@test "wrong type: process.args is a string" {
+  cfg '.process.args = "sh -c true"'
+  expect_create_error 'capsa: config.json: .process.args: expected an array of strings'
+}
+
+@test "wrong type: process.args holds a number" {
+  cfg '.process.args = ["echo", 5]'
+  expect_create_error '*.process.args*' '*expected*'
+}
+
+@test "wrong type: process.user.uid is a string" {
+  cfg '.process.user.uid = "root"'
+  expect_create_error '*config.json*' '*.process.user.uid*'
+}
+
+@test "wrong type: linux.namespaces is an object" {
+  cfg '.linux.namespaces = {type: "pid"}'
+  expect_create_error '*config.json*' '*.linux.namespaces*'
+}
+
+@test "wrong type: hostname is a number" {
+  cfg '.hostname = 42'
+  expect_create_error '*config.json*' '*.hostname*'
+}
+
+@test "unknown namespace type" {
+  cfg '.linux.namespaces += [{type: "foo"}]'
+  local i
+  i=$(jq '.linux.namespaces | length - 1' "$BUNDLE/config.json")
+  expect_create_error "capsa: config.json: .linux.namespaces\\[$i\\].type: unknown namespace \"foo\""
+}
+
+@test "duplicate namespace type" {
+  cfg '.linux.namespaces += [{type: "pid"}]'
+  expect_create_error '*.linux.namespaces*' '*pid*'
+}
+
+@test "missing process.args" {
+  cfg 'del(.process.args)'
+  expect_create_error '*config.json*' '*args*'
+}
+
+@test "unknown capability name" {
+  cfg '.process.capabilities.bounding += ["CAP_NOT_A_CAP"]'
+  expect_create_error '*CAP_NOT_A_CAP*'
+}
+
+@test "unknown rlimit type" {
+  cfg '.process.rlimits = [{type: "RLIMIT_BOGUS", soft: 1, hard: 1}]'
+  expect_create_error '*RLIMIT_BOGUS*'
+}
+
+@test "relative mount destination is refused" {
+  cfg '.mounts += [{destination: "relative/dir", type: "tmpfs", source: "tmpfs"}]'
+  expect_create_error '*relative/dir*'
+}
+
+@test "bind mount of a missing source" {
+  cfg '.mounts += [{destination: "/mnt/x", type: "bind", source: "/nonexistent/source", options: ["bind"]}]'
+  expect_create_error '*/nonexistent/source*'
+}
+
+@test "unknown mount type" {
+  cfg '.mounts += [{destination: "/mnt/x", type: "nosuchfs", source: "none"}]'
+  expect_create_error '*/mnt/x*'
+}
+
+@test "hostname without a uts namespace" {
+  cfg '.linux.namespaces |= map(select(.type != "uts")) | .hostname = "needs-uts"'
+  expect_create_error '*hostname*'
+}
+
+@test "user namespace without mappings" {
+  cfg '.linux.namespaces += [{type: "user"}] | del(.linux.uidMappings, .linux.gidMappings)'
+  expect_create_error '*'
+}
+
+@test "joining a namespace path that does not exist" {
+  cfg '.linux.namespaces = (.linux.namespaces | map(select(.type != "network"))) + [{type: "network", path: "/nonexistent/netns"}]'
+  expect_create_error '*/nonexistent/netns*'
+}
+
+@test "terminal without --console-socket for create" {
+  cfg '.process.terminal = true'
+  run --separate-stderr capsa create -b "$BUNDLE" ctr </dev/null
+  assert_failure 1
+  assert_error_line "$stderr"
+  [[ "$stderr" == *console* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "--console-socket that does not exist" {
+  cfg '.process.terminal = true'
+  run --separate-stderr capsa create --console-socket "$BATS_TEST_TMPDIR/nosock" -b "$BUNDLE" ctr </dev/null
+  assert_failure 1
+  assert_error_line "$stderr"
+  [[ "$stderr" == *nosock* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "an executable not in PATH: runc's error text, nothing left" {
+  set_args no-such-program
+  run --separate-stderr capsa run -b "$BUNDLE" ctr </dev/null
+  assert_failure
+  [[ "$stderr" == *'exec: "no-such-program": executable file not found in $PATH'* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "an executable path that does not exist" {
+  set_args /bin/no-such-program
+  run --separate-stderr capsa run -b "$BUNDLE" ctr </dev/null
+  assert_failure
+  [[ "$stderr" == *'exec: "/bin/no-such-program"'* && "$stderr" == *"no such file or directory"* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "an executable that is not executable" {
+  echo 'not a program' >"$BUNDLE/rootfs/bin/notexec"
+  chmod 644 "$BUNDLE/rootfs/bin/notexec"
+  set_args /bin/notexec
+  run --separate-stderr capsa run -b "$BUNDLE" ctr </dev/null
+  assert_failure
+  [[ "$stderr" == *'exec: "/bin/notexec"'* && "$stderr" == *"permission denied"* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "create with an exec failure leaves nothing after create or start" {
+  set_args no-such-program
+  run --separate-stderr capsa create -b "$BUNDLE" ctr </dev/null
+  if [ "$status" -eq 0 ]; then
+    # a runtime may only notice at start
+    run --separate-stderr capsa start ctr </dev/null
+    assert_failure
+    capsa delete --force ctr
+  fi
+  [[ "$stderr" == *'executable file not found in $PATH'* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "duplicate id" {
+  set_args sleep 1000
+  capsa_bg create -b "$BUNDLE" ctr
+  run --separate-stderr capsa create -b "$BUNDLE" ctr </dev/null
+  assert_failure 1
+  assert_error_line "$stderr"
+  [[ "$stderr" == *ctr* && "$stderr" == *exist* ]] || fail "$stderr"
+  run --separate-stderr capsa run -b "$BUNDLE" ctr </dev/null
+  assert_failure 1
+  [ "$(state_of ctr)" = created ]
+  capsa delete --force ctr
+  assert_no_leftovers ctr
+}
+
+@test "invalid id" {
+  run --separate-stderr capsa create -b "$BUNDLE" ../evil </dev/null
+  assert_failure 1
+  assert_error_line "$stderr"
+  [[ "$stderr" == *id* ]] || fail "$stderr"
+  [ ! -e "$BATS_TEST_TMPDIR/evil" ]
+  assert_no_leftovers ../evil
+}
+
+@test "bad signal name for kill" {
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" ctr
+  local pid
+  pid=$(pid_of ctr)
+  for sig in SIGFOO FOO 0x9 999; do
+    run --separate-stderr capsa kill ctr "$sig"
+    assert_failure 1
+    assert_error_line "$stderr"
+  done
+  run --separate-stderr capsa kill ctr SIGFOO
+  [[ "$stderr" == *SIGFOO* ]] || fail "$stderr"
+  # nothing happened to the container
+  [ "$(state_of ctr)" = running ]
+  kill -0 "$pid"
+  capsa delete --force ctr
+  assert_no_leftovers ctr
+}
+
+@test "start, state, kill and delete of a missing container" {
+  local c
+  for c in start state "kill" delete; do
+    run --separate-stderr capsa "$c" missing-ctr </dev/null
+    assert_failure 1
+    assert_error_line "$stderr"
+    [[ "$stderr" == *missing-ctr* ]] || fail "$c: $stderr"
+  done
+  [ ! -e "$ROOT/missing-ctr" ]
+}
+
+@test "a command without its required container id" {
+  local c
+  for c in create start state "kill" delete run; do
+    run --separate-stderr capsa "$c" </dev/null
+    assert_failure 1
+    [ -n "$stderr" ] || fail "$c: no error"
+  done
+  [ -z "$(ls -A "$ROOT" 2>/dev/null)" ]
+}
+
+@test "a failure late in create (bad mount) leaves no mount, process or state" {
+  # the first mounts succeed, the last fails: everything must be undone
+  local src=$BATS_TEST_TMPDIR/src
+  mkdir -p "$src"
+  cfg '.mounts += [{destination: "/mnt/ok", type: "bind", source: $s, options: ["rbind"]},
+                   {destination: "/mnt/t", type: "tmpfs", source: "tmpfs"},
+                   {destination: "/mnt/bad", type: "bind", source: "/nonexistent/src", options: ["rbind"]}]' \
+    --arg s "$src"
+  expect_create_error '*/nonexistent/src*'
+}

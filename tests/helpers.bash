@@ -1,0 +1,283 @@
+# helpers.bash: shared setup of capsa's bats suites: busybox rootfs fixture, bundles, leak checks.
+#
+# Every test gets its own state root ($ROOT) and bundle ($BUNDLE) under $BATS_TEST_TMPDIR.
+# Container processes carry CAPSA_TEST_MARK=<per-test mark> in their environment, so teardown can
+# find any process a test left behind. Teardown fails the test when a state dir, a mount under the
+# test's directory, or a marked process remains, and then cleans them up.
+
+bats_require_minimum_version 1.5.0
+
+if [ -f /usr/lib/bats/bats-support/load.bash ] && [ -f /usr/lib/bats/bats-assert/load.bash ]; then
+  load /usr/lib/bats/bats-support/load
+  load /usr/lib/bats/bats-assert/load
+else
+  # Minimal stand-ins for the few bats-assert functions the suites use.
+  fail () {
+    echo "$@" >&2
+    return 1
+  }
+  assert_success () {
+    [ "$status" -eq 0 ] || fail "expected success, got status $status; output: $output"
+  }
+  assert_failure () {
+    if [ $# -gt 0 ]; then
+      [ "$status" -eq "$1" ] || fail "expected status $1, got $status; output: $output"
+    else
+      [ "$status" -ne 0 ] || fail "expected failure; output: $output"
+    fi
+  }
+  assert_output () {
+    case "$1" in
+    --partial) [[ "$output" == *"$2"* ]] || fail "output lacks '$2': $output" ;;
+    --regexp) [[ "$output" =~ $2 ]] || fail "output does not match '$2': $output" ;;
+    *) [ "$output" = "$1" ] || fail "expected output '$1', got '$output'" ;;
+    esac
+  }
+  refute_output () {
+    case "$1" in
+    --partial) [[ "$output" != *"$2"* ]] || fail "output contains '$2': $output" ;;
+    --regexp) ! [[ "$output" =~ $2 ]] || fail "output matches '$2': $output" ;;
+    *) [ "$output" != "$1" ] || fail "output is '$1'" ;;
+    esac
+  }
+  assert_line () {
+    local l
+    if [ "$1" = --partial ]; then
+      for l in "${lines[@]}"; do [[ "$l" == *"$2"* ]] && return 0; done
+    elif [ "$1" = --regexp ]; then
+      for l in "${lines[@]}"; do [[ "$l" =~ $2 ]] && return 0; done
+    else
+      for l in "${lines[@]}"; do [ "$l" = "$1" ] && return 0; done
+    fi
+    fail "no line matches '$*': $output"
+  }
+  refute_line () {
+    local l
+    for l in "${lines[@]}"; do [ "$l" != "$1" ] || fail "line '$1' present: $output"; done
+  }
+  assert_equal () {
+    [ "$1" = "$2" ] || fail "expected '$2', got '$1'"
+  }
+fi
+
+CAPSA=${CAPSA:-$BATS_TEST_DIRNAME/../capsa}
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+CAPSA_TEST_CACHE=${CAPSA_TEST_CACHE:-$BATS_RUN_TMPDIR/capsa-cache}
+# Seconds any single capsa command may take before the test calls it hung.
+CAPSA_TEST_TIMEOUT=${CAPSA_TEST_TIMEOUT:-60}
+
+# build_rootfs: the busybox root filesystem, built once per run into $CAPSA_TEST_CACHE/rootfs.
+build_rootfs () {
+  local r=$CAPSA_TEST_CACHE/rootfs
+  [ -e "$CAPSA_TEST_CACHE/rootfs.done" ] && return 0
+  mkdir -p "$CAPSA_TEST_CACHE"
+  (
+    flock 9
+    [ -e "$CAPSA_TEST_CACHE/rootfs.done" ] && exit 0
+    rm -rf "$r"
+    mkdir -p "$r"/bin "$r"/proc "$r"/sys "$r"/dev "$r"/tmp "$r"/etc "$r"/root "$r"/home/user \
+      "$r"/mnt "$r"/run "$r"/var
+    chmod 1777 "$r/tmp"
+    cp "$BUSYBOX" "$r/bin/busybox"
+    local applet
+    for applet in $("$BUSYBOX" --list); do
+      [ -e "$r/bin/$applet" ] || ln -s busybox "$r/bin/$applet"
+    done
+    printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+      'user:x:1000:1000:test user:/home/user:/bin/sh' \
+      'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$r/etc/passwd"
+    printf '%s\n' 'root:x:0:' 'user:x:1000:' 'nogroup:x:65534:' >"$r/etc/group"
+    chown 1000:1000 "$r/home/user"
+    touch "$CAPSA_TEST_CACHE/rootfs.done"
+  ) 9>"$CAPSA_TEST_CACHE/rootfs.lock"
+}
+
+# capsa ARGS...: the binary under test with this test's state root, bounded in time.
+capsa () {
+  timeout --foreground -k 5 "$CAPSA_TEST_TIMEOUT" "$CAPSA" --root "$ROOT" "$@"
+}
+
+# run_capsa ARGS...: `run` capsa with stdin from /dev/null (sets $status, $output, $lines).
+run_capsa () {
+  run capsa "$@" </dev/null
+}
+
+# capsa_bg ARGS...: capsa with the container's stdio going to $OUT / $ERR, for create and run -d
+# (a detached container would otherwise hold bats' output pipe open).
+capsa_bg () {
+  capsa "$@" </dev/null >"$OUT" 2>"$ERR"
+}
+
+# json_array ARGS...: the arguments as a JSON array of strings.
+json_array () {
+  jq -cn '$ARGS.positional' --args "$@"
+}
+
+# cfg JQ-FILTER [jq options...]: edit $BUNDLE/config.json in place.
+cfg () {
+  local filter=$1
+  shift
+  jq "$@" "$filter" "$BUNDLE/config.json" >"$BUNDLE/config.json.new" \
+    && mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+}
+
+# set_args ARGS...: the container process's args.
+set_args () {
+  cfg '.process.args = $a' --argjson a "$(json_array "$@")"
+}
+
+# make_bundle DIR [ARGS...]: a bundle from `capsa spec`, not a terminal, with args (default: true)
+# and the leak-check mark in the process environment.
+make_bundle () {
+  local dir=$1
+  shift
+  [ $# -gt 0 ] || set -- true
+  mkdir -p "$dir"
+  cp -a "$CAPSA_TEST_CACHE/rootfs" "$dir/rootfs"
+  (cd "$dir" && "$CAPSA" spec) || {
+    echo "capsa spec failed in $dir" >&2
+    return 1
+  }
+  BUNDLE=$dir cfg '.process.terminal = false | .process.args = $a
+      | .process.env = ((.process.env // []) + ["CAPSA_TEST_MARK=" + $m])' \
+    --argjson a "$(json_array "$@")" --arg m "$MARK"
+}
+
+# state_of ID: the "status" field of `capsa state ID`.
+state_of () {
+  capsa state "$1" | jq -r .status
+}
+
+# pid_of ID: the "pid" field of `capsa state ID`.
+pid_of () {
+  capsa state "$1" | jq -r .pid
+}
+
+# wait_for COMMAND...: retry COMMAND for up to 10 s (0.05 s steps).
+wait_for () {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  "$@"
+}
+
+# wait_status ID STATUS: wait up to 10 s until the container reaches STATUS.
+wait_status () {
+  local i st
+  for ((i = 0; i < 200; i++)); do
+    st=$(state_of "$1" 2>/dev/null)
+    [ "$st" = "$2" ] && return 0
+    sleep 0.05
+  done
+  echo "container $1: status is '$st', expected '$2'" >&2
+  return 1
+}
+
+# marked_pids: pids of live processes that carry this test's mark (container processes).
+marked_pids () {
+  grep -lsa -- "CAPSA_TEST_MARK=$MARK" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | while read -r p; do
+    # zombies have an empty environ, so a hit is a live process
+    [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] && echo "$p"
+  done
+  return 0
+}
+
+# mounts_under DIR: mount points below DIR in the host's mount table.
+mounts_under () {
+  awk -v d="$1" 'index($5, d "/") == 1 || $5 == d {print $5}' /proc/self/mountinfo
+}
+
+# assert_no_leftovers ID...: no state dir, no mount under the test's directory, no container
+# process. For bad-input tests, right after the failing command.
+assert_no_leftovers () {
+  local id problems=()
+  for id in "$@"; do
+    [ ! -e "$ROOT/$id" ] || problems+=("state dir $ROOT/$id remains")
+  done
+  local m
+  m=$(mounts_under "$BATS_TEST_TMPDIR")
+  [ -z "$m" ] || problems+=("mounts remain: $m")
+  local p
+  p=$(marked_pids)
+  [ -z "$p" ] || problems+=("container processes remain: $p")
+  if [ ${#problems[@]} -gt 0 ]; then
+    printf 'leftover: %s\n' "${problems[@]}" >&2
+    return 1
+  fi
+}
+
+# defer COMMAND: run COMMAND (a string) in teardown before the leak checks, last in first out.
+defer () {
+  DEFERRED=("$1" "${DEFERRED[@]}")
+}
+
+# assert_one_error_line: $output (or $stderr) is one line `capsa: CONTEXT: DETAIL`.
+assert_error_line () {
+  local text=${1-$output}
+  local n
+  n=$(printf '%s\n' "$text" | grep -c .)
+  [ "$n" -eq 1 ] || fail "expected exactly one error line, got $n: $text"
+  [[ "$text" =~ ^capsa:\ .+:\ .+ ]] || fail "error is not 'capsa: <context>: <detail>': $text"
+}
+
+capsa_setup () {
+  [ "$(id -u)" = 0 ] || skip "the integration tests need root"
+  [ -x "$BUSYBOX" ] || skip "$BUSYBOX missing (apt-get install busybox-static)"
+  command -v jq >/dev/null || skip "jq missing"
+  [ -x "$CAPSA" ] || fail "capsa binary not found at $CAPSA (set CAPSA)"
+  build_rootfs
+  ROOT=$BATS_TEST_TMPDIR/state
+  OUT=$BATS_TEST_TMPDIR/out
+  ERR=$BATS_TEST_TMPDIR/err
+  MARK="t$$-$BATS_TEST_NUMBER-$RANDOM"
+  DEFERRED=()
+  BUNDLE=$BATS_TEST_TMPDIR/bundle
+  make_bundle "$BUNDLE"
+}
+
+capsa_teardown () {
+  local problems=() d cmd
+  [ -n "${ROOT:-}" ] || return 0
+  # containers the test left behind
+  if [ -d "$ROOT" ]; then
+    for d in "$ROOT"/*/; do
+      [ -d "$d" ] || continue
+      d=$(basename "$d")
+      problems+=("container $d was not deleted")
+      "$CAPSA" --root "$ROOT" delete --force "$d" >/dev/null 2>&1 </dev/null || true
+      [ ! -e "$ROOT/$d" ] || problems+=("delete --force left $ROOT/$d")
+    done
+  fi
+  # processes: wait briefly (a killed container may take a moment to go)
+  local p
+  wait_for eval '[ -z "$(marked_pids)" ]' 2>/dev/null
+  p=$(marked_pids)
+  if [ -n "$p" ]; then
+    problems+=("container processes left running: $(echo $p)")
+    kill -9 $p 2>/dev/null || true
+  fi
+  for cmd in "${DEFERRED[@]}"; do
+    eval "$cmd" >/dev/null 2>&1 || true
+  done
+  local m
+  m=$(mounts_under "$BATS_TEST_TMPDIR")
+  if [ -n "$m" ]; then
+    problems+=("mounts left under the test directory: $(echo $m)")
+    # deepest first, so bats' cleanup never walks into a mount
+    echo "$m" | sort -r | while read -r d; do umount -l "$d" 2>/dev/null || true; done
+  fi
+  if [ ${#problems[@]} -gt 0 ]; then
+    printf 'leak: %s\n' "${problems[@]}" >&2
+    return 1
+  fi
+}
+
+setup () {
+  capsa_setup
+}
+
+teardown () {
+  capsa_teardown
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env bats
+# namespaces.bats: new and joined namespaces, compared with the host's /proc/self/ns links.
+
+load helpers
+
+# userns_setup HOSTUID HOSTGID: a user namespace mapping 0..65535 to the given host ids; the
+# bundle's parent directories are made searchable by the mapped uid.
+userns_setup () {
+  cfg '.linux.namespaces = [{type: "user"}, {type: "mount"}, {type: "pid"}, {type: "ipc"}, {type: "uts"}, {type: "network"}]
+     | .linux.uidMappings = [{containerID: 0, hostID: $u, size: 65536}]
+     | .linux.gidMappings = [{containerID: 0, hostID: $g, size: 65536}]
+     | .mounts |= map(select(.type != "cgroup" and .type != "cgroup2"))' --argjson u "$1" --argjson g "$2"
+  local d=$BUNDLE
+  while [ "$d" != / ]; do
+    d=$(dirname "$d")
+    case $d in "$BATS_RUN_TMPDIR"*) chmod o+x "$d" ;; esac
+  done
+}
+
+# set_namespaces TYPE...: exactly these new namespaces.
+set_namespaces () {
+  cfg '.linux.namespaces = [$ARGS.positional | unique[] | {type: .}]' --args "$@"
+}
+
+# container_ns NSFILE: the container's /proc/self/ns/NSFILE link.
+container_ns () {
+  set_args readlink "/proc/self/ns/$1"
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  [[ "$output" == *:\[*\] ]] || fail "unexpected ns link: $output"
+}
+
+# Each namespace type: new when listed (link differs from the host's), the host's when not listed.
+ns_new_and_shared () {
+  local type=$1 file=$2 host
+  host=$(readlink "/proc/self/ns/$file")
+  set_namespaces mount pid "$type"
+  container_ns "$file"
+  [ "$output" != "$host" ] || fail "$type: container shares the host namespace $host"
+  # a container always gets a mount namespace
+  [ "$type" = mount ] && return 0
+  set_namespaces mount pid
+  [ "$type" = pid ] && set_namespaces mount
+  container_ns "$file"
+  [ "$output" = "$host" ] || fail "$type not requested, but container has $output, host $host"
+}
+
+@test "pid namespace" {
+  ns_new_and_shared pid pid
+}
+
+@test "pid namespace: the process is pid 1 and sees only the container's processes" {
+  set_args sh -c 'echo $$; ls -d /proc/[0-9]* | wc -l'
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  [ "${lines[0]}" = 1 ]
+  [ "${lines[1]}" -le 3 ]
+}
+
+@test "network namespace" {
+  ns_new_and_shared network net
+}
+
+@test "network namespace has only a loopback interface, and it is up" {
+  set_args sh -c 'ls /sys/class/net; cat /sys/class/net/lo/operstate; ip -o link show lo'
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  [ "${lines[0]}" = lo ]
+  assert_output --partial "LOOPBACK,UP"
+}
+
+@test "ipc namespace" {
+  ns_new_and_shared ipc ipc
+}
+
+@test "uts namespace" {
+  ns_new_and_shared uts uts
+}
+
+@test "mount namespace" {
+  ns_new_and_shared mount mnt
+}
+
+@test "cgroup namespace" {
+  ns_new_and_shared cgroup cgroup
+}
+
+@test "cgroup namespace: the container sees its cgroup as the root" {
+  set_namespaces mount pid cgroup
+  set_args cat /proc/self/cgroup
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  local l
+  for l in "${lines[@]}"; do
+    [[ "$l" == *:/ ]] || fail "cgroup not rooted: $l"
+  done
+}
+
+@test "time namespace" {
+  [ -e /proc/self/ns/time ] || skip "kernel without time namespaces"
+  ns_new_and_shared time time
+}
+
+@test "time namespace: timeOffsets shift monotonic and boottime clocks" {
+  [ -e /proc/self/timens_offsets ] || skip "kernel without time namespaces"
+  set_namespaces mount pid time
+  cfg '.linux.timeOffsets = {monotonic: {secs: 86400000, nanosecs: 0}, boottime: {secs: 172800000, nanosecs: 5}}'
+  set_args sh -c 'cat /proc/self/timens_offsets; cut -d. -f1 /proc/uptime'
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  assert_line --regexp '^monotonic +86400000 +0$'
+  assert_line --regexp '^boottime +172800000 +5$'
+  # /proc/uptime follows the boottime clock
+  [ "${lines[2]}" -ge 172800000 ]
+}
+
+@test "user namespace with uid and gid mappings" {
+  local host
+  host=$(readlink /proc/self/ns/user)
+  userns_setup 100000 200000
+  set_args sh -c 'readlink /proc/self/ns/user; cat /proc/self/uid_map /proc/self/gid_map; id -u; echo pid=$$'
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  [ "${lines[0]}" != "$host" ]
+  [[ "${lines[1]}" =~ ^\ *0\ +100000\ +65536$ ]] || fail "uid_map: ${lines[1]}"
+  [[ "${lines[2]}" =~ ^\ *0\ +200000\ +65536$ ]] || fail "gid_map: ${lines[2]}"
+  [ "${lines[3]}" = 0 ]
+}
+
+@test "user namespace: the container process runs as the mapped host uid" {
+  userns_setup 100000 100000
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" ctr
+  local pid
+  pid=$(pid_of ctr)
+  grep -E '^Uid:' "/proc/$pid/status" | grep -q -E '^Uid:\s+100000\s+100000\s+100000\s+100000$' \
+    || fail "host view: $(grep -E '^(Uid|Gid):' "/proc/$pid/status")"
+  grep -q -E '^Gid:\s+100000\s' "/proc/$pid/status"
+  capsa delete --force ctr
+}
+
+@test "join a network namespace by path" {
+  command -v ip >/dev/null || skip "ip (iproute2) missing"
+  local name=capsa-test-$$-$BATS_TEST_NUMBER
+  ip netns add "$name"
+  defer "ip netns del $name"
+  local want
+  want=$(ip netns exec "$name" readlink /proc/self/ns/net)
+  [ "$want" != "$(readlink /proc/self/ns/net)" ]
+  cfg '.linux.namespaces = (.linux.namespaces | map(select(.type != "network"))) + [{type: "network", path: $p}]' \
+    --arg p "/run/netns/$name"
+  container_ns net
+  [ "$output" = "$want" ]
+}
+
+@test "join a uts namespace by path (bind-mounted namespace file)" {
+  local f=$BATS_TEST_TMPDIR/uts
+  touch "$f"
+  unshare --uts="$f" hostname joined-uts-ns
+  defer "umount $f"
+  cfg 'del(.hostname) | .linux.namespaces = (.linux.namespaces | map(select(.type != "uts"))) + [{type: "uts", path: $p}]' \
+    --arg p "$f"
+  set_args hostname
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  assert_output joined-uts-ns
+  [ "$(hostname)" != joined-uts-ns ]
+}
+
+@test "join the pid and ipc namespaces of another container" {
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" first
+  local pid
+  pid=$(pid_of first)
+  cfg '.linux.namespaces = (.linux.namespaces | map(select(.type != "ipc" and .type != "pid"))) + [{type: "ipc", path: $i}, {type: "pid", path: $p}]' \
+    --arg i "/proc/$pid/ns/ipc" --arg p "/proc/$pid/ns/pid"
+  set_args sh -c 'readlink /proc/self/ns/ipc; ps -o comm | grep -c sleep'
+  run_capsa run -b "$BUNDLE" second
+  assert_success
+  [ "${lines[0]}" = "$(readlink "/proc/$pid/ns/ipc")" ]
+  [ "${lines[1]}" -ge 1 ]
+  capsa delete --force first
+}
+
+@test "joining a namespace path of the wrong type fails cleanly" {
+  cfg '.linux.namespaces = (.linux.namespaces | map(select(.type != "network"))) + [{type: "network", path: "/proc/self/ns/uts"}]'
+  set_args true
+  run --separate-stderr capsa run -b "$BUNDLE" ctr </dev/null
+  assert_failure
+  assert_error_line "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "hostname is set in the new uts namespace" {
+  cfg '.hostname = "capsa-host" | .domainname = "capsa.example"'
+  set_args sh -c 'hostname; cat /proc/sys/kernel/domainname'
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  [ "${lines[0]}" = capsa-host ]
+  [ "${lines[1]}" = capsa.example ]
+  [ "$(hostname)" != capsa-host ]
+}
