@@ -1,0 +1,470 @@
+/* capsa: the systemd cgroup manager: a transient scope unit per container, over sd-bus. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-bus.h>
+
+#include "cgroup-private.h"
+
+#define JOB_TIMEOUT_USEC (10 * 1000000ULL)
+
+/* The scope is started by the first `enter` (systemd wants the scope's pid at creation), so the
+ * resources given to `create` must stay valid until then: they are the container's config. */
+struct sd_priv
+{
+  struct cg_set set;
+  char *slice;
+  const struct oci_resources *res;
+  bool rootless;
+  bool started;
+};
+
+static int bus_error (capsa_error_t *err, int r, sd_bus_error *e, const char *what,
+                      const char *unit)
+{
+  int ret = capsa_make_error (err, -r, "systemd: %s `%s`%s%s", what, unit,
+                              e && e->message ? ": " : "", e && e->message ? e->message : "");
+  sd_bus_error_free (e);
+  return ret;
+}
+
+static int open_bus (sd_bus **bus, bool rootless, capsa_error_t *err)
+{
+  int r;
+  if (access ("/run/systemd/system", F_OK) < 0)
+    return capsa_make_error (err, 0, "systemd is not running (no /run/systemd/system)");
+  r = rootless ? sd_bus_open_user (bus) : sd_bus_open_system (bus);
+  if (r < 0)
+    return capsa_make_error (err, -r, "systemd: connect to the %s bus",
+                             rootless ? "user" : "system");
+  return 0;
+}
+
+static int sd_create (struct capsa_cgroup *cg, const char *id, const char *cgroups_path,
+                      const struct oci_resources *res, bool rootless, capsa_error_t *err)
+{
+  const char *slice = "", *prefix = "capsa", *name = id;
+  char *copy = NULL, *c1, *c2;
+  struct sd_priv *p;
+
+  if (access ("/run/systemd/system", F_OK) < 0)
+    return capsa_make_error (err, 0, "systemd is not running (no /run/systemd/system)");
+  if (cgroups_path && *cgroups_path)
+    {
+      copy = strdup (cgroups_path);
+      if (copy == NULL)
+        return capsa_make_error (err, ENOMEM, "cgroup");
+      c1 = strchr (copy, ':');
+      c2 = c1 ? strchr (c1 + 1, ':') : NULL;
+      if (c2 == NULL || strchr (c2 + 1, ':'))
+        {
+          free (copy);
+          return capsa_make_error (err, 0,
+                                   ".linux.cgroupsPath: `%s`: expected \"slice:prefix:name\" with "
+                                   "the systemd cgroup manager",
+                                   cgroups_path);
+        }
+      *c1 = *c2 = '\0';
+      slice = copy;
+      prefix = c1 + 1;
+      name = c2 + 1;
+    }
+  if (*slice
+      && (strlen (slice) < 7 || strcmp (slice + strlen (slice) - 6, ".slice") != 0
+          || strchr (slice, '/')))
+    {
+      int ret
+        = capsa_make_error (err, 0, ".linux.cgroupsPath: slice `%s` must end in .slice", slice);
+      free (copy);
+      return ret;
+    }
+  if (*name == '\0' || strchr (name, '/') || strchr (prefix, '/') || strpbrk (name, ";|")
+      || strpbrk (prefix, ";|"))
+    {
+      int ret
+        = capsa_make_error (err, 0, ".linux.cgroupsPath: invalid unit name `%s-%s`", prefix, name);
+      free (copy);
+      return ret;
+    }
+  p = calloc (1, sizeof (*p));
+  if (p == NULL)
+    {
+      free (copy);
+      return capsa_make_error (err, ENOMEM, "cgroup");
+    }
+  if (strlen (name) > 6 && strcmp (name + strlen (name) - 6, ".scope") == 0)
+    cg->scope = strdup (name);
+  else if (*prefix)
+    {
+      if (asprintf (&cg->scope, "%s-%s.scope", prefix, name) < 0)
+        cg->scope = NULL;
+    }
+  else if (asprintf (&cg->scope, "%s.scope", name) < 0)
+    cg->scope = NULL;
+  p->slice = strdup (*slice ? slice : (rootless ? "user.slice" : "system.slice"));
+  free (copy);
+  if (cg->scope == NULL || p->slice == NULL)
+    {
+      free (p->slice);
+      free (p);
+      return capsa_make_error (err, ENOMEM, "cgroup");
+    }
+  p->res = res;
+  p->rootless = rootless;
+  cg->priv = p;
+  cg->created = true;
+  return 0;
+}
+
+/* Resource properties systemd knows, so that a daemon-reload keeps them. */
+static int append_resources (sd_bus_message *m, const struct oci_resources *r)
+{
+  int rc = 0;
+  if (r == NULL)
+    return 0;
+  if (r->memory && r->memory->limit_present && r->memory->limit)
+    rc = sd_bus_message_append (m, "(sv)", "MemoryMax", "t",
+                                r->memory->limit < 0 ? (uint64_t)-1 : (uint64_t)r->memory->limit);
+  if (rc >= 0 && r->memory && r->memory->reservation_present && r->memory->reservation > 0)
+    rc = sd_bus_message_append (m, "(sv)", "MemoryLow", "t", (uint64_t)r->memory->reservation);
+  if (rc >= 0 && r->cpu && r->cpu->shares_present && r->cpu->shares >= 2
+      && r->cpu->shares <= 262144)
+    rc = sd_bus_message_append (m, "(sv)", "CPUWeight", "t", cg_shares_to_weight (r->cpu->shares));
+  if (rc >= 0 && r->cpu && r->cpu->quota_present && r->cpu->quota > 0)
+    {
+      uint64_t period = r->cpu->period_present && r->cpu->period ? r->cpu->period : 100000;
+      /* systemd rounds the quota to 10 ms steps per second: round up, never below the request. */
+      uint64_t per_sec = ((uint64_t)r->cpu->quota * 1000000ULL + period - 1) / period;
+      per_sec = (per_sec + 9999) / 10000 * 10000;
+      rc = sd_bus_message_append (m, "(sv)", "CPUQuotaPerSecUSec", "t", per_sec);
+      if (rc >= 0 && r->cpu->period_present && r->cpu->period)
+        rc = sd_bus_message_append (m, "(sv)", "CPUQuotaPeriodUSec", "t", period);
+    }
+  if (rc >= 0 && r->pids && r->pids->limit)
+    rc = sd_bus_message_append (m, "(sv)", "TasksMax", "t",
+                                r->pids->limit < 0 ? (uint64_t)-1 : (uint64_t)r->pids->limit);
+  if (rc >= 0 && r->block_io && r->block_io->weight_present && r->block_io->weight >= 10)
+    rc = sd_bus_message_append (m, "(sv)", "IOWeight", "t",
+                                cg_blkio_to_io_weight (r->block_io->weight));
+  return rc;
+}
+
+/* Start the scope holding `pid` and wait for its job to finish. */
+static int start_scope (sd_bus *bus, struct capsa_cgroup *cg, struct sd_priv *p, pid_t pid,
+                        capsa_error_t *err)
+{
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+  sd_bus_message *m = NULL, *reply = NULL;
+  sd_bus_slot *slot = NULL;
+  const char *job = NULL;
+  uint64_t deadline;
+  struct timespec ts;
+  char *job_copy = NULL;
+  int r, ret = -1;
+  bool done = false;
+
+  r = sd_bus_match_signal (bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                           "org.freedesktop.systemd1.Manager", "JobRemoved", NULL, NULL);
+  if (r < 0)
+    return bus_error (err, r, NULL, "subscribe to jobs for", cg->scope);
+  r = sd_bus_message_new_method_call (bus, &m, "org.freedesktop.systemd1",
+                                      "/org/freedesktop/systemd1",
+                                      "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+  if (r >= 0)
+    r = sd_bus_message_append (m, "ss", cg->scope, "fail");
+  if (r >= 0)
+    r = sd_bus_message_open_container (m, 'a', "(sv)");
+  if (r >= 0)
+    r = sd_bus_message_append (m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", "capsa container",
+                               "Slice", "s", p->slice, "Delegate", "b", 1, "DefaultDependencies",
+                               "b", 0, "PIDs", "au", 1, (uint32_t)pid);
+  if (r >= 0)
+    r = append_resources (m, p->res);
+  if (r >= 0)
+    r = sd_bus_message_close_container (m);
+  if (r >= 0)
+    r = sd_bus_message_append (m, "a(sa(sv))", 0);
+  if (r < 0)
+    {
+      bus_error (err, r, NULL, "build the request for", cg->scope);
+      goto out;
+    }
+  r = sd_bus_call (bus, m, 0, &e, &reply);
+  if (r < 0)
+    {
+      bus_error (err, r, &e, "start transient unit", cg->scope);
+      goto out;
+    }
+  r = sd_bus_message_read (reply, "o", &job);
+  if (r < 0 || (job_copy = strdup (job)) == NULL)
+    {
+      bus_error (err, r < 0 ? r : -ENOMEM, NULL, "read the job of", cg->scope);
+      goto out;
+    }
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  deadline = ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000 + JOB_TIMEOUT_USEC;
+  while (!done)
+    {
+      sd_bus_message *sig = NULL;
+      uint64_t now;
+      r = sd_bus_process (bus, &sig);
+      if (r < 0)
+        {
+          bus_error (err, r, NULL, "wait for", cg->scope);
+          goto out;
+        }
+      if (sig && sd_bus_message_is_signal (sig, "org.freedesktop.systemd1.Manager", "JobRemoved"))
+        {
+          uint32_t id;
+          const char *path, *unit, *result;
+          if (sd_bus_message_read (sig, "uoss", &id, &path, &unit, &result) >= 0
+              && strcmp (path, job_copy) == 0)
+            {
+              done = true;
+              if (strcmp (result, "done") != 0)
+                {
+                  capsa_make_error (err, 0, "systemd: start `%s`: job %s", cg->scope, result);
+                  sd_bus_message_unref (sig);
+                  goto out;
+                }
+            }
+        }
+      sd_bus_message_unref (sig);
+      if (done || r > 0)
+        continue;
+      clock_gettime (CLOCK_MONOTONIC, &ts);
+      now = ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+      if (now >= deadline)
+        {
+          capsa_make_error (err, ETIMEDOUT, "systemd: start `%s`", cg->scope);
+          goto out;
+        }
+      r = sd_bus_wait (bus, deadline - now);
+      if (r < 0)
+        {
+          bus_error (err, r, NULL, "wait for", cg->scope);
+          goto out;
+        }
+    }
+  ret = 0;
+out:
+  free (job_copy);
+  sd_bus_message_unref (m);
+  sd_bus_message_unref (reply);
+  sd_bus_slot_unref (slot);
+  return ret;
+}
+
+/* The cgroup systemd put `pid` in (unified, else name=systemd), from /proc/<pid>/cgroup. */
+static char *pid_cgroup (pid_t pid)
+{
+  char file[64], *line = NULL, *found = NULL;
+  size_t cap = 0;
+  FILE *f;
+
+  snprintf (file, sizeof (file), "/proc/%d/cgroup", (int)pid);
+  f = fopen (file, "re");
+  if (f == NULL)
+    return NULL;
+  while (getline (&line, &cap, f) > 0)
+    {
+      char *nl = strchr (line, '\n'), *p;
+      if (nl)
+        *nl = '\0';
+      if (strncmp (line, "0::", 3) == 0 && capsa_cgroup_mode () != CAPSA_CGROUP_V1)
+        p = line + 3;
+      else if ((p = strstr (line, ":name=systemd:")))
+        p += 14;
+      else
+        continue;
+      free (found);
+      found = strdup (p);
+      if (strncmp (line, "0::", 3) == 0)
+        break;
+    }
+  fclose (f);
+  free (line);
+  return found;
+}
+
+static int sd_enter (struct capsa_cgroup *cg, pid_t pid, capsa_error_t *err)
+{
+  struct sd_priv *p = cg->priv;
+  sd_bus *bus = NULL;
+  char *path;
+  int ret;
+
+  if (p->started)
+    return cg_fs_enter (cg, pid, err);
+  if (open_bus (&bus, p->rootless, err) < 0)
+    return -1;
+  ret = start_scope (bus, cg, p, pid, err);
+  sd_bus_flush_close_unref (bus);
+  if (ret < 0)
+    return -1;
+  p->started = true;
+  path = pid_cgroup (pid);
+  if (path == NULL)
+    return capsa_make_error (err, errno, "systemd: find the cgroup of `%s`", cg->scope);
+  free (cg->path);
+  cg->path = path;
+  /* The v1 hierarchies systemd does not manage get the same path; all get the pid and the
+   * full resources (Delegate=yes makes the scope ours to write). */
+  cg->priv = &p->set; /* cg_fs_* take the cg_set at the start of priv */
+  ret = cg_set_create_at (&p->set, path, p->rootless, err);
+  if (ret == 0)
+    ret = cg_fs_enter (cg, pid, err);
+  if (ret == 0)
+    ret = cg_apply_resources (&p->set, p->res, false, p->rootless, err);
+  cg->priv = p;
+  return ret;
+}
+
+#define WITH_SET(cg, call)                                                                         \
+  ({                                                                                               \
+    struct sd_priv *p_ = (cg)->priv;                                                               \
+    __typeof__ (call) r_;                                                                          \
+    (cg)->priv = &p_->set;                                                                         \
+    r_ = (call);                                                                                   \
+    (cg)->priv = p_;                                                                               \
+    r_;                                                                                            \
+  })
+
+static int sd_v2_fd (struct capsa_cgroup *cg)
+{
+  return -1; /* the scope does not exist before its first process */
+}
+
+static int sd_update (struct capsa_cgroup *cg, const struct oci_resources *res, capsa_error_t *err)
+{
+  return WITH_SET (cg, cg_fs_update (cg, res, err));
+}
+
+static int sd_freeze (struct capsa_cgroup *cg, bool frozen, capsa_error_t *err)
+{
+  return WITH_SET (cg, cg_fs_freeze (cg, frozen, err));
+}
+
+static int sd_is_frozen (struct capsa_cgroup *cg, bool *frozen, capsa_error_t *err)
+{
+  return WITH_SET (cg, cg_fs_is_frozen (cg, frozen, err));
+}
+
+static int sd_pids (struct capsa_cgroup *cg, pid_t **pids, size_t *n, capsa_error_t *err)
+{
+  return WITH_SET (cg, cg_fs_pids (cg, pids, n, err));
+}
+
+static int sd_kill (struct capsa_cgroup *cg, int sig, capsa_error_t *err)
+{
+  return WITH_SET (cg, cg_fs_kill (cg, sig, err));
+}
+
+static int sd_destroy (struct capsa_cgroup *cg, capsa_error_t *err)
+{
+  struct sd_priv *p = cg->priv;
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+  sd_bus *bus = NULL;
+  int r;
+
+  if (p == NULL || !p->started)
+    return 0;
+  if (WITH_SET (cg, cg_fs_destroy (cg, err)) < 0)
+    return -1;
+  if (open_bus (&bus, p->rootless, err) < 0)
+    return -1;
+  r = sd_bus_call_method (bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                          "org.freedesktop.systemd1.Manager", "StopUnit", &e, NULL, "ss", cg->scope,
+                          "replace");
+  sd_bus_flush_close_unref (bus);
+  if (r < 0 && !sd_bus_error_has_name (&e, "org.freedesktop.systemd1.NoSuchUnit"))
+    return bus_error (err, r, &e, "stop", cg->scope);
+  sd_bus_error_free (&e);
+  return 0;
+}
+
+/* "systemd;<unit>;<slice>;<rootless>;<started>;" then the cgroupfs form. */
+static char *sd_serialize (struct capsa_cgroup *cg)
+{
+  struct sd_priv *p = cg->priv;
+  char *fs, *out = NULL;
+
+  if (p == NULL)
+    return strdup ("");
+  fs = cg_fs_serialize_set (&p->set, cg->path, cg->created);
+  if (fs == NULL)
+    return NULL;
+  if (asprintf (&out, "systemd;%s;%s;%d;%d;%s", cg->scope ? cg->scope : "", p->slice,
+                p->rootless ? 1 : 0, p->started ? 1 : 0, fs)
+      < 0)
+    out = NULL;
+  free (fs);
+  return out;
+}
+
+static int sd_load (struct capsa_cgroup *cg, const char *data, capsa_error_t *err)
+{
+  char unit[256], slice[256];
+  int rootless, started, n = 0;
+  struct sd_priv *p;
+
+  if (data == NULL
+      || sscanf (data, "systemd;%255[^;];%255[^;];%d;%d;%n", unit, slice, &rootless, &started, &n)
+           < 4
+      || n == 0)
+    return capsa_make_error (err, EINVAL, "cgroup: invalid saved systemd state `%s`",
+                             data ? data : "");
+  p = calloc (1, sizeof (*p));
+  if (p == NULL)
+    return capsa_make_error (err, ENOMEM, "cgroup");
+  if (cg_fs_load_set (&p->set, &cg->path, &cg->created, data + n, err) < 0)
+    {
+      free (p);
+      return -1;
+    }
+  p->slice = strdup (slice);
+  p->rootless = rootless;
+  p->started = started;
+  free (cg->scope);
+  cg->scope = strdup (unit);
+  cg->mgr = &capsa_cgroup_manager_systemd;
+  cg->priv = p;
+  return 0;
+}
+
+static void sd_release (struct capsa_cgroup *cg)
+{
+  struct sd_priv *p = cg->priv;
+  if (p)
+    {
+      cg_set_free (&p->set);
+      free (p->slice);
+      free (p);
+      cg->priv = NULL;
+    }
+  free (cg->path);
+  cg->path = NULL;
+  free (cg->scope);
+  cg->scope = NULL;
+}
+
+const struct capsa_cgroup_manager capsa_cgroup_manager_systemd = {
+  .name = "systemd",
+  .create = sd_create,
+  .enter = sd_enter,
+  .v2_fd = sd_v2_fd,
+  .update = sd_update,
+  .freeze = sd_freeze,
+  .is_frozen = sd_is_frozen,
+  .pids = sd_pids,
+  .kill = sd_kill,
+  .destroy = sd_destroy,
+  .serialize = sd_serialize,
+  .load = sd_load,
+  .release = sd_release,
+};

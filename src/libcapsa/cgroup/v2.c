@@ -1,0 +1,306 @@
+/* capsa: cgroup v2 (unified) resource files, freezer and emptiness wait. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup-private.h"
+
+#define R ".linux.resources"
+
+int cg_v2_cpu (struct cg_dir *d, const struct oci_cpu *c, bool want_cpu, bool want_cpuset,
+               capsa_error_t *err)
+{
+  char buf[64];
+
+  if (want_cpu)
+    {
+      if (c->realtime_runtime_present && c->realtime_runtime)
+        return capsa_make_error (err, 0, R ".cpu.realtimeRuntime: not supported on cgroup v2");
+      if (c->realtime_period_present && c->realtime_period)
+        return capsa_make_error (err, 0, R ".cpu.realtimePeriod: not supported on cgroup v2");
+      if (c->shares_present && c->shares)
+        {
+          snprintf (buf, sizeof (buf), "%" PRIu64, cg_shares_to_weight (c->shares));
+          if (cg_write_err (d->dir, "cpu.weight", buf, R ".cpu.shares", err) < 0)
+            return -1;
+        }
+      /* cpu.max is "$QUOTA $PERIOD"; a period alone resets the quota to max (as runc does). */
+      if ((c->quota_present && c->quota) || (c->period_present && c->period))
+        {
+          char q[32] = "max";
+          if (c->quota_present && c->quota > 0)
+            snprintf (q, sizeof (q), "%" PRId64, c->quota);
+          if (c->period_present && c->period)
+            snprintf (buf, sizeof (buf), "%s %" PRIu64, q, c->period);
+          else
+            snprintf (buf, sizeof (buf), "%s", q);
+          if (cg_write_err (d->dir, "cpu.max", buf, R ".cpu.quota", err) < 0)
+            return -1;
+        }
+      if (c->burst_present)
+        {
+          snprintf (buf, sizeof (buf), "%" PRIu64, c->burst);
+          if (cg_write_err (d->dir, "cpu.max.burst", buf, R ".cpu.burst", err) < 0)
+            return -1;
+        }
+      if (c->idle_present)
+        {
+          snprintf (buf, sizeof (buf), "%" PRId64, c->idle);
+          if (cg_write_err (d->dir, "cpu.idle", buf, R ".cpu.idle", err) < 0)
+            return -1;
+        }
+    }
+  if (want_cpuset)
+    {
+      if (c->cpus && *c->cpus
+          && cg_write_err (d->dir, "cpuset.cpus", c->cpus, R ".cpu.cpus", err) < 0)
+        return -1;
+      if (c->mems && *c->mems
+          && cg_write_err (d->dir, "cpuset.mems", c->mems, R ".cpu.mems", err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int cg_v2_memory (struct cg_dir *d, const struct oci_memory *m, bool update, capsa_error_t *err)
+{
+  char buf[64];
+
+  if (update && m->limit_present && m->limit > 0 && m->check_before_update_present
+      && m->check_before_update)
+    {
+      if (cg_read (d->dir, "memory.current", buf, sizeof (buf)) < 0)
+        return capsa_make_error (err, errno,
+                                 R ".memory.checkBeforeUpdate: read `%s/memory.current`", d->dir);
+      if (strtoll (buf, NULL, 10) > m->limit)
+        return capsa_make_error (
+          err, 0, R ".memory.limit: %" PRId64 " is below the current usage %s (checkBeforeUpdate)",
+          m->limit, buf);
+    }
+  if (m->limit_present && m->limit)
+    {
+      cg_limit_str (m->limit, true, buf, sizeof (buf));
+      if (cg_write_err (d->dir, "memory.max", buf, R ".memory.limit", err) < 0)
+        return -1;
+    }
+  if (m->swap_present && m->swap)
+    {
+      if (cg_swap_v2 (m, buf, sizeof (buf), err) < 0)
+        return -1;
+      if (cg_write_err (d->dir, "memory.swap.max", buf, R ".memory.swap", err) < 0)
+        return -1;
+    }
+  if (m->reservation_present && m->reservation)
+    {
+      cg_limit_str (m->reservation, true, buf, sizeof (buf));
+      if (cg_write_err (d->dir, "memory.low", buf, R ".memory.reservation", err) < 0)
+        return -1;
+    }
+  if (m->kernel_present && m->kernel)
+    capsa_warn (R ".memory.kernel: ignored, cgroup v2 has no kernel memory limit");
+  if (m->kernel_tcp_present && m->kernel_tcp)
+    capsa_warn (R ".memory.kernelTCP: ignored, cgroup v2 has no kernel TCP memory limit");
+  if (m->swappiness_present)
+    capsa_warn (R ".memory.swappiness: ignored, cgroup v2 has no per-cgroup swappiness");
+  if (m->disable_oom_killer_present && m->disable_oom_killer)
+    capsa_warn (R ".memory.disableOOMKiller: ignored, cgroup v2 cannot disable the OOM killer");
+  return 0;
+}
+
+/* io.weight (iocost, converted) or, without it, io.bfq.weight (BFQ, the blkio value as is). */
+static int io_weight (struct cg_dir *d, const char *dev, uint64_t blkio, const char *what,
+                      capsa_error_t *err)
+{
+  char val[64];
+
+  snprintf (val, sizeof (val), "%s %" PRIu64, dev, cg_blkio_to_io_weight (blkio));
+  if (cg_write (d->dir, "io.weight", val) == 0)
+    return 0;
+  if (errno != ENOENT)
+    return capsa_make_error (err, errno, "%s: write `%s` to `%s/io.weight`", what, val, d->dir);
+  snprintf (val, sizeof (val), "%s %" PRIu64, dev, blkio);
+  return cg_write_err (d->dir, "io.bfq.weight", val, what, err);
+}
+
+static int io_max (struct cg_dir *d, const char *key, const char *json,
+                   const struct oci_block_io_device_throttle *t, size_t n, capsa_error_t *err)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    {
+      char val[96], what[96];
+      snprintf (what, sizeof (what), R ".blockIO.%s[%zu]", json, i);
+      if (t[i].rate_present && t[i].rate)
+        snprintf (val, sizeof (val), "%" PRId64 ":%" PRId64 " %s=%" PRIu64, t[i].major, t[i].minor,
+                  key, t[i].rate);
+      else
+        snprintf (val, sizeof (val), "%" PRId64 ":%" PRId64 " %s=max", t[i].major, t[i].minor, key);
+      if (cg_write_err (d->dir, "io.max", val, what, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int cg_v2_io (struct cg_dir *d, const struct oci_block_io *b, capsa_error_t *err)
+{
+  size_t i;
+
+  if (b->weight_present && b->weight
+      && io_weight (d, "default", b->weight, R ".blockIO.weight", err) < 0)
+    return -1;
+  if (b->leaf_weight_present && b->leaf_weight)
+    capsa_warn (R ".blockIO.leafWeight: ignored, cgroup v2 has no leaf weight");
+  for (i = 0; i < b->weight_device_len; i++)
+    {
+      const struct oci_block_io_device_weight *w = &b->weight_device[i];
+      char dev[48], what[96];
+      snprintf (dev, sizeof (dev), "%" PRId64 ":%" PRId64, w->major, w->minor);
+      snprintf (what, sizeof (what), R ".blockIO.weightDevice[%zu].weight", i);
+      if (w->weight_present && w->weight && io_weight (d, dev, w->weight, what, err) < 0)
+        return -1;
+    }
+  if (io_max (d, "rbps", "throttleReadBpsDevice", b->throttle_read_bps_device,
+              b->throttle_read_bps_device_len, err)
+        < 0
+      || io_max (d, "wbps", "throttleWriteBpsDevice", b->throttle_write_bps_device,
+                 b->throttle_write_bps_device_len, err)
+           < 0
+      || io_max (d, "riops", "throttleReadIOPSDevice", b->throttle_read_iops_device,
+                 b->throttle_read_iops_device_len, err)
+           < 0
+      || io_max (d, "wiops", "throttleWriteIOPSDevice", b->throttle_write_iops_device,
+                 b->throttle_write_iops_device_len, err)
+           < 0)
+    return -1;
+  return 0;
+}
+
+int cg_v2_unified (struct cg_dir *d, const struct oci_kv *kv, size_t n, capsa_error_t *err)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    {
+      const char *k = kv[i].key ? kv[i].key : "";
+      const char *v = kv[i].value ? kv[i].value : "";
+      if (*k == '\0' || *k == '.' || strchr (k, '/') || !strchr (k, '.'))
+        return capsa_make_error (err, 0, R ".unified[\"%s\"]: not a cgroup v2 file name", k);
+      if (strncmp (k, "cgroup.", 7) == 0 && strcmp (k, "cgroup.max.depth") != 0
+          && strcmp (k, "cgroup.max.descendants") != 0)
+        return capsa_make_error (err, 0, R ".unified[\"%s\"]: a cgroup core file is not a resource",
+                                 k);
+      if (cg_write (d->dir, k, v) < 0)
+        {
+          if (errno == ENOENT)
+            return capsa_make_error (err, 0,
+                                     R ".unified[\"%s\"]: no such file in `%s` (unknown key, or "
+                                       "its controller is not enabled)",
+                                     k, d->dir);
+          return capsa_make_error (err, errno, R ".unified[\"%s\"]: write `%s` to `%s/%s`", k, v,
+                                   d->dir, k);
+        }
+    }
+  return 0;
+}
+
+static long now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Wait until cgroup.events has "<key> <want>", woken by the kernel's notifications. */
+static int events_wait (struct cg_dir *d, const char *key, char want, int timeout_ms)
+{
+  char path[PATH_MAX], buf[256];
+  long deadline = now_ms () + timeout_ms;
+  size_t kl = strlen (key);
+  int fd, ret = -1;
+
+  snprintf (path, sizeof (path), "%s/cgroup.events", d->dir);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  for (;;)
+    {
+      ssize_t r = pread (fd, buf, sizeof (buf) - 1, 0);
+      char *p;
+      struct pollfd pfd = { fd, POLLPRI, 0 };
+      long left;
+
+      if (r < 0)
+        break;
+      buf[r] = '\0';
+      for (p = buf; p && *p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : NULL)
+        if (strncmp (p, key, kl) == 0 && p[kl] == ' ')
+          {
+            if (p[kl + 1] == want)
+              ret = 0;
+            break;
+          }
+      if (ret == 0)
+        break;
+      left = deadline - now_ms ();
+      if (left <= 0)
+        {
+          errno = ETIMEDOUT;
+          break;
+        }
+      if (poll (&pfd, 1, (int)left) < 0 && errno != EINTR)
+        break;
+    }
+  close (fd);
+  return ret;
+}
+
+int cg_v2_freeze (struct cg_dir *d, bool frozen, capsa_error_t *err)
+{
+  if (cg_write (d->dir, "cgroup.freeze", frozen ? "1" : "0") < 0)
+    return capsa_make_error (err, errno, "cgroup: write `%s/cgroup.freeze`", d->dir);
+  if (events_wait (d, "frozen", frozen ? '1' : '0', 5000) < 0)
+    {
+      int e = errno;
+      if (frozen)
+        cg_write (d->dir, "cgroup.freeze", "0");
+      return capsa_make_error (err, e, "cgroup: `%s` did not become %s", d->dir,
+                               frozen ? "frozen" : "thawed");
+    }
+  return 0;
+}
+
+int cg_v2_is_frozen (struct cg_dir *d, bool *frozen, capsa_error_t *err)
+{
+  char buf[16];
+  if (cg_read (d->dir, "cgroup.freeze", buf, sizeof (buf)) < 0)
+    return capsa_make_error (err, errno, "cgroup: read `%s/cgroup.freeze`", d->dir);
+  *frozen = buf[0] == '1';
+  return 0;
+}
+
+int cg_v2_wait_empty (struct cg_dir *d, int timeout_ms)
+{
+  return events_wait (d, "populated", '0', timeout_ms);
+}
+
+/* Device rules on cgroup v2 need a BPF_PROG_TYPE_CGROUP_DEVICE program attached to the cgroup;
+ * capsa does not build one yet: the device nodes capsa creates in /dev are then the only
+ * restriction. */
+int cg_v2_devices (struct cg_dir *d, const struct oci_device_cgroup *dev, size_t n, bool defaults,
+                   capsa_error_t *err)
+{
+  static bool warned;
+  if (!warned && n > 0)
+    capsa_warn (
+      R ".devices: not enforced on cgroup v2 by this capsa version (no eBPF device filter)");
+  warned = true;
+  return 0;
+}
