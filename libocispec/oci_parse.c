@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include <yajl/yajl_parse.h>
-#include <yajl/yajl_tree.h>
+#include <yajl/yajl_tree.h> /* the yajl_val layout and accessors */
 
 #include "oci_json.h"
 
-/* Deeper nesting than this is refused before yajl builds (and recursively frees) a tree. */
+/* Deeper nesting than this is refused (a config is a few levels deep). */
 #define MAX_JSON_DEPTH 512
 
 /* Parser state: the file name and the JSON path of the value being read, for messages. */
@@ -1406,78 +1406,297 @@ static int parse_state (struct pctx *c, yajl_val v, void *p)
 
 /* JSON text.  */
 
-/* Refuse nesting deeper than MAX_JSON_DEPTH (strings are skipped). */
-static bool too_deep (const char *s, size_t len)
-{
-  size_t i, depth = 0;
+/* JSON text into a yajl_val tree.  The nodes, keys and strings live in one arena (a few large
+ * blocks) built straight from yajl's callbacks: no per-node malloc, no number conversions the
+ * walker does not need (it reads the number text), and the whole tree is freed at once.  The
+ * tree has the layout of <yajl/yajl_tree.h>, so the walker above uses yajl's own accessors. */
 
-  for (i = 0; i < len; i++)
+struct arena_block
+{
+  struct arena_block *next;
+  size_t used, size;
+  max_align_t data[];
+};
+
+struct arena
+{
+  struct arena_block *head;
+};
+
+static void *arena_alloc (struct arena *a, size_t n)
+{
+  struct arena_block *b = a->head;
+  size_t align = sizeof (max_align_t);
+  void *p;
+
+  n = (n + align - 1) / align * align;
+  if (b == NULL || b->size - b->used < n)
     {
-      char ch = s[i];
-      if (ch == '"')
-        {
-          for (i++; i < len && s[i] != '"'; i++)
-            if (s[i] == '\\')
-              i++;
-        }
-      else if (ch == '[' || ch == '{')
-        {
-          if (++depth > MAX_JSON_DEPTH)
-            return true;
-        }
-      else if ((ch == ']' || ch == '}') && depth > 0)
-        depth--;
+      size_t size = n > 16384 ? n : 16384;
+      b = malloc (sizeof (*b) + size);
+      if (b == NULL)
+        return NULL;
+      b->size = size;
+      b->used = 0;
+      b->next = a->head;
+      a->head = b;
     }
-  return false;
+  p = (char *)b->data + b->used;
+  b->used += n;
+  return p;
 }
 
-/* Explain why `text` is not valid JSON: yajl's own message, made one line, with a position. */
-static void json_error (const char *text, size_t len, const char *name, const char *tree_msg,
+static void arena_free (struct arena *a)
+{
+  while (a->head)
+    {
+      struct arena_block *next = a->head->next;
+      free (a->head);
+      a->head = next;
+    }
+}
+
+/* A member of an open container: its key (objects only) and value. */
+struct item
+{
+  const char *key;
+  yajl_val value;
+};
+
+struct builder
+{
+  struct arena arena;
+  struct item *items; /* members of all open containers, innermost last */
+  size_t n_items, cap_items;
+  size_t *starts; /* for each open container, its first item */
+  yajl_val *open; /* the open containers */
+  size_t depth, cap_depth;
+  const char *key; /* the key of the next value inside an object */
+  yajl_val root;
+  const char *why; /* why a callback stopped the parse */
+};
+
+static char *builder_string (struct builder *b, const unsigned char *s, size_t len)
+{
+  char *p;
+
+  if (memchr (s, '\0', len) != NULL)
+    {
+      b->why = "string with a NUL character (\\u0000)";
+      return NULL;
+    }
+  p = arena_alloc (&b->arena, len + 1);
+  if (p == NULL)
+    {
+      b->why = "out of memory";
+      return NULL;
+    }
+  memcpy (p, s, len);
+  p[len] = '\0';
+  return p;
+}
+
+static yajl_val builder_node (struct builder *b, yajl_type type)
+{
+  yajl_val v = arena_alloc (&b->arena, sizeof (*v));
+
+  if (v == NULL)
+    {
+      b->why = "out of memory";
+      return NULL;
+    }
+  memset (v, 0, sizeof (*v));
+  v->type = type;
+  return v;
+}
+
+/* Attach `v` to the innermost open container (or make it the root). */
+static int builder_add (struct builder *b, yajl_val v)
+{
+  if (v == NULL)
+    return 0;
+  if (b->depth == 0)
+    {
+      b->root = v;
+      return 1;
+    }
+  if (b->n_items == b->cap_items)
+    {
+      size_t cap = b->cap_items ? b->cap_items * 2 : 64;
+      struct item *items = realloc (b->items, cap * sizeof (*items));
+      if (items == NULL)
+        {
+          b->why = "out of memory";
+          return 0;
+        }
+      b->items = items;
+      b->cap_items = cap;
+    }
+  b->items[b->n_items].key = b->key;
+  b->items[b->n_items].value = v;
+  b->n_items++;
+  b->key = NULL;
+  return 1;
+}
+
+static int cb_null (void *ctx)
+{
+  struct builder *b = ctx;
+  return builder_add (b, builder_node (b, yajl_t_null));
+}
+
+static int cb_boolean (void *ctx, int value)
+{
+  struct builder *b = ctx;
+  return builder_add (b, builder_node (b, value ? yajl_t_true : yajl_t_false));
+}
+
+static int cb_number (void *ctx, const char *s, size_t len)
+{
+  struct builder *b = ctx;
+  yajl_val v = builder_node (b, yajl_t_number);
+
+  if (v == NULL)
+    return 0;
+  v->u.number.r = builder_string (b, (const unsigned char *)s, len);
+  if (v->u.number.r == NULL)
+    return 0;
+  return builder_add (b, v);
+}
+
+static int cb_string (void *ctx, const unsigned char *s, size_t len)
+{
+  struct builder *b = ctx;
+  yajl_val v = builder_node (b, yajl_t_string);
+
+  if (v == NULL)
+    return 0;
+  v->u.string = builder_string (b, s, len);
+  if (v->u.string == NULL)
+    return 0;
+  return builder_add (b, v);
+}
+
+static int cb_map_key (void *ctx, const unsigned char *s, size_t len)
+{
+  struct builder *b = ctx;
+
+  b->key = builder_string (b, s, len);
+  return b->key != NULL;
+}
+
+static int builder_open (struct builder *b, yajl_type type)
+{
+  yajl_val v = builder_node (b, type);
+
+  if (v == NULL || !builder_add (b, v))
+    return 0;
+  if (b->depth == MAX_JSON_DEPTH)
+    {
+      b->why = "nested too deeply";
+      return 0;
+    }
+  if (b->depth == b->cap_depth)
+    {
+      size_t cap = b->cap_depth ? b->cap_depth * 2 : 16;
+      size_t *starts = realloc (b->starts, cap * sizeof (*starts));
+      yajl_val *open;
+      if (starts == NULL)
+        goto oom;
+      b->starts = starts;
+      open = realloc (b->open, cap * sizeof (*open));
+      if (open == NULL)
+        goto oom;
+      b->open = open;
+      b->cap_depth = cap;
+    }
+  b->starts[b->depth] = b->n_items;
+  b->open[b->depth] = v;
+  b->depth++;
+  return 1;
+oom:
+  b->why = "out of memory";
+  return 0;
+}
+
+static int builder_close (struct builder *b)
+{
+  yajl_val v = b->open[--b->depth];
+  size_t start = b->starts[b->depth], n = b->n_items - start, i;
+  yajl_val *values = arena_alloc (&b->arena, (n ? n : 1) * sizeof (yajl_val));
+
+  if (values == NULL)
+    goto oom;
+  for (i = 0; i < n; i++)
+    values[i] = b->items[start + i].value;
+  if (v->type == yajl_t_object)
+    {
+      const char **keys = arena_alloc (&b->arena, (n ? n : 1) * sizeof (char *));
+      if (keys == NULL)
+        goto oom;
+      for (i = 0; i < n; i++)
+        keys[i] = b->items[start + i].key;
+      v->u.object.keys = keys;
+      v->u.object.values = values;
+      v->u.object.len = n;
+    }
+  else
+    {
+      v->u.array.values = values;
+      v->u.array.len = n;
+    }
+  b->n_items = start;
+  return 1;
+oom:
+  b->why = "out of memory";
+  return 0;
+}
+
+static int cb_start_map (void *ctx)
+{
+  return builder_open (ctx, yajl_t_object);
+}
+
+static int cb_start_array (void *ctx)
+{
+  return builder_open (ctx, yajl_t_array);
+}
+
+static int cb_end (void *ctx)
+{
+  return builder_close (ctx);
+}
+
+static const yajl_callbacks builder_callbacks = {
+  .yajl_null = cb_null,
+  .yajl_boolean = cb_boolean,
+  .yajl_number = cb_number,
+  .yajl_string = cb_string,
+  .yajl_start_map = cb_start_map,
+  .yajl_map_key = cb_map_key,
+  .yajl_end_map = cb_end,
+  .yajl_start_array = cb_start_array,
+  .yajl_end_array = cb_end,
+};
+
+/* "<name>: invalid JSON: <why> (line L, column C)" for the byte at `off`. */
+static void json_error (const char *text, size_t len, size_t off, const char *name, const char *why,
                         char **err)
 {
-  yajl_handle h = yajl_alloc (NULL, NULL, NULL);
-  unsigned char *msg = NULL;
-  const char *m = tree_msg;
-  char *one = NULL, *q;
-  size_t off = len, line = 1, col = 1, i;
-  int r;
+  size_t line = 1, col = 1, i;
+  char *one = strdup (why), *q;
 
-  if (h != NULL)
-    {
-      yajl_config (h, yajl_allow_comments, 1);
-      if (yajl_parse (h, (const unsigned char *)text, len) == yajl_status_ok)
-        {
-          off = len;
-          if (yajl_complete_parse (h) == yajl_status_ok)
-            msg = NULL;
-          else
-            msg = yajl_get_error (h, 0, (const unsigned char *)text, len);
-        }
-      else
-        {
-          off = yajl_get_bytes_consumed (h);
-          msg = yajl_get_error (h, 0, (const unsigned char *)text, len);
-        }
-      if (msg != NULL)
-        m = (const char *)msg;
-    }
-  if (m == NULL || *m == '\0')
-    m = "parse error";
-  one = strdup (m);
   if (one != NULL)
     {
-      /* First line only, no trailing blanks. */
+      /* yajl's message, first line only, no trailing blanks. */
       q = strchr (one, '\n');
       if (q)
         *q = '\0';
       for (q = one + strlen (one); q > one && (q[-1] == ' ' || q[-1] == '\t'); q--)
         q[-1] = '\0';
     }
-  /* yajl reports the offset just past the offending token: point at its last byte. */
   if (off > len)
     off = len;
-  if (off > 0)
-    off--;
   for (i = 0; i < off; i++)
     {
       if (text[i] == '\n')
@@ -1488,86 +1707,88 @@ static void json_error (const char *text, size_t len, const char *name, const ch
       else
         col++;
     }
-  r = asprintf (err, "%s: invalid JSON: %s (line %zu, column %zu)", name, one ? one : "parse error",
-                line, col);
-  if (r < 0)
+  if (asprintf (err, "%s: invalid JSON: %s (line %zu, column %zu)", name, one ? one : "parse error",
+                line, col)
+      < 0)
     *err = NULL;
   free (one);
-  if (msg != NULL)
-    yajl_free_error (h, msg);
-  if (h != NULL)
-    yajl_free (h);
 }
 
-/* Parse the NUL-terminated `text` (of `len` bytes) as one document of the given kind. */
+/* Parse `text` (`len` bytes, not necessarily NUL-terminated) as one document of the given kind. */
 static void *parse_document (const char *text, size_t len, const char *name, size_t size,
                              parse_fn fn, void (*clear) (void *), char **err)
 {
   struct pctx c = { .name = name };
-  char ebuf[256];
-  yajl_val tree;
-  void *out;
+  struct builder b = { 0 };
+  yajl_handle h;
+  yajl_status st;
+  bool at_end;
+  void *out = NULL;
 
   *err = NULL;
-  if (memchr (text, '\0', len) != NULL)
+  h = yajl_alloc (&builder_callbacks, NULL, &b);
+  if (h == NULL)
     {
-      if (asprintf (err, "%s: invalid JSON: NUL byte at offset %zu", name,
-                    (size_t)((const char *)memchr (text, '\0', len) - text))
-          < 0)
-        *err = NULL;
+      *err = strdup ("out of memory");
       return NULL;
     }
-  if (too_deep (text, len))
+  /* As yajl_tree_parse: comments allowed, strings must be valid UTF-8, one value. */
+  yajl_config (h, yajl_allow_comments, 1);
+  st = yajl_parse (h, (const unsigned char *)text, len);
+  at_end = st == yajl_status_ok;
+  if (st == yajl_status_ok)
+    st = yajl_complete_parse (h);
+  if (st != yajl_status_ok)
     {
-      if (asprintf (err, "%s: invalid JSON: nested deeper than %d levels", name, MAX_JSON_DEPTH)
-          < 0)
-        *err = NULL;
-      return NULL;
+      /* yajl reports the offset just past the offending token: point at its last byte.  An
+       * error at completion (premature EOF) is at the end of the text. */
+      size_t off = at_end ? len : yajl_get_bytes_consumed (h);
+      unsigned char *msg = NULL;
+      if (off > 0 && !at_end)
+        off--;
+      if (st == yajl_status_client_canceled && b.why != NULL)
+        json_error (text, len, off, name, b.why, err);
+      else
+        {
+          msg = yajl_get_error (h, 0, (const unsigned char *)text, len);
+          json_error (text, len, off, name, msg ? (const char *)msg : "parse error", err);
+          if (msg)
+            yajl_free_error (h, msg);
+        }
+      goto out;
     }
-  ebuf[0] = '\0';
-  tree = yajl_tree_parse (text, ebuf, sizeof (ebuf));
-  if (tree == NULL)
+  if (b.root == NULL || b.depth != 0)
     {
-      json_error (text, len, name, ebuf, err);
-      return NULL;
+      json_error (text, len, len, name, "no value", err);
+      goto out;
     }
   out = calloc (1, size);
   if (out == NULL)
     {
-      yajl_tree_free (tree);
       *err = strdup ("out of memory");
-      return NULL;
+      goto out;
     }
-  if (fn (&c, tree, out) < 0)
+  if (fn (&c, b.root, out) < 0)
     {
       oci_json_free_object (out, clear);
       out = NULL;
       *err = c.err ? c.err : strdup ("out of memory");
       c.err = NULL;
     }
+out:
   free (c.path);
-  yajl_tree_free (tree);
+  yajl_free (h);
+  arena_free (&b.arena);
+  free (b.items);
+  free (b.starts);
+  free (b.open);
   return out;
 }
 
 static void *parse_data (const char *data, size_t len, const char *name, size_t size, parse_fn fn,
                          void (*clear) (void *), char **err)
 {
-  char *copy;
-  void *out;
-
-  /* yajl_tree_parse wants a NUL-terminated text. */
-  copy = malloc (len + 1);
-  if (copy == NULL)
-    {
-      *err = strdup ("out of memory");
-      return NULL;
-    }
-  memcpy (copy, data, len);
-  copy[len] = '\0';
-  out = parse_document (copy, len, name, size, fn, clear, err);
-  free (copy);
-  return out;
+  return parse_document (data, len, name, size, fn, clear, err);
 }
 
 static char *read_file (const char *path, size_t *lenp, char **err)

@@ -809,8 +809,32 @@ static void test_errors (void)
 
     text = "{\"ociVersion\":\"1\"}\0{\"x\":1}";
     c = oci_config_parse_data (text, 26, "config.json", &err);
-    ok (c == NULL && err && strstr (err, "config.json: invalid JSON: NUL byte") == err,
-        "embedded NUL byte is refused");
+    ok (c == NULL && err
+          && strcmp (err, "config.json: invalid JSON: parse error: trailing garbage (line 1, "
+                          "column 19)")
+               == 0,
+        "NUL byte after the document is refused");
+    diag ("message", err);
+    free (err);
+    oci_config_free (c);
+
+    text = "{\"ociVersion\":\"1\",\"hostname\":\"a\\u0000b\"}";
+    c = oci_config_parse_data (text, strlen (text), "config.json", &err);
+    ok (c == NULL && err
+          && strstr (err, "config.json: invalid JSON: string with a NUL character") == err,
+        "\\u0000 inside a string is refused (it would truncate the C string)");
+    diag ("message", err);
+    free (err);
+    oci_config_free (c);
+
+    text = "{\"ociVersion\":\"1\",\n";
+    c = oci_config_parse_data (text, strlen (text), "config.json", &err);
+    ok (
+      c == NULL && err
+        && strcmp (err, "config.json: invalid JSON: parse error: premature EOF (line 2, column 1)")
+             == 0,
+      "premature EOF is reported at the end of the text");
+    diag ("message", err);
     free (err);
     oci_config_free (c);
 
@@ -836,7 +860,9 @@ static void test_errors (void)
     deep[n++] = '}';
     deep[n] = '\0';
     c = oci_config_parse_data (deep, n, "config.json", &err);
-    ok (c == NULL && err && strstr (err, "nested deeper") != NULL, "deep nesting is refused");
+    ok (c == NULL && err
+          && strstr (err, "config.json: invalid JSON: nested too deeply (line 1, column ") == err,
+        "deep nesting is refused");
     free (err);
     oci_config_free (c);
     free (deep);
