@@ -475,6 +475,8 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
     }
   if (child == 0)
     {
+      /* The state dir lock belongs to this command, not to the container. */
+      close (out->dirfd);
       close (sp[0]);
       if (cons[0] >= 0)
         close (cons[0]);
