@@ -168,7 +168,7 @@ COMMANDS="create start run state kill delete list spec features"
   (cd "$d" && "$CAPSA" spec)
   jq '.process.terminal = false | .process.args = ["echo", "spec-ok"]' "$d/config.json" >"$d/c.json"
   mv "$d/c.json" "$d/config.json"
-  run_capsa run -b "$d" plain
+  run --separate-stderr capsa run -b "$d" plain </dev/null
   assert_success
   assert_output spec-ok
   [ ! -e "$ROOT/plain" ]

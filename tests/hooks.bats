@@ -132,7 +132,7 @@ start_container_hook () {
 failing_create_hook () {
   add_hook "$1" "$(hook_json "$1" 3)"
   set_args sh -c 'echo ran > /hooks/process-ran'
-  run --separate-stderr capsa create -b "$BUNDLE" ctr </dev/null
+  run_bg create -b "$BUNDLE" ctr </dev/null
   assert_failure
   assert_error_line "$stderr"
   [[ "$stderr" == *"$1"* || "$stderr" == *hook* ]] || fail "error does not name the hook: $stderr"
@@ -156,7 +156,7 @@ failing_create_hook () {
 @test "a failing hook stops the later hooks" {
   add_hook createRuntime "$(hook_json createRuntime 1)"
   add_hook createContainer "$(hook_json createContainer)"
-  run_capsa create -b "$BUNDLE" ctr
+  run_bg create -b "$BUNDLE" ctr
   assert_failure
   ! grep -q '^createContainer' "$HOOKDIR/log"
   assert_no_leftovers ctr
@@ -222,7 +222,7 @@ failing_create_hook () {
 @test "a hook exceeding its timeout is killed and fails the operation" {
   add_hook createRuntime "$(hook_json createRuntime 0 1 30)"
   local t0=$SECONDS
-  run --separate-stderr capsa create -b "$BUNDLE" ctr </dev/null
+  run_bg create -b "$BUNDLE" ctr </dev/null
   assert_failure
   [ $((SECONDS - t0)) -lt 15 ] || fail "took $((SECONDS - t0)) s with a 1 s hook timeout"
   assert_error_line "$stderr"
@@ -242,7 +242,7 @@ failing_create_hook () {
 
 @test "a hook path that does not exist fails create cleanly" {
   add_hook createRuntime '{"path": "/nonexistent/hook"}'
-  run --separate-stderr capsa create -b "$BUNDLE" ctr </dev/null
+  run_bg create -b "$BUNDLE" ctr </dev/null
   assert_failure
   assert_error_line "$stderr"
   [[ "$stderr" == */nonexistent/hook* ]] || fail "$stderr"

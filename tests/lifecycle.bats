@@ -247,7 +247,7 @@ load helpers
   capsa_bg create -b "$BUNDLE" ctr
   local pid
   pid=$(pid_of ctr)
-  run --separate-stderr capsa create -b "$BUNDLE" ctr </dev/null
+  run_bg create -b "$BUNDLE" ctr </dev/null
   assert_failure 1
   assert_error_line "$stderr"
   [[ "$stderr" == *ctr* && "$stderr" == *exist* ]]
@@ -262,7 +262,7 @@ load helpers
 @test "invalid ids are refused without creating anything" {
   local id
   for id in ../escape a/b . .. "" "with space" -dash $'nl\nid' "$(printf 'x%.0s' {1..1100})"; do
-    run --separate-stderr capsa create -b "$BUNDLE" -- "$id" </dev/null
+    run_bg create -b "$BUNDLE" -- "$id" </dev/null
     assert_failure
     [ -n "$stderr" ] || fail "no error for id '$id'"
   done

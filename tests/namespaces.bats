@@ -19,7 +19,7 @@ userns_setup () {
 
 # set_namespaces TYPE...: exactly these new namespaces.
 set_namespaces () {
-  cfg '.linux.namespaces = [$ARGS.positional | unique[] | {type: .}]' --args "$@"
+  cfg 'del(.hostname, .domainname) | .linux.namespaces = [$t | unique[] | {type: .}]' --argjson t "$(json_array "$@")"
 }
 
 # container_ns NSFILE: the container's /proc/self/ns/NSFILE link.

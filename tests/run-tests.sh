@@ -17,6 +17,8 @@ work=$(mktemp -d /tmp/capsa-tests.XXXXXX)
 # shellcheck disable=SC2064
 trap "rm -rf '$work'" EXIT
 export CAPSA_TEST_CACHE=$work/cache
+# a hung test fails after this many seconds instead of stalling the run
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180}
 
 passed=0 failed=0 skipped=0
 failures=()
