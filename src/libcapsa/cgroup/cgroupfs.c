@@ -160,7 +160,13 @@ int cg_fs_kill (struct capsa_cgroup *cg, int sig, capsa_error_t *err)
 
   /* cgroup.kill (Linux 5.14) kills the whole subtree atomically, frozen or not. */
   if (sig == SIGKILL && v2 && cg_write (v2->dir, "cgroup.kill", "1") == 0)
-    return 0;
+    {
+      /* A v1 freezer (hybrid hosts) keeps killed tasks in the refrigerator: thaw them. */
+      struct cg_dir *fz = cg_set_v1 (s, "freezer");
+      if (fz && cg_v1_is_frozen (fz, &was_frozen, NULL) == 0 && was_frozen)
+        return cg_v1_freeze (fz, false, err);
+      return 0;
+    }
   /* Otherwise freeze so that no process forks behind our back while we signal the list; a
    * signal sent to frozen tasks is delivered when they are thawed. */
   if (cg_fs_is_frozen (cg, &was_frozen, NULL) < 0)
