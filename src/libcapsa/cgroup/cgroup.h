@@ -1,0 +1,66 @@
+/* capsa: cgroup managers behind one small interface (cgroupfs v1/v2/hybrid, systemd, disabled). */
+#ifndef CAPSA_CGROUP_H
+#define CAPSA_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "error.h"
+#include "oci_spec.h"
+
+enum capsa_cgroup_mode
+{
+  CAPSA_CGROUP_V1,     /* legacy: v1 controllers only */
+  CAPSA_CGROUP_HYBRID, /* v1 controllers plus cgroup2 at /sys/fs/cgroup/unified */
+  CAPSA_CGROUP_V2,     /* unified */
+};
+
+/* Detected once per process (mountinfo + /proc/self/cgroup). */
+enum capsa_cgroup_mode capsa_cgroup_mode (void);
+
+/* A container's cgroup.  `path` is the resolved cgroup path (as in /proc/<pid>/cgroup, i.e.
+ * relative to each hierarchy's root); the manager keeps whatever else it needs in `priv`.
+ * Persisted in the container's state (capsa_cgroup_serialize) so later commands (delete, pause,
+ * ps, kill --all, update, events) can reopen it with capsa_cgroup_load. */
+struct capsa_cgroup
+{
+  const struct capsa_cgroup_manager *mgr;
+  char *path;       /* e.g. "/process_api/abcd/ctr1" (may differ per v1 hierarchy: see priv) */
+  char *scope;      /* systemd: the unit name, else NULL */
+  bool created;     /* we created it (delete removes it); false when joining an existing one */
+  void *priv;
+};
+
+struct capsa_cgroup_manager
+{
+  const char *name; /* "cgroupfs", "systemd", "disabled" */
+  /* Create (or join) the cgroup for container `id` with linux.cgroupsPath `cgroups_path` (may be
+   * NULL/empty) and apply `res` (may be NULL).  Nothing is left behind on failure. */
+  int (*create) (struct capsa_cgroup *cg, const char *id, const char *cgroups_path,
+                 const struct oci_resources *res, bool rootless, capsa_error_t *err);
+  /* Move `pid` into every hierarchy of the cgroup. */
+  int (*enter) (struct capsa_cgroup *cg, pid_t pid, capsa_error_t *err);
+  /* An O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when not usable
+   * (v1/hybrid hosts, where `enter` must be used).  A new O_CLOEXEC fd: the caller closes it. */
+  int (*v2_fd) (struct capsa_cgroup *cg);
+  int (*update) (struct capsa_cgroup *cg, const struct oci_resources *res, capsa_error_t *err);
+  int (*freeze) (struct capsa_cgroup *cg, bool frozen, capsa_error_t *err);
+  int (*is_frozen) (struct capsa_cgroup *cg, bool *frozen, capsa_error_t *err);
+  /* Every pid in the cgroup (recursively), malloc'd. */
+  int (*pids) (struct capsa_cgroup *cg, pid_t **pids, size_t *n, capsa_error_t *err);
+  /* Signal every process (thaws first for SIGKILL so frozen tasks die). */
+  int (*kill) (struct capsa_cgroup *cg, int sig, capsa_error_t *err);
+  /* Remove the cgroup (and its children) after killing what is left in it. */
+  int (*destroy) (struct capsa_cgroup *cg, capsa_error_t *err);
+  /* Serialize to / restore from a single JSON-safe string stored in state.json. */
+  char *(*serialize) (struct capsa_cgroup *cg);
+  int (*load) (struct capsa_cgroup *cg, const char *data, capsa_error_t *err);
+  void (*release) (struct capsa_cgroup *cg);
+};
+
+/* By --cgroup-manager name ("cgroupfs", "systemd", "disabled"); error for an unknown name or
+ * a manager not compiled in. */
+const struct capsa_cgroup_manager *capsa_cgroup_manager_get (const char *name, capsa_error_t *err);
+
+#endif
