@@ -1,6 +1,7 @@
 /* capsa: the container lifecycle: create, start, run, kill, delete. */
 #include <config.h>
 #include "internal.h"
+#include "cgroup/cgroup.h"
 #include "namespaces.h"
 #include "state.h"
 #include "sync.h"
@@ -101,6 +102,10 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
   int start_fd;
 
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* Nothing runs before the runtime has put us in the container's cgroup. */
+  if (capsa_sync_recv (sync, SYNC_READY, &msg, &err) < 0)
+    init_fail (sync, &err);
+  capsa_sync_msg_free (&msg);
   if (two_stage)
     {
       int rest;
@@ -143,13 +148,12 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
       else if (capsa_sync_send (sync, SYNC_PID, 0, getpid (), NULL, &err) < 0)
         _exit (1);
     }
-  else if (ctx->new_userns)
-    {
-      if (capsa_sync_send (sync, SYNC_MAPS, 0, 0, NULL, &err) < 0 || capsa_sync_recv (sync, SYNC_MAPS, &msg, &err) < 0)
-        init_fail (sync, &err);
-      capsa_sync_msg_free (&msg);
-    }
   capsa_ns_plan_release (plan);
+  if (!two_stage && ctx->new_cgroupns && unshare (CLONE_NEWCGROUP) < 0)
+    {
+      capsa_make_error (&err, errno, "unshare cgroup namespace");
+      init_fail (sync, &err);
+    }
 
   if (ctx->userns)
     {
@@ -236,6 +240,7 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
 
 struct created
 {
+  struct capsa_cgroup cg;
   pid_t pid;
   int sync;          /* runtime end of the sync socket (run keeps it for start) */
   int console_proxy; /* run in the foreground with a terminal: our end of the console socket */
@@ -308,8 +313,6 @@ load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o, capsa_err
   ctx->rootfs_fd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (ctx->rootfs_fd < 0)
     return capsa_make_error (err, errno, "config.json: .root.path: rootfs `%s`", ctx->rootfs);
-  if (ctx->config->linux_->resources)
-    capsa_warn ("config.json: .linux.resources: cgroup limits are not applied yet by this capsa version");
   return 0;
 }
 
@@ -360,6 +363,57 @@ kill_and_reap (pid_t pid)
       kill (pid, SIGKILL);
       waitpid (pid, NULL, 0);
     }
+}
+
+/* The container's cgroup, created before the init runs any code of the container's. */
+static int
+setup_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg, capsa_error_t *err)
+{
+  const struct oci_linux *l = ctx->config->linux_;
+  const struct capsa_cgroup_manager *mgr = capsa_cgroup_manager_get (g->cgroup_manager, err);
+
+  memset (cg, 0, sizeof (*cg));
+  if (mgr == NULL)
+    return -1;
+  if (strcmp (mgr->name, "disabled") == 0)
+    {
+      if (l->resources)
+        capsa_warn ("config.json: .linux.resources: not applied (--cgroup-manager disabled)");
+      return 0;
+    }
+  cg->mgr = mgr;
+  if (mgr->create (cg, ctx->id, l->cgroups_path, l->resources, g->rootless || geteuid () != 0, err) < 0)
+    {
+      cg->mgr = NULL;
+      /* Unprivileged without delegation: fine as long as nothing asks for limits. */
+      if (geteuid () != 0 && l->resources == NULL && (*err)->status == EACCES)
+        {
+          char *t = capsa_error_text (*err);
+          capsa_warn ("running without a cgroup of its own: %s", t);
+          free (t);
+          capsa_error_release (err);
+          return 0;
+        }
+      return capsa_error_prefix (err, "config.json: cgroup");
+    }
+  return 0;
+}
+
+static void
+cgroup_destroy (struct capsa_cgroup *cg)
+{
+  capsa_error_t tmp = NULL;
+  if (cg->mgr == NULL)
+    return;
+  if (cg->mgr->destroy (cg, &tmp) < 0)
+    {
+      char *t = capsa_error_text (tmp);
+      capsa_warn ("%s", t);
+      free (t);
+      capsa_error_release (&tmp);
+    }
+  cg->mgr->release (cg);
+  cg->mgr = NULL;
 }
 
 /* Everything up to the `created` state.  With `for_run` the init waits on the sync socket for
@@ -436,6 +490,14 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
   if (capsa_state_write (out->dir, st, err) < 0)
     goto fail;
 
+  if (setup_cgroup (g, &ctx, &out->cg, err) < 0)
+    goto fail;
+  if (out->cg.mgr)
+    {
+      st->cgroup_manager = strdup (out->cg.mgr->name);
+      st->cgroup = out->cg.mgr->serialize (&out->cg);
+    }
+
   if (!for_run)
     {
       snprintf (path, sizeof (path), "%s/exec.fifo", out->dir);
@@ -464,8 +526,10 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
   two_stage = plan.njoin > 0;
   {
     unsigned long flags = SIGCHLD;
+    /* The cgroup namespace is unshared by the init once it sits in its cgroup, so that
+     * cgroup is the namespace's root; the time namespace needs its offsets first. */
     if (!two_stage)
-      flags |= (unsigned long) (plan.new_flags & ~CLONE_NEWTIME);
+      flags |= (unsigned long) (plan.new_flags & ~(CLONE_NEWTIME | CLONE_NEWCGROUP));
     child = (pid_t) syscall (SYS_clone, flags, 0, 0, 0, 0);
   }
   if (child < 0)
@@ -490,6 +554,12 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
       cons[1] = ctx.console_socket_fd = -1;
     }
   init = child;
+  if (out->cg.mgr && out->cg.mgr->enter (&out->cg, child, err) < 0)
+    goto fail;
+  if (!two_stage && ctx.new_userns && capsa_ns_write_id_maps (&ctx, child, err) < 0)
+    goto fail;
+  if (capsa_sync_send (sp[0], SYNC_READY, 0, 0, NULL, err) < 0)
+    goto fail;
 
   for (;;)
     {
@@ -584,6 +654,7 @@ fail:
     kill_and_reap (child);
   if (init > 0 && init != child)
     kill_and_reap (init);
+  cgroup_destroy (&out->cg);
   if (sp[0] >= 0)
     close (sp[0]);
   if (sp[1] >= 0)
@@ -617,6 +688,8 @@ fail_early:
 static void
 created_release (struct created *c)
 {
+  if (c->cg.mgr)
+    c->cg.mgr->release (&c->cg);
   if (c->sync >= 0)
     close (c->sync);
   if (c->console_proxy >= 0)
@@ -965,8 +1038,26 @@ capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all,
       capsa_make_error (err, 0, "container `%s` is not running", id);
       goto out_st;
     }
-  if (all && !st.pidns)
-    signal_descendants (st.pid, sig);
+  if (all)
+    {
+      struct capsa_cgroup cg;
+      if (capsa_state_cgroup (&st, &cg, err) < 0)
+        goto out_st;
+      if (cg.mgr)
+        {
+          int r = cg.mgr->kill (&cg, sig, err);
+          cg.mgr->release (&cg);
+          if (r < 0)
+            {
+              capsa_error_prefix (err, "kill container `%s`", id);
+              goto out_st;
+            }
+          ret = 0;
+          goto out_st;
+        }
+      if (!st.pidns)
+        signal_descendants (st.pid, sig);
+    }
   if (signal_init (&st, sig, NULL, err) < 0)
     {
       capsa_error_prefix (err, "kill container `%s`", id);
@@ -1004,6 +1095,18 @@ delete_locked (const char *dir, struct capsa_state_file *st, bool force, capsa_e
         }
       capsa_error_release (&tmp);
     }
+  {
+    struct capsa_cgroup cg;
+    capsa_error_t tmp = NULL;
+    if (capsa_state_cgroup (st, &cg, &tmp) < 0)
+      {
+        char *t = capsa_error_text (tmp);
+        capsa_warn ("delete container `%s`: %s", st->id, t);
+        free (t);
+        capsa_error_release (&tmp);
+      }
+    cgroup_destroy (&cg);
+  }
   cfg = load_saved_config (dir);
   if (cfg && cfg->hooks && cfg->hooks->poststop_len)
     {

@@ -2,6 +2,7 @@
 #include <config.h>
 #include "state.h"
 #include "internal.h"
+#include "cgroup/cgroup.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -223,6 +224,11 @@ capsa_state_write (const char *dir, const struct capsa_state_file *s, capsa_erro
   yajl_gen_bool (gen, s->pidns);
   yajl_gen_string (gen, (const unsigned char *) "started", 7);
   yajl_gen_bool (gen, s->started);
+  if (s->cgroup_manager)
+    {
+      gen_str (gen, "cgroupManager", s->cgroup_manager);
+      gen_str (gen, "cgroup", s->cgroup);
+    }
   gen_annotations (gen, s->annotations, s->annotations_len);
   yajl_gen_map_close (gen);
   text = gen_finish (gen);
@@ -285,6 +291,8 @@ capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t *er
   s->owner = tree_str (root, "owner");
   s->pidns = tree_bool (root, "pidns");
   s->started = tree_bool (root, "started");
+  s->cgroup_manager = tree_str (root, "cgroupManager");
+  s->cgroup = tree_str (root, "cgroup");
   ann = yajl_tree_get (root, ann_path, yajl_t_object);
   if (ann && ann->u.object.len > 0)
     {
@@ -313,6 +321,8 @@ capsa_state_file_free (struct capsa_state_file *s)
   free (s->rootfs);
   free (s->created);
   free (s->owner);
+  free (s->cgroup_manager);
+  free (s->cgroup);
   for (i = 0; i < s->annotations_len; i++)
     {
       free (s->annotations[i].key);
@@ -386,6 +396,41 @@ capsa_process_start_time (pid_t pid)
   return p ? strtoull (p, NULL, 10) : 0;
 }
 
+/* Reopen the cgroup recorded in a container's state; cg->mgr stays NULL when it has none. */
+int
+capsa_state_cgroup (const struct capsa_state_file *st, struct capsa_cgroup *cg, capsa_error_t *err)
+{
+  const struct capsa_cgroup_manager *mgr;
+  memset (cg, 0, sizeof (*cg));
+  if (st->cgroup_manager == NULL || st->cgroup == NULL)
+    return 0;
+  mgr = capsa_cgroup_manager_get (st->cgroup_manager, err);
+  if (mgr == NULL)
+    return -1;
+  if (mgr->load (cg, st->cgroup, err) < 0)
+    return -1;
+  cg->mgr = mgr;
+  return 0;
+}
+
+static bool
+is_paused (const struct capsa_state_file *s)
+{
+  struct capsa_cgroup cg;
+  capsa_error_t err = NULL;
+  bool frozen = false;
+  if (s->cgroup_manager == NULL || capsa_state_cgroup (s, &cg, &err) < 0 || cg.mgr == NULL)
+    {
+      capsa_error_release (&err);
+      return false;
+    }
+  if (cg.mgr->is_frozen && cg.mgr->is_frozen (&cg, &frozen, &err) < 0)
+    frozen = false;
+  capsa_error_release (&err);
+  cg.mgr->release (&cg);
+  return frozen;
+}
+
 const char *
 capsa_state_status (const char *dir, const struct capsa_state_file *s)
 {
@@ -399,9 +444,9 @@ capsa_state_status (const char *dir, const struct capsa_state_file *s)
     {
       snprintf (path, sizeof (path), "%s/exec.fifo", dir);
       if (access (path, F_OK) == 0)
-        return "created";
+        return is_paused (s) ? "paused" : "created";
     }
-  return "running";
+  return is_paused (s) ? "paused" : "running";
 }
 
 char *

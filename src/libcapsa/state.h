@@ -18,6 +18,8 @@ struct capsa_state_file
   char *owner;
   bool pidns; /* the container has its own pid namespace */
   bool started;
+  char *cgroup_manager; /* manager name, NULL when the container has no cgroup of its own */
+  char *cgroup;         /* the manager's serialized cgroup */
   struct oci_kv *annotations;
   size_t annotations_len;
 };
@@ -35,6 +37,9 @@ void capsa_state_file_free (struct capsa_state_file *s);
 int capsa_state_remove_dir (const char *dir, capsa_error_t *err);
 /* "created", "running", "stopped" or "creating", computed from the process and the exec fifo. */
 const char *capsa_state_status (const char *dir, const struct capsa_state_file *s);
+struct capsa_cgroup;
+/* Reopen the cgroup recorded in a container's state; cg->mgr stays NULL when it has none. */
+int capsa_state_cgroup (const struct capsa_state_file *s, struct capsa_cgroup *cg, capsa_error_t *err);
 /* The OCI state document for `state` and for hooks. */
 char *capsa_state_oci_json (const struct capsa_state_file *s, const char *status, bool pretty);
 /* starttime of a process (field 22 of /proc/<pid>/stat); 0 when it is gone or a zombie. */

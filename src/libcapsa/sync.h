@@ -7,7 +7,8 @@
 
 enum capsa_sync_type
 {
-  SYNC_PID = 1,     /* init -> runtime: pid of the init (two-stage spawn) */
+  SYNC_READY = 1,   /* runtime -> init: placed in the cgroup (and id maps written): go on */
+  SYNC_PID,         /* init -> runtime: pid of the init (two-stage spawn) */
   SYNC_MAPS,        /* init -> runtime: please write my uid/gid maps; runtime -> init: done */
   SYNC_PREPARED,    /* init -> runtime: mounts done, waiting for prestart/createRuntime hooks */
   SYNC_GO,          /* runtime -> init: hooks done; payload: the state JSON */
