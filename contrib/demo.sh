@@ -19,7 +19,7 @@ echo 'root:x:0:' > "$dir/rootfs/etc/group"
 
 cd "$dir"
 "$CAPSA" spec
-jq '.process.terminal = false | .process.args = ["sh", "-c", "echo Hello from a capsa container: $(hostname), pid $$"]' \
+jq 'del(.linux.resources) | .process.terminal = false | .process.args = ["sh", "-c", "echo Hello from a capsa container: $(hostname), pid $$"]' \
   config.json > config.json.new
 mv config.json.new config.json
 "$CAPSA" run "capsa-demo-$$"

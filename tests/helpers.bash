@@ -195,7 +195,7 @@ wait_status () {
 root_pids () {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -F -- "--root $ROOT " && echo "${p#/proc/}"
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -F -- "--root $ROOT " && echo "${p#/proc/}"
   done
   return 0
 }

@@ -43,7 +43,7 @@ add_hook () {
 # The startContainer hook resolves and runs inside the container.
 start_container_hook () {
   jq -cn --arg e "${1:-0}" --arg m "$MARK" \
-    '{path: "/bin/sh", args: ["sh", "-c", "cat > /hooks/state.startContainer; echo \"startContainer arg-a arg b env=$HOOK_ENV\" >> /hooks/log; readlink /proc/self/ns/mnt /proc/self/ns/uts > /hooks/ns.startContainer; exit $HOOK_EXIT"],
+    '{path: "/bin/sh", args: ["sh", "-c", "cat > /hooks/state.startContainer; echo \"startContainer arg-a arg b env=$HOOK_ENV\" >> /hooks/log; { readlink /proc/self/ns/mnt; readlink /proc/self/ns/uts; } > /hooks/ns.startContainer; exit $HOOK_EXIT"],
       env: ["HOOK_ENV=env-startContainer", "HOOK_EXIT=" + $e, "CAPSA_TEST_MARK=" + $m]}'
 }
 
@@ -96,7 +96,8 @@ start_container_hook () {
     [ "$(sed -n 1p "$HOOKDIR/ns.$k")" != "$(echo "$host_ns" | sed -n 1p)" ] || fail "$k in the host mount namespace"
     [ "$(sed -n 2p "$HOOKDIR/ns.$k")" != "$(echo "$host_ns" | sed -n 2p)" ] || fail "$k in the host uts namespace"
   done
-  [ "$(cat "$HOOKDIR/ns.createContainer")" = "$(cat "$HOOKDIR/ns.startContainer")" ]
+  [ "$(cat "$HOOKDIR/ns.createContainer")" = "$(cat "$HOOKDIR/ns.startContainer")" ] ||
+    fail "createContainer in $(cat "$HOOKDIR/ns.createContainer"), startContainer in $(cat "$HOOKDIR/ns.startContainer")"
 }
 
 @test "create runs the create-phase hooks, start the start-phase hooks" {

@@ -302,13 +302,17 @@ load helpers
 @test "concurrent state, kill and delete on one container are serialized" {
   set_args sleep 1000
   capsa_bg run -d -b "$BUNDLE" ctr
-  local i
+  local i pids=()
   for i in 1 2 3 4 5 6 7 8; do
     (capsa state ctr >"$BATS_TEST_TMPDIR/s$i.out" 2>"$BATS_TEST_TMPDIR/s$i.err"; echo $? >"$BATS_TEST_TMPDIR/s$i.rc") &
+    pids+=($!)
   done
   (capsa delete --force ctr >"$BATS_TEST_TMPDIR/d.out" 2>&1; echo $? >"$BATS_TEST_TMPDIR/d.rc") &
+  pids+=($!)
   (capsa kill ctr KILL >/dev/null 2>&1) &
-  wait
+  pids+=($!)
+  # only these: bats keeps a background timer of its own
+  wait "${pids[@]}"
   [ "$(cat "$BATS_TEST_TMPDIR/d.rc")" = 0 ] || fail "delete --force failed: $(cat "$BATS_TEST_TMPDIR/d.out")"
   [ ! -e "$ROOT/ctr" ]
   # every state call saw either a whole state document or a clean "does not exist" error
