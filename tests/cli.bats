@@ -84,6 +84,10 @@ COMMANDS="create start run state kill delete list spec features"
   assert_success
   run_capsa --cgroup-manager systemd list
   assert_success
+  run_capsa --rootless=false list
+  assert_success
+  run_capsa --rootless list
+  assert_success
 }
 
 @test "--log with --log-format json writes errors as JSON lines" {
