@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -90,6 +92,40 @@ static void __attribute__ ((noreturn)) init_fail_after_start (int fd, bool is_fi
   else
     capsa_sync_send (fd, SYNC_ERROR, (*err)->status, 0, (*err)->msg, &tmp);
   _exit (127);
+}
+
+/* A new network namespace starts with `lo` down; runc and crun bring it up. */
+static int
+loopback_up (capsa_error_t *err)
+{
+  struct ifreq ifr = { 0 };
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return capsa_make_error (err, errno, "socket");
+  strcpy (ifr.ifr_name, "lo");
+  if (ioctl (fd, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl (fd, SIOCSIFFLAGS, &ifr)) < 0)
+    {
+      int e = errno;
+      close (fd);
+      return capsa_make_error (err, e, "bring up the loopback interface");
+    }
+  close (fd);
+  return 0;
+}
+
+/* The process's cwd is created inside the rootfs when missing, as runc does. */
+static int
+make_cwd (struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  const char *cwd = ctx->config->process->cwd;
+  int fd;
+  if (cwd == NULL || strcmp (cwd, "/") == 0)
+    return 0;
+  fd = capsa_open_in_root (ctx->rootfs_fd, cwd, true, false, err);
+  if (fd < 0)
+    return capsa_error_prefix (err, "config.json: .process.cwd");
+  close (fd);
+  return 0;
 }
 
 static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync,
@@ -193,6 +229,8 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
     }
   if (capsa_set_oom_score_adj (c->process, &err) < 0)
     init_fail (sync, &err);
+  if (ctx->new_netns && loopback_up (&err) < 0)
+    init_fail (sync, &err);
   if (capsa_rootfs_prepare (ctx, &err) < 0)
     init_fail (sync, &err);
 
@@ -206,7 +244,7 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
                                    state_json, &err)
                     < 0)
     init_fail (sync, &err);
-  if (capsa_rootfs_finalize (ctx, &err) < 0)
+  if (make_cwd (ctx, &err) < 0 || capsa_rootfs_finalize (ctx, &err) < 0)
     init_fail (sync, &err);
   if (c->process->terminal)
     {
@@ -302,6 +340,8 @@ load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o, capsa_err
     return capsa_make_error (err, 0, "config.json: .root.path: missing");
   if (ctx->config->linux_ == NULL)
     return capsa_make_error (err, 0, "config.json: .linux: missing (capsa runs Linux containers)");
+  if (capsa_process_validate (ctx->config->process, err) < 0)
+    return -1;
   root_path = ctx->config->root->path;
   if (root_path[0] == '/')
     snprintf (path, sizeof (path), "%s", root_path);
@@ -415,6 +455,8 @@ cgroup_destroy (struct capsa_cgroup *cg)
   cg->mgr->release (cg);
   cg->mgr = NULL;
 }
+
+static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out, capsa_error_t *err);
 
 /* Everything up to the `created` state.  With `for_run` the init waits on the sync socket for
  * the start message instead of the exec fifo. */
@@ -633,6 +675,7 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
     }
   st->annotations_len = ctx.config->annotations_len;
   /* Keep the config for the hooks of later commands (poststart, poststop). */
+  if (ctx.config->hooks && (ctx.config->hooks->poststart_len || ctx.config->hooks->poststop_len))
   {
     char *text = oci_config_generate (ctx.config, false);
     snprintf (path, sizeof (path), "%s/config.json", out->dir);
@@ -721,27 +764,25 @@ load_saved_config (const char *dir)
   return cfg;
 }
 
-static void
-run_poststart (const char *dir, struct capsa_state_file *st, struct oci_config *cfg)
+/* The spec: a failing poststart hook is an error and the container is stopped (the caller
+ * goes on to delete it). */
+static int
+run_poststart (const char *dir, struct capsa_state_file *st, capsa_error_t *err)
 {
-  struct oci_config *own = NULL;
-  capsa_error_t err = NULL;
-  if (cfg == NULL)
-    cfg = own = load_saved_config (dir);
-  if (cfg && cfg->hooks && cfg->hooks->poststart_len)
+  struct oci_config *cfg = load_saved_config (dir);
+  int ret = 0;
+
+  if (cfg && cfg->hooks && cfg->hooks->poststart_len
+      && run_hooks_with_state ("poststart", cfg->hooks->poststart, cfg->hooks->poststart_len, st, "running", err) < 0)
     {
-      /* The spec: a failing poststart hook is logged, the operation goes on. */
-      if (run_hooks_with_state ("poststart", cfg->hooks->poststart, cfg->hooks->poststart_len, st, "running", &err)
-          < 0)
-        {
-          char *t = capsa_error_text (err);
-          capsa_warn ("%s", t);
-          free (t);
-          capsa_error_release (&err);
-        }
+      capsa_error_t tmp = NULL;
+      signal_init (st, SIGKILL, NULL, &tmp);
+      capsa_error_release (&tmp);
+      ret = -1;
     }
-  if (own)
-    oci_config_free (own);
+  if (cfg)
+    oci_config_free (cfg);
+  return ret;
 }
 
 int
@@ -819,7 +860,8 @@ capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *er
       capsa_make_error (err, 0, "%s", buf + 1);
       goto out_st;
     }
-  run_poststart (dir, &st, NULL);
+  if (run_poststart (dir, &st, err) < 0)
+    goto out_st;
   ret = 0;
 out_st:
   capsa_state_file_free (&st);
@@ -880,7 +922,8 @@ capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o, 
     capsa_sync_msg_free (&msg);
   close (c.sync);
   c.sync = -1;
-  run_poststart (c.dir, &c.st, NULL);
+  if (run_poststart (c.dir, &c.st, err) < 0)
+    goto fail;
 
   if (o->detach)
     {
@@ -943,6 +986,7 @@ capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o, 
 
 fail:
   kill_and_reap (c.pid);
+  cgroup_destroy (&c.cg);
   {
     capsa_error_t tmp = NULL;
     capsa_state_remove_dir (c.dir, &tmp);
@@ -1108,11 +1152,11 @@ delete_locked (const char *dir, struct capsa_state_file *st, bool force, capsa_e
     cgroup_destroy (&cg);
   }
   cfg = load_saved_config (dir);
-  if (cfg && cfg->hooks && cfg->hooks->poststop_len)
+  /* The spec: a failing poststop hook is a warning; the remaining hooks still run. */
+  for (size_t i = 0; cfg && cfg->hooks && i < cfg->hooks->poststop_len; i++)
     {
       capsa_error_t tmp = NULL;
-      if (run_hooks_with_state ("poststop", cfg->hooks->poststop, cfg->hooks->poststop_len, st, "stopped", &tmp)
-          < 0)
+      if (run_hooks_with_state ("poststop", &cfg->hooks->poststop[i], 1, st, "stopped", &tmp) < 0)
         {
           char *t = capsa_error_text (tmp);
           capsa_warn ("%s", t);

@@ -85,6 +85,9 @@ int capsa_rootfs_bind_console (int rootfd, const char *slave_path, capsa_error_t
  * (`exec: "foo": executable file not found in $PATH`). */
 int capsa_process_exec (struct capsa_ctx *ctx, const struct oci_process *p, capsa_error_t *err);
 int capsa_set_rlimits (const struct oci_process *p, capsa_error_t *err);
+/* Checks that need no container: rlimit types and limits, capability names (runc refuses
+ * unknown ones at create; names the kernel lacks only warn at exec). */
+int capsa_process_validate (const struct oci_process *p, capsa_error_t *err);
 int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err);
 
 /* terminal.c */

@@ -62,19 +62,18 @@ static const struct
   { "RLIMIT_STACK", RLIMIT_STACK },
 };
 
+static int rlimit_resource (const char *name);
+
 int capsa_set_rlimits (const struct oci_process *p, capsa_error_t *err)
 {
-  size_t i, j;
+  size_t i;
 
   for (i = 0; i < p->rlimits_len; i++)
     {
       const struct oci_rlimit *r = &p->rlimits[i];
       struct rlimit lim, old;
-      int res = -1;
+      int res = rlimit_resource (r->type);
 
-      for (j = 0; j < sizeof (rlimit_names) / sizeof (rlimit_names[0]); j++)
-        if (r->type && strcmp (r->type, rlimit_names[j].name) == 0)
-          res = rlimit_names[j].resource;
       if (res < 0)
         return capsa_make_error (err, 0, ".process.rlimits[%zu].type: unknown rlimit \"%s\"", i,
                                  r->type ? r->type : "");
@@ -100,6 +99,55 @@ int capsa_set_rlimits (const struct oci_process *p, capsa_error_t *err)
                                    (unsigned long long)r->soft, (unsigned long long)r->hard);
         }
     }
+  return 0;
+}
+
+static int rlimit_resource (const char *name)
+{
+  size_t j;
+  for (j = 0; name && j < sizeof (rlimit_names) / sizeof (rlimit_names[0]); j++)
+    if (strcmp (name, rlimit_names[j].name) == 0)
+      return rlimit_names[j].resource;
+  return -1;
+}
+
+static int validate_caps (char **names, size_t n, const char *set, capsa_error_t *err)
+{
+#ifdef HAVE_CAP
+  size_t i;
+  for (i = 0; i < n; i++)
+    {
+      cap_value_t v;
+      if (strncasecmp (names[i], "CAP_", 4) != 0 || cap_from_name (names[i], &v) < 0)
+        return capsa_make_error (err, 0, "config.json: .process.capabilities.%s[%zu]: unknown capability \"%s\"",
+                                 set, i, names[i]);
+    }
+#endif
+  return 0;
+}
+
+int capsa_process_validate (const struct oci_process *p, capsa_error_t *err)
+{
+  const struct oci_capabilities *c = p->capabilities;
+  size_t i;
+
+  for (i = 0; i < p->rlimits_len; i++)
+    {
+      const struct oci_rlimit *r = &p->rlimits[i];
+      if (rlimit_resource (r->type) < 0)
+        return capsa_make_error (err, 0, "config.json: .process.rlimits[%zu].type: unknown rlimit \"%s\"", i,
+                                 r->type ? r->type : "");
+      if (r->soft > r->hard)
+        return capsa_make_error (err, 0, "config.json: .process.rlimits[%zu]: soft limit %llu is above the hard limit %llu",
+                                 i, (unsigned long long) r->soft, (unsigned long long) r->hard);
+    }
+  if (c
+      && (validate_caps (c->bounding, c->bounding_len, "bounding", err) < 0
+          || validate_caps (c->effective, c->effective_len, "effective", err) < 0
+          || validate_caps (c->permitted, c->permitted_len, "permitted", err) < 0
+          || validate_caps (c->inheritable, c->inheritable_len, "inheritable", err) < 0
+          || validate_caps (c->ambient, c->ambient_len, "ambient", err) < 0))
+    return -1;
   return 0;
 }
 
