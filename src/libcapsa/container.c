@@ -325,7 +325,12 @@ load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o, capsa_err
       snprintf (path, sizeof (path), "%s/config.json", ctx->bundle);
       cfg_path = path;
     }
-  ctx->config = oci_config_parse_file (cfg_path, o->config_file ? o->config_file : "config.json", &cfg_msg);
+  /* Read once: parsed here, and the same bytes are kept in the state dir for later commands
+   * (exec, hooks of start and delete). */
+  if (capsa_read_file (cfg_path, &ctx->config_text, &ctx->config_len, err) < 0)
+    return capsa_error_prefix (err, "config.json");
+  ctx->config = oci_config_parse_data (ctx->config_text, ctx->config_len, o->config_file ? o->config_file : "config.json",
+                                       &cfg_msg);
   if (ctx->config == NULL)
     {
       capsa_make_error (err, 0, "%s", cfg_msg ? cfg_msg : "config.json: cannot parse");
@@ -359,6 +364,7 @@ load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o, capsa_err
 static void
 ctx_release (struct capsa_ctx *ctx)
 {
+  free (ctx->config_text);
   free (ctx->bundle);
   free (ctx->rootfs);
   if (ctx->config)
@@ -532,6 +538,8 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
   if (capsa_state_write (out->dir, st, err) < 0)
     goto fail;
 
+  if (capsa_write_file_at (out->dirfd, "config.json", ctx.config_text, ctx.config_len, err) < 0)
+    goto fail;
   if (setup_cgroup (g, &ctx, &out->cg, err) < 0)
     goto fail;
   if (out->cg.mgr)
@@ -674,21 +682,6 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
       st->annotations[i].value = strdup (ctx.config->annotations[i].value);
     }
   st->annotations_len = ctx.config->annotations_len;
-  /* Keep the config for the hooks of later commands (poststart, poststop). */
-  if (ctx.config->hooks && (ctx.config->hooks->poststart_len || ctx.config->hooks->poststop_len))
-  {
-    char *text = oci_config_generate (ctx.config, false);
-    snprintf (path, sizeof (path), "%s/config.json", out->dir);
-    if (text == NULL || capsa_write_file (path, text, strlen (text), err) < 0)
-      {
-        free (text);
-        out->sync = -1;
-        close (sp[0]);
-        sp[0] = -1;
-        goto fail;
-      }
-    free (text);
-  }
   ctx_release (&ctx);
   return 0;
 

@@ -18,6 +18,8 @@ struct capsa_ctx
   char *rootfs;     /* absolute, symlink-resolved rootfs path on the host */
   char *state_dir;  /* <root>/<id> */
   struct oci_config *config;
+  char *config_text; /* the bytes config was parsed from (kept in the state dir) */
+  size_t config_len;
   int rootfs_fd;    /* O_PATH fd of rootfs, opened by the parent before clone */
   bool userns;      /* a new or joined user namespace */
   bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens, new_userns;
