@@ -142,7 +142,9 @@ set_args () {
 
 # make_bundle DIR [ARGS...]: a bundle from `capsa spec`, not a terminal, with args (default: true)
 # and the leak-check mark in the process environment. linux.resources is dropped: cgroups are
-# separate work and only produce a warning, which would mix into the output tests compare.
+# separate work and only produce a warning, which would mix into the output tests compare. A
+# relative cgroupsPath unique to the test keeps concurrent runs (which all use ids like "ctr")
+# out of each other's cgroups.
 make_bundle () {
   local dir=$1
   shift
@@ -154,7 +156,8 @@ make_bundle () {
     return 1
   }
   BUNDLE=$dir cfg 'del(.linux.resources) | .root.readonly = false | .process.terminal = false | .process.args = $a
-      | .process.env = ((.process.env // []) + ["CAPSA_TEST_MARK=" + $m])' \
+      | .process.env = ((.process.env // []) + ["CAPSA_TEST_MARK=" + $m])
+      | .linux.cgroupsPath = "capsa-test-" + $m' \
     --argjson a "$(json_array "$@")" --arg m "$MARK"
 }
 
@@ -215,7 +218,7 @@ mounts_under () {
 }
 
 # assert_no_leftovers ID...: no state dir, no mount under the test's directory, no container
-# process. For bad-input tests, right after the failing command.
+# process, no cgroup. For bad-input tests, right after the failing command.
 assert_no_leftovers () {
   local id problems=()
   for id in "$@"; do
@@ -227,6 +230,9 @@ assert_no_leftovers () {
   local p
   p=$(marked_pids; root_pids)
   [ -z "$p" ] || problems+=("container processes remain: $(echo $p)")
+  local cg
+  cg=$(find /sys/fs/cgroup -maxdepth 5 -type d -name "capsa-test-$MARK" 2>/dev/null)
+  [ -z "$cg" ] || problems+=("cgroups remain: $(echo $cg)")
   if [ ${#problems[@]} -gt 0 ]; then
     printf 'leftover: %s\n' "${problems[@]}" >&2
     return 1
@@ -288,6 +294,13 @@ capsa_teardown () {
   if [ -n "$p" ]; then
     problems+=("capsa processes left running: $(echo $p)")
     kill -9 $p 2>/dev/null || true
+  fi
+  # cgroups made for the test's containers (see make_bundle's cgroupsPath)
+  local cg
+  cg=$(find /sys/fs/cgroup -maxdepth 5 -type d -name "capsa-test-$MARK" 2>/dev/null)
+  if [ -n "$cg" ]; then
+    problems+=("cgroups left behind: $(echo $cg)")
+    echo "$cg" | while read -r d; do rmdir "$d" 2>/dev/null || true; done
   fi
   for cmd in "${DEFERRED[@]}"; do
     eval "$cmd" >/dev/null 2>&1 || true

@@ -405,13 +405,25 @@ mountinfo_of () {
   assert_no_leftovers ctr
 }
 
-@test "linux.resources only warns: the container stays in the caller's cgroup" {
-  cfg '.linux.resources = {memory: {limit: 104857600}, pids: {limit: 100}}
-       | .linux.namespaces |= map(select(.type != "cgroup"))'
+@test "linux.resources: the container's cgroups stay below the caller's, and go with the container" {
+  cfg '.linux.resources = {pids: {limit: 100}} | .linux.namespaces |= map(select(.type != "cgroup"))'
   set_args cat /proc/self/cgroup
-  run --separate-stderr capsa --log "$BATS_TEST_TMPDIR/log" run -b "$BUNDLE" ctr </dev/null
+  run --separate-stderr capsa run -b "$BUNDLE" ctr </dev/null
   assert_success
-  [ "$output" = "$(cat /proc/self/cgroup)" ] || fail "cgroups differ: $output"
-  { cat "$BATS_TEST_TMPDIR/log"; echo "$stderr"; } | grep -i -q -E 'resources|cgroup' ||
-    fail "no warning about linux.resources"
+  local line hier path own
+  while IFS= read -r line; do
+    hier=${line%:*}
+    path=${line##*:}
+    own=$(grep -F -- "$hier:" /proc/self/cgroup | head -n 1)
+    own=${own##*:}
+    [ "$path" = "$own" ] || [[ "$path" == "${own%/}"/* ]] ||
+      fail "hierarchy $hier: container in $path, outside the caller's $own"
+  done <<<"$output"
+  # a cgroup made for the container (relative cgroupsPath, see make_bundle) is removed with it
+  local mem_own
+  mem_own=$(grep -E '^[0-9]+:memory:' /proc/self/cgroup | cut -d: -f3)
+  if [ -d /sys/fs/cgroup/memory ]; then
+    [ ! -e "/sys/fs/cgroup/memory${mem_own%/}/capsa-test-$MARK" ] || fail "memory cgroup of the container left behind"
+  fi
+  [ -z "$(ls -d /sys/fs/cgroup/*/capsa-test-"$MARK" 2>/dev/null)" ] || fail "cgroups left: $(ls -d /sys/fs/cgroup/*/capsa-test-"$MARK")"
 }
