@@ -336,8 +336,8 @@ struct oci_resources
 
 struct oci_seccomp_arg
 {
-  uint32_t index;    /* required */
-  uint64_t value;    /* required */
+  uint32_t index; /* required */
+  uint64_t value; /* required */
   uint64_t value_two;
   bool value_two_present;
   char *op; /* required: SCMP_CMP_* */
@@ -381,7 +381,7 @@ struct oci_intel_rdt
 
 struct oci_memory_policy
 {
-  char *mode; /* required: MPOL_* */
+  char *mode;  /* required: MPOL_* */
   char *nodes; /* optional (config-linux.md) */
   char **flags;
   size_t flags_len;
@@ -521,9 +521,11 @@ struct oci_state
 /* Parsers.  `name` is the file name used in messages (e.g. "config.json").  On failure they
  * return NULL and set *err (free it with free()). */
 struct oci_config *oci_config_parse_file (const char *path, const char *name, char **err);
-struct oci_config *oci_config_parse_data (const char *data, size_t len, const char *name, char **err);
+struct oci_config *oci_config_parse_data (const char *data, size_t len, const char *name,
+                                          char **err);
 struct oci_process *oci_process_parse_file (const char *path, const char *name, char **err);
-struct oci_process *oci_process_parse_data (const char *data, size_t len, const char *name, char **err);
+struct oci_process *oci_process_parse_data (const char *data, size_t len, const char *name,
+                                            char **err);
 struct oci_state *oci_state_parse_file (const char *path, const char *name, char **err);
 struct oci_state *oci_state_parse_data (const char *data, size_t len, const char *name, char **err);
 

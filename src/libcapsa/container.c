@@ -30,16 +30,14 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-static int
-pidfd_open_ (pid_t pid)
+static int pidfd_open_ (pid_t pid)
 {
-  return (int) syscall (SYS_pidfd_open, pid, 0);
+  return (int)syscall (SYS_pidfd_open, pid, 0);
 }
 
-static int
-pidfd_signal_ (int pidfd, int sig)
+static int pidfd_signal_ (int pidfd, int sig)
 {
-  return (int) syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+  return (int)syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
 /* ---------------------------------------------------------------- the container init --- */
@@ -51,8 +49,7 @@ static void __attribute__ ((noreturn)) init_fail (int sync, capsa_error_t *err)
   _exit (1);
 }
 
-static int
-init_wait_start (struct capsa_ctx *ctx, int sync, capsa_error_t *err)
+static int init_wait_start (struct capsa_ctx *ctx, int sync, capsa_error_t *err)
 {
   char buf[32];
   struct capsa_sync_msg msg;
@@ -79,14 +76,15 @@ init_wait_start (struct capsa_ctx *ctx, int sync, capsa_error_t *err)
   return fd;
 }
 
-static void __attribute__ ((noreturn)) init_fail_after_start (int fd, bool is_fifo, capsa_error_t *err)
+static void __attribute__ ((noreturn))
+init_fail_after_start (int fd, bool is_fifo, capsa_error_t *err)
 {
   capsa_error_t tmp = NULL;
   if (is_fifo)
     {
       char *text = capsa_error_text (*err);
       ssize_t r = write (fd, text, strlen (text));
-      (void) r;
+      (void)r;
       free (text);
     }
   else
@@ -95,15 +93,15 @@ static void __attribute__ ((noreturn)) init_fail_after_start (int fd, bool is_fi
 }
 
 /* A new network namespace starts with `lo` down; runc and crun bring it up. */
-static int
-loopback_up (capsa_error_t *err)
+static int loopback_up (capsa_error_t *err)
 {
   struct ifreq ifr = { 0 };
   int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return capsa_make_error (err, errno, "socket");
   strcpy (ifr.ifr_name, "lo");
-  if (ioctl (fd, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl (fd, SIOCSIFFLAGS, &ifr)) < 0)
+  if (ioctl (fd, SIOCGIFFLAGS, &ifr) < 0
+      || (ifr.ifr_flags |= IFF_UP, ioctl (fd, SIOCSIFFLAGS, &ifr)) < 0)
     {
       int e = errno;
       close (fd);
@@ -114,8 +112,7 @@ loopback_up (capsa_error_t *err)
 }
 
 /* The process's cwd is created inside the rootfs when missing, as runc does. */
-static int
-make_cwd (struct capsa_ctx *ctx, capsa_error_t *err)
+static int make_cwd (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   const char *cwd = ctx->config->process->cwd;
   int fd;
@@ -128,8 +125,8 @@ make_cwd (struct capsa_ctx *ctx, capsa_error_t *err)
   return 0;
 }
 
-static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync,
-                                                       bool two_stage)
+static void __attribute__ ((noreturn))
+container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, bool two_stage)
 {
   capsa_error_t err = NULL;
   const struct oci_config *c = ctx->config;
@@ -168,7 +165,7 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
       if ((plan->new_flags | plan->joined) & CLONE_NEWPID)
         {
           /* A new or joined pid namespace applies to children only: the init is a sibling. */
-          pid_t pid = (pid_t) syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+          pid_t pid = (pid_t)syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
           if (pid < 0)
             {
               capsa_make_error (&err, errno, "clone");
@@ -211,7 +208,8 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
     {
       char name[64];
       snprintf (name, sizeof (name), "_ses.%.48s", ctx->id);
-      if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name) < 0 && errno != ENOSYS && !ctx->userns)
+      if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name) < 0 && errno != ENOSYS
+          && !ctx->userns)
         {
           capsa_make_error (&err, errno, "create session keyring");
           init_fail (sync, &err);
@@ -222,7 +220,8 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
       capsa_make_error (&err, errno, "sethostname `%s`", c->hostname);
       init_fail (sync, &err);
     }
-  if (c->domainname && c->domainname[0] && setdomainname (c->domainname, strlen (c->domainname)) < 0)
+  if (c->domainname && c->domainname[0]
+      && setdomainname (c->domainname, strlen (c->domainname)) < 0)
     {
       capsa_make_error (&err, errno, "setdomainname `%s`", c->domainname);
       init_fail (sync, &err);
@@ -235,14 +234,16 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
     init_fail (sync, &err);
 
   /* The runtime runs prestart and createRuntime hooks in its own namespaces now. */
-  if (capsa_sync_send (sync, SYNC_PREPARED, 0, 0, NULL, &err) < 0 || capsa_sync_recv (sync, SYNC_GO, &msg, &err) < 0)
+  if (capsa_sync_send (sync, SYNC_PREPARED, 0, 0, NULL, &err) < 0
+      || capsa_sync_recv (sync, SYNC_GO, &msg, &err) < 0)
     init_fail (sync, &err);
   state_json = msg.payload;
   ctx->state_json = state_json;
 
-  if (c->hooks && capsa_run_hooks ("createContainer", c->hooks->create_container, c->hooks->create_container_len,
-                                   state_json, &err)
-                    < 0)
+  if (c->hooks
+      && capsa_run_hooks ("createContainer", c->hooks->create_container,
+                          c->hooks->create_container_len, state_json, &err)
+           < 0)
     init_fail (sync, &err);
   if (make_cwd (ctx, &err) < 0 || capsa_rootfs_finalize (ctx, &err) < 0)
     init_fail (sync, &err);
@@ -266,9 +267,10 @@ static void __attribute__ ((noreturn)) container_init (struct capsa_ctx *ctx, st
   start_fd = init_wait_start (ctx, sync, &err);
   if (start_fd < 0)
     _exit (1);
-  if (c->hooks && capsa_run_hooks ("startContainer", c->hooks->start_container, c->hooks->start_container_len,
-                                   state_json, &err)
-                    < 0)
+  if (c->hooks
+      && capsa_run_hooks ("startContainer", c->hooks->start_container,
+                          c->hooks->start_container_len, state_json, &err)
+           < 0)
     init_fail_after_start (start_fd, start_fd != sync, &err);
   capsa_process_exec (ctx, c->process, &err);
   init_fail_after_start (start_fd, start_fd != sync, &err);
@@ -287,8 +289,7 @@ struct created
   struct capsa_state_file st;
 };
 
-static void
-now_rfc3339 (char *buf, size_t len)
+static void now_rfc3339 (char *buf, size_t len)
 {
   struct timespec ts;
   struct tm tm;
@@ -299,15 +300,14 @@ now_rfc3339 (char *buf, size_t len)
   snprintf (buf, len, "%s.%09ldZ", t, ts.tv_nsec);
 }
 
-static char *
-owner_name (void)
+static char *owner_name (void)
 {
   struct passwd *pw = getpwuid (geteuid ());
   return strdup (pw ? pw->pw_name : "");
 }
 
-static int
-load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o, capsa_error_t *err)
+static int load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o,
+                        capsa_error_t *err)
 {
   char path[PATH_MAX];
   const char *bundle = o->bundle ? o->bundle : ".";
@@ -329,8 +329,8 @@ load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o, capsa_err
    * (exec, hooks of start and delete). */
   if (capsa_read_file (cfg_path, &ctx->config_text, &ctx->config_len, err) < 0)
     return capsa_error_prefix (err, "config.json");
-  ctx->config = oci_config_parse_data (ctx->config_text, ctx->config_len, o->config_file ? o->config_file : "config.json",
-                                       &cfg_msg);
+  ctx->config = oci_config_parse_data (ctx->config_text, ctx->config_len,
+                                       o->config_file ? o->config_file : "config.json", &cfg_msg);
   if (ctx->config == NULL)
     {
       capsa_make_error (err, 0, "%s", cfg_msg ? cfg_msg : "config.json: cannot parse");
@@ -338,7 +338,8 @@ load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o, capsa_err
       return -1;
     }
   if (ctx->config->process == NULL)
-    return capsa_make_error (err, 0, "config.json: .process: missing (a container needs a process)");
+    return capsa_make_error (err, 0,
+                             "config.json: .process: missing (a container needs a process)");
   if (ctx->config->process->args_len == 0)
     return capsa_make_error (err, 0, "config.json: .process.args: must not be empty");
   if (ctx->config->root == NULL || ctx->config->root->path == NULL)
@@ -361,8 +362,7 @@ load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o, capsa_err
   return 0;
 }
 
-static void
-ctx_release (struct capsa_ctx *ctx)
+static void ctx_release (struct capsa_ctx *ctx)
 {
   free (ctx->config_text);
   free (ctx->bundle);
@@ -377,19 +377,18 @@ ctx_release (struct capsa_ctx *ctx)
     close (ctx->exec_fifo_fd);
 }
 
-static int
-write_pid_file (const char *path, pid_t pid, capsa_error_t *err)
+static int write_pid_file (const char *path, pid_t pid, capsa_error_t *err)
 {
   char buf[32];
   int n = snprintf (buf, sizeof (buf), "%d", pid);
-  if (capsa_write_file_atomic (path, buf, (size_t) n, err) < 0)
+  if (capsa_write_file_atomic (path, buf, (size_t)n, err) < 0)
     return capsa_error_prefix (err, "pid file");
   return 0;
 }
 
-static int
-run_hooks_with_state (const char *kind, const struct oci_hook *hooks, size_t n, struct capsa_state_file *st,
-                      const char *status, capsa_error_t *err)
+static int run_hooks_with_state (const char *kind, const struct oci_hook *hooks, size_t n,
+                                 struct capsa_state_file *st, const char *status,
+                                 capsa_error_t *err)
 {
   char *json;
   int ret;
@@ -401,8 +400,7 @@ run_hooks_with_state (const char *kind, const struct oci_hook *hooks, size_t n, 
   return ret;
 }
 
-static void
-kill_and_reap (pid_t pid)
+static void kill_and_reap (pid_t pid)
 {
   if (pid > 0)
     {
@@ -412,8 +410,8 @@ kill_and_reap (pid_t pid)
 }
 
 /* The container's cgroup, created before the init runs any code of the container's. */
-static int
-setup_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg, capsa_error_t *err)
+static int setup_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
+                         capsa_error_t *err)
 {
   const struct oci_linux *l = ctx->config->linux_;
   const struct capsa_cgroup_manager *mgr = capsa_cgroup_manager_get (g->cgroup_manager, err);
@@ -428,7 +426,8 @@ setup_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup
       return 0;
     }
   cg->mgr = mgr;
-  if (mgr->create (cg, ctx->id, l->cgroups_path, l->resources, g->rootless || geteuid () != 0, err) < 0)
+  if (mgr->create (cg, ctx->id, l->cgroups_path, l->resources, g->rootless || geteuid () != 0, err)
+      < 0)
     {
       cg->mgr = NULL;
       /* Unprivileged without delegation: fine as long as nothing asks for limits. */
@@ -445,8 +444,7 @@ setup_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup
   return 0;
 }
 
-static void
-cgroup_destroy (struct capsa_cgroup *cg)
+static void cgroup_destroy (struct capsa_cgroup *cg)
 {
   capsa_error_t tmp = NULL;
   if (cg->mgr == NULL)
@@ -462,13 +460,13 @@ cgroup_destroy (struct capsa_cgroup *cg)
   cg->mgr = NULL;
 }
 
-static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out, capsa_error_t *err);
+static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out,
+                        capsa_error_t *err);
 
 /* Everything up to the `created` state.  With `for_run` the init waits on the sync socket for
  * the start message instead of the exec fifo. */
-static int
-do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_run, struct created *out,
-           capsa_error_t *err)
+static int do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_run,
+                      struct created *out, capsa_error_t *err)
 {
   struct capsa_ctx ctx = { 0 };
   struct capsa_ns_plan plan = { 0 };
@@ -494,12 +492,14 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
   proc = ctx.config->process;
   if (proc->terminal && o->console_socket == NULL && (!for_run || o->detach))
     {
-      capsa_make_error (err, 0, "cannot allocate tty if capsa will detach without setting console socket");
+      capsa_make_error (err, 0,
+                        "cannot allocate tty if capsa will detach without setting console socket");
       goto fail_early;
     }
   if (!proc->terminal && o->console_socket)
     {
-      capsa_make_error (err, 0, "cannot use console socket if capsa will not detach or allocate tty");
+      capsa_make_error (err, 0,
+                        "cannot use console socket if capsa will not detach or allocate tty");
       goto fail_early;
     }
   if (proc->terminal)
@@ -579,8 +579,8 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
     /* The cgroup namespace is unshared by the init once it sits in its cgroup, so that
      * cgroup is the namespace's root; the time namespace needs its offsets first. */
     if (!two_stage)
-      flags |= (unsigned long) (plan.new_flags & ~(CLONE_NEWTIME | CLONE_NEWCGROUP));
-    child = (pid_t) syscall (SYS_clone, flags, 0, 0, 0, 0);
+      flags |= (unsigned long)(plan.new_flags & ~(CLONE_NEWTIME | CLONE_NEWCGROUP));
+    child = (pid_t)syscall (SYS_clone, flags, 0, 0, 0, 0);
   }
   if (child < 0)
     {
@@ -618,13 +618,14 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
       if (msg.type == SYNC_MAPS)
         {
           capsa_sync_msg_free (&msg);
-          if (capsa_ns_write_id_maps (&ctx, child, err) < 0 || capsa_sync_send (sp[0], SYNC_MAPS, 0, 0, NULL, err) < 0)
+          if (capsa_ns_write_id_maps (&ctx, child, err) < 0
+              || capsa_sync_send (sp[0], SYNC_MAPS, 0, 0, NULL, err) < 0)
             goto fail;
           continue;
         }
       if (msg.type == SYNC_PID)
         {
-          init = (pid_t) msg.value;
+          init = (pid_t)msg.value;
           capsa_sync_msg_free (&msg);
           if (init != child)
             waitpid (child, NULL, 0);
@@ -650,7 +651,8 @@ do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_r
     {
       const struct oci_hooks *h = ctx.config->hooks;
       if (run_hooks_with_state ("prestart", h->prestart, h->prestart_len, st, "creating", err) < 0
-          || run_hooks_with_state ("createRuntime", h->create_runtime, h->create_runtime_len, st, "creating", err)
+          || run_hooks_with_state ("createRuntime", h->create_runtime, h->create_runtime_len, st,
+                                   "creating", err)
                < 0)
         goto fail;
     }
@@ -721,8 +723,7 @@ fail_early:
   return capsa_error_prefix (err, "create container `%s`", o->id);
 }
 
-static void
-created_release (struct created *c)
+static void created_release (struct created *c)
 {
   if (c->cg.mgr)
     c->cg.mgr->release (&c->cg);
@@ -736,8 +737,8 @@ created_release (struct created *c)
   capsa_state_file_free (&c->st);
 }
 
-int
-capsa_container_create (struct capsa_global *g, const struct capsa_create_opts *o, capsa_error_t *err)
+int capsa_container_create (struct capsa_global *g, const struct capsa_create_opts *o,
+                            capsa_error_t *err)
 {
   struct created c;
   if (do_create (g, o, false, &c, err) < 0)
@@ -746,8 +747,7 @@ capsa_container_create (struct capsa_global *g, const struct capsa_create_opts *
   return 0;
 }
 
-static struct oci_config *
-load_saved_config (const char *dir)
+static struct oci_config *load_saved_config (const char *dir)
 {
   char path[PATH_MAX], *msg = NULL;
   struct oci_config *cfg;
@@ -759,14 +759,15 @@ load_saved_config (const char *dir)
 
 /* The spec: a failing poststart hook is an error and the container is stopped (the caller
  * goes on to delete it). */
-static int
-run_poststart (const char *dir, struct capsa_state_file *st, capsa_error_t *err)
+static int run_poststart (const char *dir, struct capsa_state_file *st, capsa_error_t *err)
 {
   struct oci_config *cfg = load_saved_config (dir);
   int ret = 0;
 
   if (cfg && cfg->hooks && cfg->hooks->poststart_len
-      && run_hooks_with_state ("poststart", cfg->hooks->poststart, cfg->hooks->poststart_len, st, "running", err) < 0)
+      && run_hooks_with_state ("poststart", cfg->hooks->poststart, cfg->hooks->poststart_len, st,
+                               "running", err)
+           < 0)
     {
       capsa_error_t tmp = NULL;
       signal_init (st, SIGKILL, NULL, &tmp);
@@ -778,8 +779,7 @@ run_poststart (const char *dir, struct capsa_state_file *st, capsa_error_t *err)
   return ret;
 }
 
-int
-capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err)
+int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err)
 {
   char *dir = NULL, path[PATH_MAX], buf[4096];
   struct capsa_state_file st;
@@ -836,7 +836,7 @@ capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *er
         continue;
       if (r <= 0)
         break;
-      got += (size_t) r;
+      got += (size_t)r;
       if (got >= sizeof (buf) - 1)
         break;
     }
@@ -869,15 +869,13 @@ out:
 /* Foreground run: forward signals to the container process. */
 static volatile pid_t forward_pid;
 
-static void
-forward_signal (int sig)
+static void forward_signal (int sig)
 {
   if (forward_pid > 0)
     kill (forward_pid, sig);
 }
 
-static int
-exit_status (int status)
+static int exit_status (int status)
 {
   if (WIFEXITED (status))
     return WEXITSTATUS (status);
@@ -886,15 +884,16 @@ exit_status (int status)
   return 255;
 }
 
-static int
-delete_locked (const char *dir, struct capsa_state_file *st, bool force, capsa_error_t *err);
+static int delete_locked (const char *dir, struct capsa_state_file *st, bool force,
+                          capsa_error_t *err);
 
-int
-capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o, capsa_error_t *err)
+int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o,
+                         capsa_error_t *err)
 {
   struct created c;
   struct capsa_sync_msg msg;
-  static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
+  static const int fwd[]
+    = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
   struct sigaction sa = { 0 };
   int status = 0, ret;
   size_t i;
@@ -902,7 +901,8 @@ capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o, 
   if (do_create (g, o, true, &c, err) < 0)
     return -1;
   c.st.started = true;
-  if (capsa_state_write (c.dir, &c.st, err) < 0 || capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
+  if (capsa_state_write (c.dir, &c.st, err) < 0
+      || capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
     goto fail;
   /* EOF means execve succeeded (the socket is close-on-exec); a message is an error. */
   if (capsa_sync_recv (c.sync, 0, &msg, err) < 0)
@@ -990,8 +990,8 @@ fail:
 }
 
 /* Signal the init through a pidfd, after checking it is still the process we started. */
-static int
-signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out, capsa_error_t *err)
+static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out,
+                        capsa_error_t *err)
 {
   int pidfd = pidfd_open_ (st->pid);
   if (pidfd < 0)
@@ -1020,8 +1020,7 @@ signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out, capsa_e
 
 /* Signal every process of a container without its own pid namespace.  Until cgroups land
  * the init's descendants are what we can find: walk /proc for them. */
-static void
-signal_descendants (pid_t root, int sig)
+static void signal_descendants (pid_t root, int sig)
 {
   pid_t pids[4096];
   size_t n = 1, i;
@@ -1046,7 +1045,7 @@ signal_descendants (pid_t root, int sig)
           long v = strtol (p, &end, 10);
           if (end == p)
             break;
-          pids[n++] = (pid_t) v;
+          pids[n++] = (pid_t)v;
           p = end;
           while (*p == ' ')
             p++;
@@ -1056,8 +1055,8 @@ signal_descendants (pid_t root, int sig)
     kill (pids[i - 1], sig);
 }
 
-int
-capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all, capsa_error_t *err)
+int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all,
+                          capsa_error_t *err)
 {
   char *dir = NULL;
   struct capsa_state_file st;
@@ -1109,14 +1108,15 @@ out:
   return ret;
 }
 
-static int
-delete_locked (const char *dir, struct capsa_state_file *st, bool force, capsa_error_t *err)
+static int delete_locked (const char *dir, struct capsa_state_file *st, bool force,
+                          capsa_error_t *err)
 {
   const char *status = capsa_state_status (dir, st);
   struct oci_config *cfg;
 
   if (strcmp (status, "running") == 0 && !force)
-    return capsa_make_error (err, 0, "cannot delete container `%s` that is not stopped: running", st->id);
+    return capsa_make_error (err, 0, "cannot delete container `%s` that is not stopped: running",
+                             st->id);
   if (strcmp (status, "stopped") != 0 && st->pid > 0)
     {
       int pidfd = -1;
@@ -1162,8 +1162,7 @@ delete_locked (const char *dir, struct capsa_state_file *st, bool force, capsa_e
   return capsa_state_remove_dir (dir, err);
 }
 
-int
-capsa_container_delete (struct capsa_global *g, const char *id, bool force, capsa_error_t *err)
+int capsa_container_delete (struct capsa_global *g, const char *id, bool force, capsa_error_t *err)
 {
   char *dir = NULL;
   struct capsa_state_file st;

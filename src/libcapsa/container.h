@@ -35,14 +35,17 @@ struct capsa_create_opts
 };
 
 /* create: the container process waits for `start`. */
-int capsa_container_create (struct capsa_global *g, const struct capsa_create_opts *o, capsa_error_t *err);
+int capsa_container_create (struct capsa_global *g, const struct capsa_create_opts *o,
+                            capsa_error_t *err);
 /* run: create + start; in the foreground returns the exit status (>= 0) of the container process
  * (128+N when killed by signal N). */
-int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o, capsa_error_t *err);
+int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o,
+                         capsa_error_t *err);
 int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err);
 /* The OCI state JSON, malloc'd, in *out. */
 int capsa_container_state (struct capsa_global *g, const char *id, char **out, capsa_error_t *err);
-int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all, capsa_error_t *err);
+int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all,
+                          capsa_error_t *err);
 int capsa_container_delete (struct capsa_global *g, const char *id, bool force, capsa_error_t *err);
 
 struct capsa_container_info

@@ -11,8 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int
-capsa_make_error (capsa_error_t *err, int status, const char *fmt, ...)
+int capsa_make_error (capsa_error_t *err, int status, const char *fmt, ...)
 {
   va_list ap;
   struct capsa_error_s *e;
@@ -31,8 +30,7 @@ capsa_make_error (capsa_error_t *err, int status, const char *fmt, ...)
   return -1;
 }
 
-int
-capsa_error_prefix (capsa_error_t *err, const char *fmt, ...)
+int capsa_error_prefix (capsa_error_t *err, const char *fmt, ...)
 {
   va_list ap;
   char *ctx, *msg;
@@ -51,8 +49,7 @@ capsa_error_prefix (capsa_error_t *err, const char *fmt, ...)
   return -1;
 }
 
-void
-capsa_error_release (capsa_error_t *err)
+void capsa_error_release (capsa_error_t *err)
 {
   if (err == NULL || *err == NULL)
     return;
@@ -61,8 +58,7 @@ capsa_error_release (capsa_error_t *err)
   *err = NULL;
 }
 
-char *
-capsa_error_text (capsa_error_t err)
+char *capsa_error_text (capsa_error_t err)
 {
   char *s;
   if (err == NULL)
@@ -80,8 +76,7 @@ static enum capsa_log_level log_level = CAPSA_LOG_WARNING;
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
-int
-capsa_log_init (const char *file, const char *format, const char *level, capsa_error_t *err)
+int capsa_log_init (const char *file, const char *format, const char *level, capsa_error_t *err)
 {
   if (format != NULL)
     {
@@ -107,7 +102,7 @@ capsa_log_init (const char *file, const char *format, const char *level, capsa_e
           else
             return capsa_make_error (err, 0, "unknown log level `%s`", level);
         }
-      log_level = (enum capsa_log_level) i;
+      log_level = (enum capsa_log_level)i;
     }
   if (file != NULL && file[0] != '\0')
     {
@@ -121,30 +116,26 @@ capsa_log_init (const char *file, const char *format, const char *level, capsa_e
   return 0;
 }
 
-void
-capsa_log_set_level (enum capsa_log_level level)
+void capsa_log_set_level (enum capsa_log_level level)
 {
   log_level = level;
 }
 
-bool
-capsa_log_enabled (enum capsa_log_level level)
+bool capsa_log_enabled (enum capsa_log_level level)
 {
   return level <= log_level;
 }
 
-int
-capsa_log_fd (void)
+int capsa_log_fd (void)
 {
   return log_fd;
 }
 
-static void
-json_escape (FILE *f, const char *s)
+static void json_escape (FILE *f, const char *s)
 {
   for (; *s; s++)
     {
-      unsigned char c = (unsigned char) *s;
+      unsigned char c = (unsigned char)*s;
       if (c == '"' || c == '\\')
         fprintf (f, "\\%c", c);
       else if (c == '\n')
@@ -158,8 +149,7 @@ json_escape (FILE *f, const char *s)
     }
 }
 
-static void
-log_write (enum capsa_log_level level, const char *msg)
+static void log_write (enum capsa_log_level level, const char *msg)
 {
   char *buf = NULL;
   size_t len = 0;
@@ -191,19 +181,21 @@ log_write (enum capsa_log_level level, const char *msg)
       fprintf (f, "%s %s: %s\n", tbuf, level_names[level], msg);
     }
   else
-    fprintf (f, "capsa: %s%s\n", level == CAPSA_LOG_ERROR ? "" : level == CAPSA_LOG_WARNING ? "warning: " : "",
+    fprintf (f, "capsa: %s%s\n",
+             level == CAPSA_LOG_ERROR     ? ""
+             : level == CAPSA_LOG_WARNING ? "warning: "
+                                          : "",
              msg);
   fclose (f);
   if (buf)
     {
       ssize_t r = write (fd, buf, len);
-      (void) r;
+      (void)r;
     }
   free (buf);
 }
 
-void
-capsa_log (enum capsa_log_level level, const char *fmt, ...)
+void capsa_log (enum capsa_log_level level, const char *fmt, ...)
 {
   va_list ap;
   char *msg;
@@ -221,8 +213,7 @@ capsa_log (enum capsa_log_level level, const char *fmt, ...)
   free (msg);
 }
 
-void
-capsa_log_fatal (capsa_error_t err)
+void capsa_log_fatal (capsa_error_t err)
 {
   char *text = capsa_error_text (err);
   if (log_fd >= 0)

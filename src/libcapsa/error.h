@@ -21,7 +21,8 @@ typedef struct capsa_error_s *capsa_error_t;
 int capsa_make_error (capsa_error_t *err, int status, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));
 /* Prepend "<context>: " to the message of *err and return -1. */
-int capsa_error_prefix (capsa_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+int capsa_error_prefix (capsa_error_t *err, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
 void capsa_error_release (capsa_error_t *err);
 /* The full one-line text ("msg: strerror"), malloc'd. */
 char *capsa_error_text (capsa_error_t err);
@@ -37,7 +38,8 @@ enum capsa_log_level
 /* --log FILE / --log-format text|json / --log-level.  Without a file, warnings and errors go to
  * stderr as text. */
 int capsa_log_init (const char *file, const char *format, const char *level, capsa_error_t *err);
-void capsa_log (enum capsa_log_level level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+void capsa_log (enum capsa_log_level level, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
 void capsa_log_set_level (enum capsa_log_level level);
 bool capsa_log_enabled (enum capsa_log_level level);
 /* The fd of the log file (-1 when logging to stderr), so children can inherit it. */

@@ -14,15 +14,16 @@ struct capsa_ctx
   struct capsa_global *g;
   const struct capsa_create_opts *opts;
   const char *id;
-  char *bundle;     /* absolute bundle path */
-  char *rootfs;     /* absolute, symlink-resolved rootfs path on the host */
-  char *state_dir;  /* <root>/<id> */
+  char *bundle;    /* absolute bundle path */
+  char *rootfs;    /* absolute, symlink-resolved rootfs path on the host */
+  char *state_dir; /* <root>/<id> */
   struct oci_config *config;
   char *config_text; /* the bytes config was parsed from (kept in the state dir) */
   size_t config_len;
-  int rootfs_fd;    /* O_PATH fd of rootfs, opened by the parent before clone */
-  bool userns;      /* a new or joined user namespace */
-  bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens, new_userns;
+  int rootfs_fd; /* O_PATH fd of rootfs, opened by the parent before clone */
+  bool userns;   /* a new or joined user namespace */
+  bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens,
+    new_userns;
   int console_socket_fd; /* -1 when none */
   int exec_fifo_fd;      /* O_PATH fd of <state>/exec.fifo in the child, -1 for run */
   /* Optional, for process.c/seccomp.c (NULL = unused).  state_json: the OCI state (status
@@ -48,20 +49,22 @@ int capsa_rootfs_finalize (struct capsa_ctx *ctx, capsa_error_t *err);
  * recursive mount_setattr attributes and leftover data string. */
 struct capsa_mount_opts
 {
-  unsigned long flags;        /* MS_* for mount(2) */
-  unsigned long clear_flags;  /* flags explicitly cleared ("rw", "suid", "dev", ...) */
-  unsigned long propagation;  /* MS_PRIVATE|MS_REC etc., 0 when none */
+  unsigned long flags;                   /* MS_* for mount(2) */
+  unsigned long clear_flags;             /* flags explicitly cleared ("rw", "suid", "dev", ...) */
+  unsigned long propagation;             /* MS_PRIVATE|MS_REC etc., 0 when none */
   unsigned long long attr_set, attr_clr; /* MOUNT_ATTR_* for recursive r* options */
   bool recursive_attr;
   bool bind, rbind;
   char *data; /* comma-separated leftovers passed as mount data, malloc'd (may be NULL) */
 };
-int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts *out, capsa_error_t *err);
+int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts *out,
+                               capsa_error_t *err);
 void capsa_mount_opts_free (struct capsa_mount_opts *o);
 
 /* Helpers shared by rootfs.c, mounts.c and devices.c (all run in the container init). */
 /* Perform one config.json mount with its destination resolved inside rootfd. */
-int capsa_mount_one (struct capsa_ctx *ctx, int rootfd, const struct oci_mount *m, capsa_error_t *err);
+int capsa_mount_one (struct capsa_ctx *ctx, int rootfd, const struct oci_mount *m,
+                     capsa_error_t *err);
 /* Bind `source` (or the fd srcfd when >= 0; `source` then only names it in messages) onto the
  * resolved target fd; `dest` is the target's path inside rootfd, for messages and for the
  * fallback without open_tree/move_mount.  Returns an fd on the new mount. */
@@ -108,8 +111,8 @@ int capsa_terminal_proxy (int master, capsa_error_t *err);
 /* hooks.c — run one list of hooks with the state JSON on stdin.  Each hook gets its args and
  * env (nothing else), its timeout (killed when exceeded), and a non-zero exit is an error naming
  * the hook kind and path. */
-int capsa_run_hooks (const char *kind, const struct oci_hook *hooks, size_t n, const char *state_json,
-                     capsa_error_t *err);
+int capsa_run_hooks (const char *kind, const struct oci_hook *hooks, size_t n,
+                     const char *state_json, capsa_error_t *err);
 
 /* seccomp.c — build the filter with libseccomp and load it.  Called by process.c as late as
  * possible: right before execve when noNewPrivileges is set, otherwise just before the
@@ -123,7 +126,8 @@ int capsa_seccomp_send_listener (const struct oci_seccomp *s, int notify_fd, con
 
 /* utils.c */
 int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err);
-int capsa_write_file_at (int dirfd, const char *name, const void *data, size_t len, capsa_error_t *err);
+int capsa_write_file_at (int dirfd, const char *name, const void *data, size_t len,
+                         capsa_error_t *err);
 /* Write atomically (temp file + rename). */
 int capsa_write_file_atomic (const char *path, const void *data, size_t len, capsa_error_t *err);
 int capsa_read_file (const char *path, char **out, size_t *len, capsa_error_t *err);
@@ -132,7 +136,8 @@ int capsa_mkdir_p (const char *path, mode_t mode, capsa_error_t *err);
 /* Resolve `path` inside the directory `rootfd` (openat2 RESOLVE_IN_ROOT, with an equivalent
  * manual walk where openat2 is missing); returns an O_PATH fd. With create_dirs, missing
  * components are created as directories (the last one as a file when `last_is_file`). */
-int capsa_open_in_root (int rootfd, const char *path, bool create_dirs, bool last_is_file, capsa_error_t *err);
+int capsa_open_in_root (int rootfd, const char *path, bool create_dirs, bool last_is_file,
+                        capsa_error_t *err);
 /* The "/proc/self/fd/N" name of an fd, in a caller buffer of at least 32 bytes. */
 const char *capsa_fd_path (int fd, char *buf);
 int capsa_close_fds_from (int first, const int *keep, size_t nkeep);

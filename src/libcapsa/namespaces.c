@@ -21,14 +21,13 @@ static const struct
   int flag;
   const char *proc; /* name under /proc/self/ns */
 } ns_types[] = {
-  { "user", CLONE_NEWUSER, "user" },   { "pid", CLONE_NEWPID, "pid" },
-  { "network", CLONE_NEWNET, "net" },  { "mount", CLONE_NEWNS, "mnt" },
-  { "ipc", CLONE_NEWIPC, "ipc" },      { "uts", CLONE_NEWUTS, "uts" },
+  { "user", CLONE_NEWUSER, "user" },       { "pid", CLONE_NEWPID, "pid" },
+  { "network", CLONE_NEWNET, "net" },      { "mount", CLONE_NEWNS, "mnt" },
+  { "ipc", CLONE_NEWIPC, "ipc" },          { "uts", CLONE_NEWUTS, "uts" },
   { "cgroup", CLONE_NEWCGROUP, "cgroup" }, { "time", CLONE_NEWTIME, "time" },
 };
 
-int
-capsa_ns_flag (const char *type)
+int capsa_ns_flag (const char *type)
 {
   size_t i;
   for (i = 0; i < sizeof (ns_types) / sizeof (ns_types[0]); i++)
@@ -37,8 +36,7 @@ capsa_ns_flag (const char *type)
   return -1;
 }
 
-int
-capsa_ns_plan (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, capsa_error_t *err)
+int capsa_ns_plan (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, capsa_error_t *err)
 {
   const struct oci_linux *l = ctx->config->linux_;
   size_t i;
@@ -50,18 +48,20 @@ capsa_ns_plan (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, capsa_error_t 
       const struct oci_namespace *ns = &l->namespaces[i];
       int flag = capsa_ns_flag (ns->type);
       if (flag < 0)
-        return capsa_make_error (err, 0, "config.json: .linux.namespaces[%zu].type: unknown namespace \"%s\"", i,
-                                 ns->type);
+        return capsa_make_error (
+          err, 0, "config.json: .linux.namespaces[%zu].type: unknown namespace \"%s\"", i,
+          ns->type);
       if (seen & flag)
-        return capsa_make_error (err, 0, "config.json: .linux.namespaces[%zu].type: duplicate namespace \"%s\"", i,
-                                 ns->type);
+        return capsa_make_error (
+          err, 0, "config.json: .linux.namespaces[%zu].type: duplicate namespace \"%s\"", i,
+          ns->type);
       seen |= flag;
       if (ns->path && ns->path[0])
         {
           int fd = open (ns->path, O_RDONLY | O_CLOEXEC);
           if (fd < 0)
-            return capsa_make_error (err, errno, "config.json: .linux.namespaces[%zu].path: open `%s`", i,
-                                     ns->path);
+            return capsa_make_error (
+              err, errno, "config.json: .linux.namespaces[%zu].path: open `%s`", i, ns->path);
           plan->join[plan->njoin].fd = fd;
           plan->join[plan->njoin].flag = flag;
           plan->join[plan->njoin].index = i;
@@ -82,22 +82,28 @@ capsa_ns_plan (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, capsa_error_t 
   ctx->userns = (seen & CLONE_NEWUSER) != 0;
 
   if (!ctx->new_mountns)
-    return capsa_make_error (err, 0, "config.json: .linux.namespaces: a new mount namespace is required");
+    return capsa_make_error (err, 0,
+                             "config.json: .linux.namespaces: a new mount namespace is required");
   if (ctx->new_userns && (l->uid_mappings_len == 0 || l->gid_mappings_len == 0))
-    return capsa_make_error (err, 0, "config.json: .linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
+    return capsa_make_error (
+      err, 0,
+      "config.json: .linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
   if (!(seen & CLONE_NEWUSER) && (l && (l->uid_mappings_len || l->gid_mappings_len)))
-    return capsa_make_error (err, 0, "config.json: .linux.uidMappings: mappings given without a user namespace");
+    return capsa_make_error (
+      err, 0, "config.json: .linux.uidMappings: mappings given without a user namespace");
   if (ctx->config->hostname && ctx->config->hostname[0] && !ctx->new_utsns)
-    return capsa_make_error (err, 0, "config.json: .hostname: setting the hostname needs a new uts namespace");
+    return capsa_make_error (
+      err, 0, "config.json: .hostname: setting the hostname needs a new uts namespace");
   if (ctx->config->domainname && ctx->config->domainname[0] && !ctx->new_utsns)
-    return capsa_make_error (err, 0, "config.json: .domainname: setting the domainname needs a new uts namespace");
+    return capsa_make_error (
+      err, 0, "config.json: .domainname: setting the domainname needs a new uts namespace");
   if (l && l->time_offsets_len && !ctx->new_timens)
-    return capsa_make_error (err, 0, "config.json: .linux.timeOffsets: time offsets need a new time namespace");
+    return capsa_make_error (
+      err, 0, "config.json: .linux.timeOffsets: time offsets need a new time namespace");
   return 0;
 }
 
-void
-capsa_ns_plan_release (struct capsa_ns_plan *plan)
+void capsa_ns_plan_release (struct capsa_ns_plan *plan)
 {
   size_t i;
   for (i = 0; i < plan->njoin; i++)
@@ -106,8 +112,7 @@ capsa_ns_plan_release (struct capsa_ns_plan *plan)
   plan->njoin = 0;
 }
 
-int
-capsa_ns_join (struct capsa_ns_plan *plan, bool user, capsa_error_t *err)
+int capsa_ns_join (struct capsa_ns_plan *plan, bool user, capsa_error_t *err)
 {
   size_t i;
   for (i = 0; i < plan->njoin; i++)
@@ -115,26 +120,27 @@ capsa_ns_join (struct capsa_ns_plan *plan, bool user, capsa_error_t *err)
       if ((plan->join[i].flag == CLONE_NEWUSER) != user)
         continue;
       if (setns (plan->join[i].fd, plan->join[i].flag) < 0)
-        return capsa_make_error (err, errno, "config.json: .linux.namespaces[%zu]: join namespace", plan->join[i].index);
+        return capsa_make_error (err, errno, "config.json: .linux.namespaces[%zu]: join namespace",
+                                 plan->join[i].index);
     }
   return 0;
 }
 
-static int
-write_map (pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n, capsa_error_t *err)
+static int write_map (pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+                      capsa_error_t *err)
 {
   char path[64], buf[4096];
   size_t i, len = 0;
   int fd;
 
   for (i = 0; i < n && len < sizeof (buf) - 64; i++)
-    len += (size_t) snprintf (buf + len, sizeof (buf) - len, "%u %u %u\n", m[i].container_id, m[i].host_id,
-                              m[i].size);
+    len += (size_t)snprintf (buf + len, sizeof (buf) - len, "%u %u %u\n", m[i].container_id,
+                             m[i].host_id, m[i].size);
   snprintf (path, sizeof (path), "/proc/%d/%s", pid, file);
   fd = open (path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return capsa_make_error (err, errno, "open `%s`", path);
-  if (write (fd, buf, len) != (ssize_t) len)
+  if (write (fd, buf, len) != (ssize_t)len)
     {
       int e = errno;
       close (fd);
@@ -144,8 +150,7 @@ write_map (pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n
   return 0;
 }
 
-int
-capsa_ns_write_id_maps (struct capsa_ctx *ctx, pid_t pid, capsa_error_t *err)
+int capsa_ns_write_id_maps (struct capsa_ctx *ctx, pid_t pid, capsa_error_t *err)
 {
   const struct oci_linux *l = ctx->config->linux_;
 
@@ -175,8 +180,7 @@ capsa_ns_write_id_maps (struct capsa_ctx *ctx, pid_t pid, capsa_error_t *err)
 
 /* In the init, right after unshare(CLONE_NEWTIME): set the offsets, then enter the namespace
  * (a process's own time namespace only changes by setns to its time_for_children). */
-int
-capsa_ns_enter_time (struct capsa_ctx *ctx, capsa_error_t *err)
+int capsa_ns_enter_time (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   const struct oci_linux *l = ctx->config->linux_;
   char buf[256];
@@ -190,16 +194,17 @@ capsa_ns_enter_time (struct capsa_ctx *ctx, capsa_error_t *err)
       const struct oci_time_offset *o = &l->time_offsets[i];
       const char *clock = o->clock;
       if (strcmp (clock, "monotonic") != 0 && strcmp (clock, "boottime") != 0)
-        return capsa_make_error (err, 0, "config.json: .linux.timeOffsets: unknown clock \"%s\"", clock);
-      len += (size_t) snprintf (buf + len, sizeof (buf) - len, "%s %lld %u\n", clock, (long long) o->secs,
-                                o->nanosecs);
+        return capsa_make_error (err, 0, "config.json: .linux.timeOffsets: unknown clock \"%s\"",
+                                 clock);
+      len += (size_t)snprintf (buf + len, sizeof (buf) - len, "%s %lld %u\n", clock,
+                               (long long)o->secs, o->nanosecs);
     }
   if (len)
     {
       fd = open ("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
       if (fd < 0)
         return capsa_make_error (err, errno, "open /proc/self/timens_offsets");
-      if (write (fd, buf, len) != (ssize_t) len)
+      if (write (fd, buf, len) != (ssize_t)len)
         {
           int e = errno;
           close (fd);

@@ -119,8 +119,9 @@ static int validate_caps (char **names, size_t n, const char *set, capsa_error_t
     {
       cap_value_t v;
       if (strncasecmp (names[i], "CAP_", 4) != 0 || cap_from_name (names[i], &v) < 0)
-        return capsa_make_error (err, 0, "config.json: .process.capabilities.%s[%zu]: unknown capability \"%s\"",
-                                 set, i, names[i]);
+        return capsa_make_error (
+          err, 0, "config.json: .process.capabilities.%s[%zu]: unknown capability \"%s\"", set, i,
+          names[i]);
     }
 #endif
   return 0;
@@ -135,11 +136,14 @@ int capsa_process_validate (const struct oci_process *p, capsa_error_t *err)
     {
       const struct oci_rlimit *r = &p->rlimits[i];
       if (rlimit_resource (r->type) < 0)
-        return capsa_make_error (err, 0, "config.json: .process.rlimits[%zu].type: unknown rlimit \"%s\"", i,
-                                 r->type ? r->type : "");
+        return capsa_make_error (err, 0,
+                                 "config.json: .process.rlimits[%zu].type: unknown rlimit \"%s\"",
+                                 i, r->type ? r->type : "");
       if (r->soft > r->hard)
-        return capsa_make_error (err, 0, "config.json: .process.rlimits[%zu]: soft limit %llu is above the hard limit %llu",
-                                 i, (unsigned long long) r->soft, (unsigned long long) r->hard);
+        return capsa_make_error (
+          err, 0,
+          "config.json: .process.rlimits[%zu]: soft limit %llu is above the hard limit %llu", i,
+          (unsigned long long)r->soft, (unsigned long long)r->hard);
     }
   if (c
       && (validate_caps (c->bounding, c->bounding_len, "bounding", err) < 0

@@ -20,8 +20,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-int
-capsa_validate_id (const char *id, capsa_error_t *err)
+int capsa_validate_id (const char *id, capsa_error_t *err)
 {
   size_t i, n;
 
@@ -30,19 +29,18 @@ capsa_validate_id (const char *id, capsa_error_t *err)
   n = strlen (id);
   if (n > 1024)
     return capsa_make_error (err, 0, "invalid container id `%.32s...`: longer than 1024 bytes", id);
-  if (strcmp (id, ".") == 0 || strcmp (id, "..") == 0 || !isalnum ((unsigned char) id[0]))
+  if (strcmp (id, ".") == 0 || strcmp (id, "..") == 0 || !isalnum ((unsigned char)id[0]))
     return capsa_make_error (err, 0, "invalid container id `%s`", id);
   for (i = 0; i < n; i++)
     {
-      unsigned char c = (unsigned char) id[i];
+      unsigned char c = (unsigned char)id[i];
       if (!isalnum (c) && c != '_' && c != '+' && c != '-' && c != '.')
         return capsa_make_error (err, 0, "invalid container id `%s`", id);
     }
   return 0;
 }
 
-const char *
-capsa_state_root (struct capsa_global *g)
+const char *capsa_state_root (struct capsa_global *g)
 {
   static char buf[PATH_MAX];
   const char *xdg;
@@ -57,12 +55,11 @@ capsa_state_root (struct capsa_global *g)
       snprintf (buf, sizeof (buf), "%s/capsa", xdg);
       return buf;
     }
-  snprintf (buf, sizeof (buf), "/tmp/capsa-%u", (unsigned) geteuid ());
+  snprintf (buf, sizeof (buf), "/tmp/capsa-%u", (unsigned)geteuid ());
   return buf;
 }
 
-static int
-mkdir_parents (const char *path, mode_t mode)
+static int mkdir_parents (const char *path, mode_t mode)
 {
   char tmp[PATH_MAX];
   char *p;
@@ -86,8 +83,7 @@ mkdir_parents (const char *path, mode_t mode)
   return 0;
 }
 
-static char *
-state_dir_path (struct capsa_global *g, const char *id)
+static char *state_dir_path (struct capsa_global *g, const char *id)
 {
   char *dir;
   if (asprintf (&dir, "%s/%s", capsa_state_root (g), id) < 0)
@@ -95,8 +91,8 @@ state_dir_path (struct capsa_global *g, const char *id)
   return dir;
 }
 
-int
-capsa_state_create_dir (struct capsa_global *g, const char *id, char **dir_out, capsa_error_t *err)
+int capsa_state_create_dir (struct capsa_global *g, const char *id, char **dir_out,
+                            capsa_error_t *err)
 {
   const char *root = capsa_state_root (g);
   char *dir;
@@ -127,8 +123,8 @@ capsa_state_create_dir (struct capsa_global *g, const char *id, char **dir_out, 
   return fd;
 }
 
-int
-capsa_state_open_locked (struct capsa_global *g, const char *id, char **dir_out, capsa_error_t *err)
+int capsa_state_open_locked (struct capsa_global *g, const char *id, char **dir_out,
+                             capsa_error_t *err)
 {
   char *dir;
   int fd;
@@ -164,29 +160,26 @@ capsa_state_open_locked (struct capsa_global *g, const char *id, char **dir_out,
   return fd;
 }
 
-static void
-gen_str (yajl_gen gen, const char *key, const char *val)
+static void gen_str (yajl_gen gen, const char *key, const char *val)
 {
-  yajl_gen_string (gen, (const unsigned char *) key, strlen (key));
+  yajl_gen_string (gen, (const unsigned char *)key, strlen (key));
   if (val)
-    yajl_gen_string (gen, (const unsigned char *) val, strlen (val));
+    yajl_gen_string (gen, (const unsigned char *)val, strlen (val));
   else
     yajl_gen_null (gen);
 }
 
-static void
-gen_annotations (yajl_gen gen, const struct oci_kv *kv, size_t n)
+static void gen_annotations (yajl_gen gen, const struct oci_kv *kv, size_t n)
 {
   size_t i;
-  yajl_gen_string (gen, (const unsigned char *) "annotations", 11);
+  yajl_gen_string (gen, (const unsigned char *)"annotations", 11);
   yajl_gen_map_open (gen);
   for (i = 0; i < n; i++)
     gen_str (gen, kv[i].key, kv[i].value);
   yajl_gen_map_close (gen);
 }
 
-static char *
-gen_finish (yajl_gen gen)
+static char *gen_finish (yajl_gen gen)
 {
   const unsigned char *buf;
   size_t len;
@@ -202,8 +195,7 @@ gen_finish (yajl_gen gen)
   return out;
 }
 
-int
-capsa_state_write (const char *dir, const struct capsa_state_file *s, capsa_error_t *err)
+int capsa_state_write (const char *dir, const struct capsa_state_file *s, capsa_error_t *err)
 {
   yajl_gen gen = yajl_gen_alloc (NULL);
   char path[PATH_MAX];
@@ -212,17 +204,17 @@ capsa_state_write (const char *dir, const struct capsa_state_file *s, capsa_erro
 
   yajl_gen_map_open (gen);
   gen_str (gen, "id", s->id);
-  yajl_gen_string (gen, (const unsigned char *) "pid", 3);
+  yajl_gen_string (gen, (const unsigned char *)"pid", 3);
   yajl_gen_integer (gen, s->pid);
-  yajl_gen_string (gen, (const unsigned char *) "startTime", 9);
-  yajl_gen_integer (gen, (long long) s->start_time);
+  yajl_gen_string (gen, (const unsigned char *)"startTime", 9);
+  yajl_gen_integer (gen, (long long)s->start_time);
   gen_str (gen, "bundle", s->bundle);
   gen_str (gen, "rootfs", s->rootfs);
   gen_str (gen, "created", s->created);
   gen_str (gen, "owner", s->owner);
-  yajl_gen_string (gen, (const unsigned char *) "pidns", 5);
+  yajl_gen_string (gen, (const unsigned char *)"pidns", 5);
   yajl_gen_bool (gen, s->pidns);
-  yajl_gen_string (gen, (const unsigned char *) "started", 7);
+  yajl_gen_string (gen, (const unsigned char *)"started", 7);
   yajl_gen_bool (gen, s->started);
   if (s->cgroup_manager)
     {
@@ -238,8 +230,7 @@ capsa_state_write (const char *dir, const struct capsa_state_file *s, capsa_erro
   return ret;
 }
 
-static char *
-tree_str (yajl_val root, const char *key)
+static char *tree_str (yajl_val root, const char *key)
 {
   const char *path[] = { key, NULL };
   yajl_val v = yajl_tree_get (root, path, yajl_t_string);
@@ -247,24 +238,21 @@ tree_str (yajl_val root, const char *key)
   return str ? strdup (str) : NULL;
 }
 
-static long long
-tree_int (yajl_val root, const char *key)
+static long long tree_int (yajl_val root, const char *key)
 {
   const char *path[] = { key, NULL };
   yajl_val v = yajl_tree_get (root, path, yajl_t_number);
   return v && YAJL_IS_INTEGER (v) ? YAJL_GET_INTEGER (v) : 0;
 }
 
-static bool
-tree_bool (yajl_val root, const char *key)
+static bool tree_bool (yajl_val root, const char *key)
 {
   const char *path[] = { key, NULL };
   yajl_val v = yajl_tree_get (root, path, yajl_t_any);
   return v && YAJL_IS_TRUE (v);
 }
 
-int
-capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t *err)
+int capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t *err)
 {
   char path[PATH_MAX];
   char *text, errbuf[256];
@@ -283,8 +271,8 @@ capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t *er
       return capsa_make_error (err, 0, "%s: corrupt state file", path);
     }
   s->id = tree_str (root, "id");
-  s->pid = (pid_t) tree_int (root, "pid");
-  s->start_time = (unsigned long long) tree_int (root, "startTime");
+  s->pid = (pid_t)tree_int (root, "pid");
+  s->start_time = (unsigned long long)tree_int (root, "startTime");
   s->bundle = tree_str (root, "bundle");
   s->rootfs = tree_str (root, "rootfs");
   s->created = tree_str (root, "created");
@@ -302,7 +290,8 @@ capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t *er
         {
           yajl_val v = ann->u.object.values[i];
           s->annotations[s->annotations_len].key = strdup (ann->u.object.keys[i]);
-          s->annotations[s->annotations_len].value = strdup (YAJL_IS_STRING (v) ? YAJL_GET_STRING (v) : "");
+          s->annotations[s->annotations_len].value
+            = strdup (YAJL_IS_STRING (v) ? YAJL_GET_STRING (v) : "");
           s->annotations_len++;
         }
     }
@@ -312,8 +301,7 @@ capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t *er
   return 0;
 }
 
-void
-capsa_state_file_free (struct capsa_state_file *s)
+void capsa_state_file_free (struct capsa_state_file *s)
 {
   size_t i;
   free (s->id);
@@ -332,8 +320,7 @@ capsa_state_file_free (struct capsa_state_file *s)
   memset (s, 0, sizeof (*s));
 }
 
-int
-capsa_state_remove_dir (const char *dir, capsa_error_t *err)
+int capsa_state_remove_dir (const char *dir, capsa_error_t *err)
 {
   DIR *d = opendir (dir);
   struct dirent *de;
@@ -361,8 +348,7 @@ capsa_state_remove_dir (const char *dir, capsa_error_t *err)
   return 0;
 }
 
-unsigned long long
-capsa_process_start_time (pid_t pid)
+unsigned long long capsa_process_start_time (pid_t pid)
 {
   char path[64], buf[1024], *p;
   int fd, field;
@@ -397,8 +383,8 @@ capsa_process_start_time (pid_t pid)
 }
 
 /* Reopen the cgroup recorded in a container's state; cg->mgr stays NULL when it has none. */
-int
-capsa_state_cgroup (const struct capsa_state_file *st, struct capsa_cgroup *cg, capsa_error_t *err)
+int capsa_state_cgroup (const struct capsa_state_file *st, struct capsa_cgroup *cg,
+                        capsa_error_t *err)
 {
   const struct capsa_cgroup_manager *mgr;
   memset (cg, 0, sizeof (*cg));
@@ -413,8 +399,7 @@ capsa_state_cgroup (const struct capsa_state_file *st, struct capsa_cgroup *cg, 
   return 0;
 }
 
-static bool
-is_paused (const struct capsa_state_file *s)
+static bool is_paused (const struct capsa_state_file *s)
 {
   struct capsa_cgroup cg;
   capsa_error_t err = NULL;
@@ -431,8 +416,7 @@ is_paused (const struct capsa_state_file *s)
   return frozen;
 }
 
-const char *
-capsa_state_status (const char *dir, const struct capsa_state_file *s)
+const char *capsa_state_status (const char *dir, const struct capsa_state_file *s)
 {
   char path[PATH_MAX + 16];
 
@@ -449,8 +433,7 @@ capsa_state_status (const char *dir, const struct capsa_state_file *s)
   return is_paused (s) ? "paused" : "running";
 }
 
-char *
-capsa_state_oci_json (const struct capsa_state_file *s, const char *status, bool pretty)
+char *capsa_state_oci_json (const struct capsa_state_file *s, const char *status, bool pretty)
 {
   yajl_gen gen = yajl_gen_alloc (NULL);
 
@@ -459,7 +442,7 @@ capsa_state_oci_json (const struct capsa_state_file *s, const char *status, bool
   gen_str (gen, "ociVersion", CAPSA_OCI_VERSION);
   gen_str (gen, "id", s->id);
   gen_str (gen, "status", status);
-  yajl_gen_string (gen, (const unsigned char *) "pid", 3);
+  yajl_gen_string (gen, (const unsigned char *)"pid", 3);
   yajl_gen_integer (gen, strcmp (status, "stopped") == 0 ? 0 : s->pid);
   gen_str (gen, "bundle", s->bundle);
   gen_str (gen, "rootfs", s->rootfs);
@@ -470,8 +453,8 @@ capsa_state_oci_json (const struct capsa_state_file *s, const char *status, bool
   return gen_finish (gen);
 }
 
-static void
-info_from_state (struct capsa_container_info *ci, const char *dir, struct capsa_state_file *s)
+static void info_from_state (struct capsa_container_info *ci, const char *dir,
+                             struct capsa_state_file *s)
 {
   const char *status = capsa_state_status (dir, s);
   ci->id = s->id;
@@ -486,9 +469,8 @@ info_from_state (struct capsa_container_info *ci, const char *dir, struct capsa_
   s->owner = NULL;
 }
 
-int
-capsa_container_list (struct capsa_global *g, struct capsa_container_info **out, size_t *n,
-                      capsa_error_t *err)
+int capsa_container_list (struct capsa_global *g, struct capsa_container_info **out, size_t *n,
+                          capsa_error_t *err)
 {
   const char *root = capsa_state_root (g);
   DIR *d = opendir (root);
@@ -532,8 +514,7 @@ capsa_container_list (struct capsa_global *g, struct capsa_container_info **out,
   return 0;
 }
 
-void
-capsa_container_info_free (struct capsa_container_info *list, size_t n)
+void capsa_container_info_free (struct capsa_container_info *list, size_t n)
 {
   size_t i;
   for (i = 0; i < n; i++)
@@ -547,8 +528,7 @@ capsa_container_info_free (struct capsa_container_info *list, size_t n)
   free (list);
 }
 
-int
-capsa_container_state (struct capsa_global *g, const char *id, char **out, capsa_error_t *err)
+int capsa_container_state (struct capsa_global *g, const char *id, char **out, capsa_error_t *err)
 {
   char *dir;
   struct capsa_state_file s;

@@ -27,9 +27,12 @@ struct capsa_state_file
 /* The state root: --root, else /run/capsa (root) or $XDG_RUNTIME_DIR/capsa. */
 const char *capsa_state_root (struct capsa_global *g);
 /* Create <root>/<id> (error if it exists); returns an open, locked fd of the directory. */
-int capsa_state_create_dir (struct capsa_global *g, const char *id, char **dir_out, capsa_error_t *err);
-/* Open and lock (exclusive) an existing container's directory; error if there is no such container. */
-int capsa_state_open_locked (struct capsa_global *g, const char *id, char **dir_out, capsa_error_t *err);
+int capsa_state_create_dir (struct capsa_global *g, const char *id, char **dir_out,
+                            capsa_error_t *err);
+/* Open and lock (exclusive) an existing container's directory; error if there is no such container.
+ */
+int capsa_state_open_locked (struct capsa_global *g, const char *id, char **dir_out,
+                             capsa_error_t *err);
 int capsa_state_write (const char *dir, const struct capsa_state_file *s, capsa_error_t *err);
 int capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t *err);
 void capsa_state_file_free (struct capsa_state_file *s);
@@ -39,7 +42,8 @@ int capsa_state_remove_dir (const char *dir, capsa_error_t *err);
 const char *capsa_state_status (const char *dir, const struct capsa_state_file *s);
 struct capsa_cgroup;
 /* Reopen the cgroup recorded in a container's state; cg->mgr stays NULL when it has none. */
-int capsa_state_cgroup (const struct capsa_state_file *s, struct capsa_cgroup *cg, capsa_error_t *err);
+int capsa_state_cgroup (const struct capsa_state_file *s, struct capsa_cgroup *cg,
+                        capsa_error_t *err);
 /* The OCI state document for `state` and for hooks. */
 char *capsa_state_oci_json (const struct capsa_state_file *s, const char *status, bool pretty);
 /* starttime of a process (field 22 of /proc/<pid>/stat); 0 when it is gone or a zombie. */

@@ -15,11 +15,11 @@ struct header
   long long value;
 };
 
-int
-capsa_sync_send (int fd, int type, int status, long long value, const char *payload, capsa_error_t *err)
+int capsa_sync_send (int fd, int type, int status, long long value, const char *payload,
+                     capsa_error_t *err)
 {
   struct header h = { type, status, value };
-  struct iovec iov[2] = { { &h, sizeof (h) }, { (void *) payload, payload ? strlen (payload) : 0 } };
+  struct iovec iov[2] = { { &h, sizeof (h) }, { (void *)payload, payload ? strlen (payload) : 0 } };
   struct msghdr m = { .msg_iov = iov, .msg_iovlen = payload ? 2 : 1 };
   ssize_t r;
 
@@ -31,8 +31,7 @@ capsa_sync_send (int fd, int type, int status, long long value, const char *payl
   return 0;
 }
 
-int
-capsa_sync_recv (int fd, int want, struct capsa_sync_msg *msg, capsa_error_t *err)
+int capsa_sync_recv (int fd, int want, struct capsa_sync_msg *msg, capsa_error_t *err)
 {
   struct header h;
   size_t cap = 1 << 20;
@@ -53,7 +52,7 @@ capsa_sync_recv (int fd, int want, struct capsa_sync_msg *msg, capsa_error_t *er
       free (buf);
       return capsa_make_error (err, e, "receive from container init");
     }
-  if (r < (ssize_t) sizeof (h))
+  if (r < (ssize_t)sizeof (h))
     {
       free (buf);
       return capsa_make_error (err, 0, "container init exited unexpectedly");
@@ -68,7 +67,8 @@ capsa_sync_recv (int fd, int want, struct capsa_sync_msg *msg, capsa_error_t *er
   if (want && h.type != want)
     {
       free (buf);
-      return capsa_make_error (err, 0, "unexpected message %d from container init (wanted %d)", h.type, want);
+      return capsa_make_error (err, 0, "unexpected message %d from container init (wanted %d)",
+                               h.type, want);
     }
   msg->type = h.type;
   msg->status = h.status;
@@ -77,8 +77,7 @@ capsa_sync_recv (int fd, int want, struct capsa_sync_msg *msg, capsa_error_t *er
   return 0;
 }
 
-void
-capsa_sync_msg_free (struct capsa_sync_msg *msg)
+void capsa_sync_msg_free (struct capsa_sync_msg *msg)
 {
   free (msg->payload);
   msg->payload = NULL;

@@ -12,8 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int
-write_all (int fd, const void *data, size_t len)
+static int write_all (int fd, const void *data, size_t len)
 {
   const char *p = data;
   while (len > 0)
@@ -24,13 +23,13 @@ write_all (int fd, const void *data, size_t len)
       if (r < 0)
         return -1;
       p += r;
-      len -= (size_t) r;
+      len -= (size_t)r;
     }
   return 0;
 }
 
-int
-capsa_write_file_at (int dirfd, const char *name, const void *data, size_t len, capsa_error_t *err)
+int capsa_write_file_at (int dirfd, const char *name, const void *data, size_t len,
+                         capsa_error_t *err)
 {
   int fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
@@ -46,17 +45,15 @@ capsa_write_file_at (int dirfd, const char *name, const void *data, size_t len, 
   return 0;
 }
 
-int
-capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err)
+int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err)
 {
   return capsa_write_file_at (AT_FDCWD, path, data, len, err);
 }
 
-int
-capsa_write_file_atomic (const char *path, const void *data, size_t len, capsa_error_t *err)
+int capsa_write_file_atomic (const char *path, const void *data, size_t len, capsa_error_t *err)
 {
   char tmp[PATH_MAX];
-  if ((size_t) snprintf (tmp, sizeof (tmp), "%s.tmp", path) >= sizeof (tmp))
+  if ((size_t)snprintf (tmp, sizeof (tmp), "%s.tmp", path) >= sizeof (tmp))
     return capsa_make_error (err, ENAMETOOLONG, "write `%s`", path);
   if (capsa_write_file (tmp, data, len, err) < 0)
     {
@@ -72,8 +69,7 @@ capsa_write_file_atomic (const char *path, const void *data, size_t len, capsa_e
   return 0;
 }
 
-int
-capsa_read_file (const char *path, char **out, size_t *len, capsa_error_t *err)
+int capsa_read_file (const char *path, char **out, size_t *len, capsa_error_t *err)
 {
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   size_t cap = 4096, n = 0;
@@ -106,7 +102,7 @@ capsa_read_file (const char *path, char **out, size_t *len, capsa_error_t *err)
         }
       if (r == 0)
         break;
-      n += (size_t) r;
+      n += (size_t)r;
     }
   close (fd);
   buf[n] = '\0';
@@ -116,15 +112,13 @@ capsa_read_file (const char *path, char **out, size_t *len, capsa_error_t *err)
   return 0;
 }
 
-const char *
-capsa_fd_path (int fd, char *buf)
+const char *capsa_fd_path (int fd, char *buf)
 {
   snprintf (buf, 32, "/proc/self/fd/%d", fd);
   return buf;
 }
 
-int
-capsa_close_fds_from (int first, const int *keep, size_t nkeep)
+int capsa_close_fds_from (int first, const int *keep, size_t nkeep)
 {
   int fd, max = first;
   size_t i;
@@ -142,7 +136,7 @@ capsa_close_fds_from (int first, const int *keep, size_t nkeep)
       if (!kept)
         close (fd);
     }
-  if (syscall (SYS_close_range, (unsigned) max, ~0U, 0) < 0)
+  if (syscall (SYS_close_range, (unsigned)max, ~0U, 0) < 0)
     {
       long lim = sysconf (_SC_OPEN_MAX);
       for (fd = max; fd < lim; fd++)

@@ -26,9 +26,9 @@ enum capsa_cgroup_mode capsa_cgroup_mode (void);
 struct capsa_cgroup
 {
   const struct capsa_cgroup_manager *mgr;
-  char *path;       /* e.g. "/process_api/abcd/ctr1" (may differ per v1 hierarchy: see priv) */
-  char *scope;      /* systemd: the unit name, else NULL */
-  bool created;     /* we created it (delete removes it); false when joining an existing one */
+  char *path;   /* e.g. "/process_api/abcd/ctr1" (may differ per v1 hierarchy: see priv) */
+  char *scope;  /* systemd: the unit name, else NULL */
+  bool created; /* we created it (delete removes it); false when joining an existing one */
   void *priv;
 };
 
