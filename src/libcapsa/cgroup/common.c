@@ -286,8 +286,8 @@ const struct capsa_cgroup_manager *capsa_cgroup_manager_get (const char *name, c
       return NULL;
 #endif
     }
-  capsa_make_error (err, 0,
-                    "unknown cgroup manager `%s` (expected cgroupfs, systemd or disabled)", name);
+  capsa_make_error (err, 0, "unknown cgroup manager `%s` (expected cgroupfs, systemd or disabled)",
+                    name);
   return NULL;
 }
 
