@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "cgroup/cgroup.h"
 #include "namespaces.h"
+#include "sandbox/sandbox.h"
 #include "state.h"
 #include "sync.h"
 
@@ -230,7 +231,7 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
     init_fail (sync, &err);
   if (ctx->new_netns && loopback_up (&err) < 0)
     init_fail (sync, &err);
-  if (capsa_rootfs_prepare (ctx, &err) < 0)
+  if ((ctx->vm ? capsa_sandbox_prepare (ctx, &err) : capsa_rootfs_prepare (ctx, &err)) < 0)
     init_fail (sync, &err);
 
   /* The runtime runs prestart and createRuntime hooks in its own namespaces now. */
@@ -245,7 +246,8 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
                           c->hooks->create_container_len, state_json, &err)
            < 0)
     init_fail (sync, &err);
-  if (make_cwd (ctx, &err) < 0 || capsa_rootfs_finalize (ctx, &err) < 0)
+  if (ctx->vm ? capsa_sandbox_finalize (ctx, &err) < 0
+              : (make_cwd (ctx, &err) < 0 || capsa_rootfs_finalize (ctx, &err) < 0))
     init_fail (sync, &err);
   if (c->process->terminal)
     {
@@ -272,7 +274,10 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
                           c->hooks->start_container_len, state_json, &err)
            < 0)
     init_fail_after_start (start_fd, start_fd != sync, &err);
-  capsa_process_exec (ctx, c->process, &err);
+  if (ctx->vm)
+    capsa_sandbox_exec (ctx, &err);
+  else
+    capsa_process_exec (ctx, c->process, &err);
   init_fail_after_start (start_fd, start_fd != sync, &err);
 }
 
@@ -348,6 +353,12 @@ static int load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o
     return capsa_make_error (err, 0, "config.json: .linux: missing (capsa runs Linux containers)");
   if (capsa_process_validate (ctx->config->process, err) < 0)
     return -1;
+  {
+    int vm = capsa_sandbox_wanted (ctx->config, ctx->g->argv0, err);
+    if (vm < 0)
+      return -1;
+    ctx->vm = vm > 0;
+  }
   root_path = ctx->config->root->path;
   if (root_path[0] == '/')
     snprintf (path, sizeof (path), "%s", root_path);
@@ -645,6 +656,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   st->pid = init;
   st->start_time = capsa_process_start_time (init);
   st->pidns = ((plan.new_flags | plan.joined) & CLONE_NEWPID) != 0;
+  st->vm = ctx.vm;
   if (capsa_state_write (out->dir, st, err) < 0)
     goto fail;
   if (ctx.config->hooks)
@@ -1093,6 +1105,14 @@ int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool 
         }
       if (!st.pidns)
         signal_descendants (st.pid, sig);
+    }
+  if (st.vm && strcmp (status, "running") == 0)
+    {
+      if (capsa_sandbox_kill (dir, &st, sig, err) < 0)
+        capsa_error_prefix (err, "kill container `%s`", id);
+      else
+        ret = 0;
+      goto out_st;
     }
   if (signal_init (&st, sig, NULL, err) < 0)
     {

@@ -279,6 +279,7 @@ int capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t
   s->owner = tree_str (root, "owner");
   s->pidns = tree_bool (root, "pidns");
   s->started = tree_bool (root, "started");
+  s->vm = tree_bool (root, "vm");
   s->cgroup_manager = tree_str (root, "cgroupManager");
   s->cgroup = tree_str (root, "cgroup");
   ann = yajl_tree_get (root, ann_path, yajl_t_object);

@@ -18,6 +18,7 @@ struct capsa_state_file
   char *owner;
   bool pidns; /* the container has its own pid namespace */
   bool started;
+  bool vm;              /* VM isolation mode */
   char *cgroup_manager; /* manager name, NULL when the container has no cgroup of its own */
   char *cgroup;         /* the manager's serialized cgroup */
   struct oci_kv *annotations;

@@ -1,0 +1,29 @@
+/* capsa: VM isolation mode ("sandbox"): the container's init runs a hypervisor whose guest runs
+ * the workload under capsa's agent.  container.c calls these at fixed points of the lifecycle
+ * when ctx->vm is set (chosen by capsa_sandbox_wanted at create). */
+#ifndef CAPSA_SANDBOX_H
+#define CAPSA_SANDBOX_H
+
+#include <stdbool.h>
+#include "internal.h"
+#include "state.h"
+
+/* Runtime side, before clone: is VM mode requested for this config (annotation
+ * run.oci.handler=vm, a `vm` section, or capsa invoked as capsa-vm)?  Errors for an invalid
+ * request (e.g. run.oci.handler with an unknown value). Returns 1 (VM), 0 (container), -1. */
+int capsa_sandbox_wanted (const struct oci_config *c, const char *argv0, capsa_error_t *err);
+
+/* In the container init, in place of capsa_rootfs_prepare: the VMM's mount namespace view. */
+int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
+/* In the container init, in place of capsa_rootfs_finalize (after createContainer hooks). */
+int capsa_sandbox_finalize (struct capsa_ctx *ctx, capsa_error_t *err);
+/* In the container init, in place of capsa_process_exec: execve the hypervisor.  Returns only on
+ * error. */
+int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err);
+
+/* Runtime side, for a VM-mode container (state->vm): deliver `sig` to the workload in the guest
+ * (dir is the container's state dir). */
+int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int sig,
+                        capsa_error_t *err);
+
+#endif
