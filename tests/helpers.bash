@@ -231,7 +231,7 @@ assert_no_leftovers () {
   p=$(marked_pids; root_pids)
   [ -z "$p" ] || problems+=("container processes remain: $(echo $p)")
   local cg
-  cg=$(find /sys/fs/cgroup -maxdepth 5 -type d -name "capsa-test-$MARK" 2>/dev/null)
+  cg=$(find /sys/fs/cgroup -maxdepth 5 -type d -name "capsa-test-$MARK" 2>/dev/null || true)
   [ -z "$cg" ] || problems+=("cgroups remain: $(echo $cg)")
   if [ ${#problems[@]} -gt 0 ]; then
     printf 'leftover: %s\n' "${problems[@]}" >&2
@@ -297,7 +297,7 @@ capsa_teardown () {
   fi
   # cgroups made for the test's containers (see make_bundle's cgroupsPath)
   local cg
-  cg=$(find /sys/fs/cgroup -maxdepth 5 -type d -name "capsa-test-$MARK" 2>/dev/null)
+  cg=$(find /sys/fs/cgroup -maxdepth 5 -type d -name "capsa-test-$MARK" 2>/dev/null || true)
   if [ -n "$cg" ]; then
     problems+=("cgroups left behind: $(echo $cg)")
     echo "$cg" | while read -r d; do rmdir "$d" 2>/dev/null || true; done

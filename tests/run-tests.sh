@@ -51,7 +51,7 @@ run_unit () {
   else
     "$bin" "$spec" >"$work/unit.out" 2>&1
     rc=$?
-    cat "$work/unit.out"
+    sed "s/^/  /" "$work/unit.out"
     if grep -q -E '^(not )?ok ' "$work/unit.out"; then
       # the program speaks TAP: count its lines; a crash after them is one more failure
       grep -E '^(not )?ok ' "$work/unit.out" >"$tap"
