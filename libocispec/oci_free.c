@@ -419,3 +419,8 @@ void oci_state_free (struct oci_state *s)
 {
   oci_json_free_object (s, oci_json_clear_state);
 }
+
+void oci_resources_free (struct oci_resources *r)
+{
+  oci_json_free_object (r, oci_json_clear_resources);
+}

@@ -1715,8 +1715,19 @@ static void json_error (const char *text, size_t len, size_t off, const char *na
 }
 
 /* Parse `text` (`len` bytes, not necessarily NUL-terminated) as one document of the given kind. */
+static void *parse_document_at (const char *text, size_t len, const char *name, const char *prefix,
+                                size_t size, parse_fn fn, void (*clear) (void *), char **err);
+
 static void *parse_document (const char *text, size_t len, const char *name, size_t size,
                              parse_fn fn, void (*clear) (void *), char **err)
+{
+  return parse_document_at (text, len, name, NULL, size, fn, clear, err);
+}
+
+/* As parse_document, for a document that sits at JSON path `prefix` (e.g. ".linux.resources")
+ * of a config: messages name the full path. */
+static void *parse_document_at (const char *text, size_t len, const char *name, const char *prefix,
+                                size_t size, parse_fn fn, void (*clear) (void *), char **err)
 {
   struct pctx c = { .name = name };
   struct builder b = { 0 };
@@ -1767,6 +1778,19 @@ static void *parse_document (const char *text, size_t len, const char *name, siz
     {
       *err = strdup ("out of memory");
       goto out;
+    }
+  if (prefix && *prefix)
+    {
+      size_t plen = strlen (prefix);
+      if (!path_reserve (&c, plen))
+        {
+          free (out);
+          out = NULL;
+          *err = strdup ("out of memory");
+          goto out;
+        }
+      memcpy (c.path, prefix, plen + 1);
+      c.len = plen;
     }
   if (fn (&c, b.root, out) < 0)
     {
@@ -1903,6 +1927,14 @@ struct oci_state *oci_state_parse_data (const char *data, size_t len, const char
 {
   return parse_data (data, len, name ? name : "state.json", sizeof (struct oci_state), parse_state,
                      oci_json_clear_state, err);
+}
+
+struct oci_resources *oci_resources_parse_data (const char *data, size_t len, const char *name,
+                                                char **err)
+{
+  return parse_document_at (data, len, name ? name : "resources.json", ".linux.resources",
+                            sizeof (struct oci_resources), parse_resources,
+                            oci_json_clear_resources, err);
 }
 
 const char *oci_kv_get (const struct oci_kv *kv, size_t len, const char *key)

@@ -528,6 +528,10 @@ struct oci_process *oci_process_parse_data (const char *data, size_t len, const 
                                             char **err);
 struct oci_state *oci_state_parse_file (const char *path, const char *name, char **err);
 struct oci_state *oci_state_parse_data (const char *data, size_t len, const char *name, char **err);
+/* A linux.resources object alone (`capsa update --resources`); messages name the path as in a
+ * config (".linux.resources.cpu.shares"). */
+struct oci_resources *oci_resources_parse_data (const char *data, size_t len, const char *name,
+                                                char **err);
 
 /* Generators: return a malloc'd NUL-terminated JSON text (pretty when `pretty`), NULL on ENOMEM. */
 char *oci_config_generate (const struct oci_config *c, bool pretty);
@@ -537,6 +541,7 @@ char *oci_state_generate (const struct oci_state *s, bool pretty);
 void oci_config_free (struct oci_config *c);
 void oci_process_free (struct oci_process *p);
 void oci_state_free (struct oci_state *s);
+void oci_resources_free (struct oci_resources *r);
 
 /* Lookup helper for string maps: the value for `key` or NULL. */
 const char *oci_kv_get (const struct oci_kv *kv, size_t len, const char *key);

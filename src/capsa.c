@@ -30,6 +30,11 @@ static const struct capsa_command commands[] = {
   { "list", capsa_cmd_list, "list the containers under the state root" },
   { "spec", capsa_cmd_spec, "write a default config.json into a bundle" },
   { "features", capsa_cmd_features, "print the OCI features document as JSON" },
+  { "ps", capsa_cmd_ps, "list the processes of a container" },
+  { "pause", capsa_cmd_pause, "suspend every process of a container (cgroup freezer)" },
+  { "resume", capsa_cmd_resume, "resume a paused container" },
+  { "update", capsa_cmd_update, "change the resource limits of a running container" },
+  { "events", capsa_cmd_events, "print a container's resource stats and OOM events as JSON" },
 };
 
 #define N_COMMANDS (sizeof (commands) / sizeof (commands[0]))

@@ -19,6 +19,11 @@ int capsa_cmd_delete (struct capsa_global *g, int argc, char **argv, capsa_error
 int capsa_cmd_list (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 int capsa_cmd_spec (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 int capsa_cmd_features (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
+int capsa_cmd_ps (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
+int capsa_cmd_pause (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
+int capsa_cmd_resume (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
+int capsa_cmd_update (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
+int capsa_cmd_events (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 
 /* The option value returned for --help / -h by capsa_cmd_getopt. */
 #define CAPSA_OPT_HELP 'h'

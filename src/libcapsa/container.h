@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include "error.h"
 
@@ -47,6 +49,45 @@ int capsa_container_state (struct capsa_global *g, const char *id, char **out, c
 int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all,
                           capsa_error_t *err);
 int capsa_container_delete (struct capsa_global *g, const char *id, bool force, capsa_error_t *err);
+
+/* ps: the host pids of the container's processes as a JSON array ("[1,2]\n") when `json`, else
+ * the output of `ps PS_ARGS` (default -ef) restricted to those pids; malloc'd in *out. */
+int capsa_container_ps (struct capsa_global *g, const char *id, bool json, char *const *ps_args,
+                        size_t nargs, char **out, capsa_error_t *err);
+/* pause/resume: freeze and thaw the container's cgroup. */
+int capsa_container_pause (struct capsa_global *g, const char *id, capsa_error_t *err);
+int capsa_container_resume (struct capsa_global *g, const char *id, capsa_error_t *err);
+
+/* update: linux.resources from `resources_file` ("-": stdin), then the flags (as typed, NULL
+ * when not given) on top. */
+struct capsa_update_opts
+{
+  const char *resources_file;
+  const char *blkio_weight;
+  const char *cpu_period;
+  const char *cpu_quota;
+  const char *cpu_shares;
+  const char *cpu_rt_period;
+  const char *cpu_rt_runtime;
+  const char *cpuset_cpus;
+  const char *cpuset_mems;
+  const char *memory;
+  const char *memory_reservation;
+  const char *memory_swap;
+  const char *kernel_memory;
+  const char *kernel_memory_tcp;
+  const char *pids_limit;
+  const char *l3_cache_schema;
+  const char *mem_bw_schema;
+};
+int capsa_container_update (struct capsa_global *g, const char *id,
+                            const struct capsa_update_opts *o, capsa_error_t *err);
+/* events: one stats JSON line (`stats_once`), or stats every `interval_ms` plus
+ * {"type":"oom"} events until the container stops. */
+int capsa_container_events (struct capsa_global *g, const char *id, bool stats_once,
+                            int interval_ms, FILE *out, capsa_error_t *err);
+/* A byte count: "-1" or a number with an optional binary unit (512k, 10m, 1.5g, 1GiB). */
+int capsa_parse_bytes (const char *s, int64_t *out);
 
 struct capsa_container_info
 {

@@ -143,4 +143,10 @@ int capsa_open_in_root (int rootfd, const char *path, bool create_dirs, bool las
 const char *capsa_fd_path (int fd, char *buf);
 int capsa_close_fds_from (int first, const int *keep, size_t nkeep);
 
+/* control.c: after the container init died during create (killed by SIGKILL), replace *err
+ * with "memory limit too low: ..." when the container's memory cgroup recorded an OOM kill or
+ * a limit hit; returns 1 then, 0 (err untouched) otherwise. */
+struct capsa_cgroup;
+int capsa_cgroup_explain_init_death (struct capsa_cgroup *cg, capsa_error_t *err);
+
 #endif
