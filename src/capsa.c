@@ -24,6 +24,7 @@ static const struct capsa_command commands[] = {
   { "create", capsa_cmd_create, "create a container (its process waits for `start`)" },
   { "start", capsa_cmd_start, "start the process of a created container" },
   { "run", capsa_cmd_run, "create and start a container, wait for it unless detached" },
+  { "exec", capsa_cmd_exec, "run a new process inside a running container" },
   { "state", capsa_cmd_state, "print the OCI state of a container as JSON" },
   { "kill", capsa_cmd_kill, "send a signal (default SIGTERM) to the container's process" },
   { "delete", capsa_cmd_delete, "remove a stopped container (-f: kill it first)" },

@@ -13,6 +13,7 @@ typedef int (*capsa_cmd_fn) (struct capsa_global *g, int argc, char **argv, caps
 int capsa_cmd_create (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 int capsa_cmd_start (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 int capsa_cmd_run (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
+int capsa_cmd_exec (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 int capsa_cmd_state (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 int capsa_cmd_kill (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 int capsa_cmd_delete (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);

@@ -44,6 +44,38 @@ int capsa_container_create (struct capsa_global *g, const struct capsa_create_op
 int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o,
                          capsa_error_t *err);
 int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err);
+/* exec: a new process in a running (or created) container. */
+struct capsa_exec_opts
+{
+  const char *id;
+  const char *process_file; /* -p process.json: used as it is, the flags below do not apply */
+  char **args;              /* the command (when no process file) */
+  size_t args_len;
+  bool tty;
+  const char *console_socket;
+  const char *cwd;
+  char **env; /* NAME=VALUE, appended to the container's env */
+  size_t env_len;
+  const char *user; /* "UID[:GID]" */
+  char **additional_gids;
+  size_t additional_gids_len;
+  char **caps; /* added to the bounding, effective and permitted sets */
+  size_t caps_len;
+  bool no_new_privs;
+  const char *process_label;
+  const char *apparmor;
+  bool detach;
+  const char *pid_file;
+  int preserve_fds;
+  char **cgroups; /* --cgroup [CONTROLLERS:]SUBPATH */
+  size_t cgroups_len;
+  bool ignore_paused;
+};
+/* In the foreground returns the exit status (>= 0) of the process (128+N when killed by signal
+ * N); detached returns 0 once the process runs. */
+int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *o,
+                          capsa_error_t *err);
+
 /* The OCI state JSON, malloc'd, in *out. */
 int capsa_container_state (struct capsa_global *g, const char *id, char **out, capsa_error_t *err);
 int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all,
