@@ -1,0 +1,579 @@
+/* capsa-agent: PID 1 of a capsa guest: mounts the container rootfs shared over virtio-9p, applies
+ * the process settings received on the control port, runs the workload with its stdio on the
+ * stdio ports, relays signals to it and reports its exit status before powering the VM off. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+#define NEWROOT "/newroot"
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MAX_ITEMS 4096
+
+struct spec
+{
+  char *args[MAX_ITEMS + 1];
+  size_t nargs;
+  char *env[MAX_ITEMS + 1];
+  size_t nenv;
+  char *cwd, *hostname;
+  uid_t uid;
+  gid_t gid;
+  gid_t xgids[256];
+  size_t nxgids;
+  mode_t umask;
+  struct
+  {
+    int res;
+    struct rlimit lim;
+  } rlimits[32];
+  size_t nrlimits;
+};
+
+static int ctl_fd = -1;
+
+/* Messages go to the kernel log, which the host keeps for its error reports. */
+static void logmsg (const char *fmt, ...)
+{
+  char buf[512];
+  va_list ap;
+  int fd, n;
+  va_start (ap, fmt);
+  memcpy (buf, "<3>", 3);
+  n = vsnprintf (buf + 3, sizeof (buf) - 4, fmt, ap);
+  va_end (ap);
+  if (n < 0)
+    return;
+  n += 3;
+  if (n > (int)sizeof (buf) - 2)
+    n = sizeof (buf) - 2;
+  buf[n++] = '\n';
+  fd = open ("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      ssize_t r = write (fd, buf, n);
+      (void)r;
+      close (fd);
+    }
+}
+
+static void __attribute__ ((noreturn)) power_off (void)
+{
+  sync ();
+  /* isa-debug-exit (QEMU exits at once); a triple-fault reboot with -no-reboot otherwise. */
+  if (ioperm (0xf4, 1, 1) == 0)
+    outb (0, 0xf4);
+  reboot (RB_AUTOBOOT);
+  for (;;)
+    pause ();
+}
+
+static int write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return -1;
+      p += n;
+      len -= (size_t)n;
+    }
+  return 0;
+}
+
+static int read_all (int fd, void *buf, size_t len)
+{
+  char *p = buf;
+  while (len > 0)
+    {
+      ssize_t n = read (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return -1;
+      p += n;
+      len -= (size_t)n;
+    }
+  return 0;
+}
+
+static void send_rec (char tag, const char *data)
+{
+  size_t len = strlen (data);
+  unsigned char hdr[5]
+    = { (unsigned char)tag, len & 0xff, (len >> 8) & 0xff, (len >> 16) & 0xff, (len >> 24) & 0xff };
+  if (ctl_fd < 0 || write_all (ctl_fd, hdr, 5) < 0 || write_all (ctl_fd, data, len) < 0)
+    logmsg ("capsa-agent: write to the control port failed: %m");
+}
+
+/* Reads one record; the returned payload is NUL-terminated and malloc'd. */
+static int recv_rec (int fd, char *tag, char **data, size_t *len)
+{
+  unsigned char hdr[5];
+  if (read_all (fd, hdr, 5) < 0)
+    return -1;
+  *tag = (char)hdr[0];
+  *len = hdr[1] | (hdr[2] << 8) | (hdr[3] << 16) | ((size_t)hdr[4] << 24);
+  if (*len > (1u << 24))
+    return -1;
+  *data = malloc (*len + 1);
+  if (*data == NULL || read_all (fd, *data, *len) < 0)
+    return -1;
+  (*data)[*len] = '\0';
+  return 0;
+}
+
+static void __attribute__ ((noreturn)) fatal (const char *fmt, ...)
+{
+  char buf[512];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (buf, sizeof (buf), fmt, ap);
+  va_end (ap);
+  logmsg ("capsa-agent: %s", buf);
+  send_rec (REC_ERROR, buf);
+  send_rec (REC_EXIT, "1");
+  power_off ();
+}
+
+/* The /dev path of the virtio port called `name` (the host names its ports). */
+static int find_port (const char *name, char *out, size_t outlen)
+{
+  int tries;
+  for (tries = 0; tries < 2000; tries++)
+    {
+      DIR *d = opendir ("/sys/class/virtio-ports");
+      struct dirent *de;
+      while (d && (de = readdir (d)) != NULL)
+        {
+          char p[300], buf[128];
+          int fd;
+          ssize_t n;
+          if (de->d_name[0] == '.')
+            continue;
+          snprintf (p, sizeof (p), "/sys/class/virtio-ports/%s/name", de->d_name);
+          fd = open (p, O_RDONLY | O_CLOEXEC);
+          if (fd < 0)
+            continue;
+          n = read (fd, buf, sizeof (buf) - 1);
+          close (fd);
+          if (n <= 0)
+            continue;
+          buf[n] = '\0';
+          buf[strcspn (buf, "\n")] = '\0';
+          if (strcmp (buf, name) == 0)
+            {
+              snprintf (out, outlen, "/dev/%s", de->d_name);
+              closedir (d);
+              return 0;
+            }
+        }
+      if (d)
+        closedir (d);
+      usleep (1000);
+    }
+  return -1;
+}
+
+static int open_port (const char *name, int flags)
+{
+  char path[300];
+  if (find_port (name, path, sizeof (path)) < 0)
+    return -1;
+  return open (path, flags | O_CLOEXEC);
+}
+
+static unsigned long parse_ul (const char *s, int base)
+{
+  return strtoul (s, NULL, base);
+}
+
+/* Creates the directories of `path` (absolute, under NEWROOT). */
+static void mkdir_p (const char *path)
+{
+  char buf[PATH_MAX];
+  char *p;
+  snprintf (buf, sizeof (buf), "%s", path);
+  for (p = buf + 1; *p; p++)
+    if (*p == '/')
+      {
+        *p = '\0';
+        mkdir (buf, 0755);
+        *p = '/';
+      }
+  mkdir (buf, 0755);
+}
+
+static const struct
+{
+  const char *name;
+  unsigned long flag;
+  bool clear;
+} mount_flags[] = {
+  { "ro", MS_RDONLY, false },         { "rw", MS_RDONLY, true },
+  { "nosuid", MS_NOSUID, false },     { "suid", MS_NOSUID, true },
+  { "nodev", MS_NODEV, false },       { "dev", MS_NODEV, true },
+  { "noexec", MS_NOEXEC, false },     { "exec", MS_NOEXEC, true },
+  { "relatime", MS_RELATIME, false }, { "strictatime", MS_STRICTATIME, false },
+  { "noatime", MS_NOATIME, false },   { "sync", MS_SYNCHRONOUS, false },
+};
+
+/* One config.json mount, inside the guest: kernel filesystems only (a bind of a host path has no
+ * meaning in the guest and is skipped, as is a mount whose type this kernel lacks). */
+static void do_mount (char *rec, size_t len)
+{
+  char *type = rec, *source, *dest, *opts, *tok, *save = NULL;
+  char target[PATH_MAX], data[1024] = "";
+  unsigned long flags = 0;
+  size_t i;
+
+  source = type + strlen (type) + 1;
+  dest = source + strlen (source) + 1;
+  opts = dest + strlen (dest) + 1;
+  if (opts > rec + len)
+    return;
+  if (strcmp (type, "proc") != 0 && strcmp (type, "sysfs") != 0 && strcmp (type, "tmpfs") != 0
+      && strcmp (type, "devpts") != 0 && strcmp (type, "mqueue") != 0
+      && strcmp (type, "cgroup2") != 0 && strcmp (type, "cgroup") != 0)
+    {
+      logmsg ("capsa-agent: mount %s (type %s): skipped in the guest", dest, type);
+      return;
+    }
+  for (tok = strtok_r (opts, ",", &save); tok; tok = strtok_r (NULL, ",", &save))
+    {
+      bool known = false;
+      for (i = 0; i < sizeof (mount_flags) / sizeof (mount_flags[0]); i++)
+        if (strcmp (tok, mount_flags[i].name) == 0)
+          {
+            if (mount_flags[i].clear)
+              flags &= ~mount_flags[i].flag;
+            else
+              flags |= mount_flags[i].flag;
+            known = true;
+          }
+      if (!known && strchr (tok, '=') != NULL)
+        {
+          if (data[0])
+            strncat (data, ",", sizeof (data) - strlen (data) - 1);
+          strncat (data, tok, sizeof (data) - strlen (data) - 1);
+        }
+    }
+  snprintf (target, sizeof (target), NEWROOT "%s", dest);
+  mkdir_p (target);
+  /* The guest's own device nodes: /dev is the guest kernel's devtmpfs. */
+  if (strcmp (dest, "/dev") == 0 && strcmp (type, "tmpfs") == 0)
+    {
+      if (mount ("devtmpfs", target, "devtmpfs", flags & ~MS_NODEV, NULL) < 0)
+        logmsg ("capsa-agent: mount devtmpfs on %s: %m", dest);
+      return;
+    }
+  if (strcmp (type, "cgroup") == 0)
+    type = "cgroup2";
+  if (strcmp (type, "cgroup2") == 0)
+    data[0] = '\0';
+  if (mount (source, target, type, flags, data[0] ? data : NULL) < 0)
+    logmsg ("capsa-agent: mount %s on %s: %m", type, dest);
+}
+
+static bool is_exec (const struct stat *st)
+{
+  return S_ISREG (st->st_mode) && (st->st_mode & 0111) != 0;
+}
+
+/* The workload's executable, looked up as the host side does (same error texts). */
+static char *lookup (const char *file, const char *path, int *code, char *msg, size_t msglen)
+{
+  struct stat st;
+  if (strchr (file, '/'))
+    {
+      if (stat (file, &st) < 0)
+        {
+          int e = errno;
+          char eb[128];
+          snprintf (eb, sizeof (eb), "%s", strerror (e));
+          eb[0] = (char)(eb[0] >= 'A' && eb[0] <= 'Z' ? eb[0] - 'A' + 'a' : eb[0]);
+          snprintf (msg, msglen, "exec: \"%s\": stat %s: %s", file, file, eb);
+          *code = 127;
+          return NULL;
+        }
+      if (!is_exec (&st))
+        {
+          snprintf (msg, msglen, "exec: \"%s\": permission denied", file);
+          *code = 126;
+          return NULL;
+        }
+      return strdup (file);
+    }
+  for (const char *p = path; file[0];)
+    {
+      size_t n = strcspn (p, ":");
+      char *cand;
+      if (asprintf (&cand, "%.*s/%s", (int)(n ? n : 1), n ? p : ".", file) < 0)
+        break;
+      if (stat (cand, &st) == 0 && is_exec (&st))
+        return cand;
+      free (cand);
+      if (p[n] == '\0')
+        break;
+      p += n + 1;
+    }
+  snprintf (msg, msglen, "exec: \"%s\": executable file not found in $PATH", file);
+  *code = 127;
+  return NULL;
+}
+
+/* The workload's child side: never returns. */
+static void __attribute__ ((noreturn))
+child (struct spec *s, int in, int out, int errfd, int report)
+{
+  const char *path = DEFAULT_PATH;
+  char msg[600], *exe;
+  int code = 127;
+  size_t i;
+  sigset_t all;
+
+  sigemptyset (&all);
+  sigprocmask (SIG_SETMASK, &all, NULL);
+  setsid ();
+  if (dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (errfd, 2) < 0)
+    _exit (127);
+  for (i = 0; i < s->nrlimits; i++)
+    if (setrlimit (s->rlimits[i].res, &s->rlimits[i].lim) < 0)
+      {
+        snprintf (msg, sizeof (msg), "setrlimit %d: %s", s->rlimits[i].res, strerror (errno));
+        goto fail;
+      }
+  if (chdir (s->cwd ? s->cwd : "/") < 0)
+    {
+      snprintf (msg, sizeof (msg), "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd,
+                strerror (errno));
+      goto fail;
+    }
+  if (setgroups (s->nxgids, s->xgids) < 0 || setresgid (s->gid, s->gid, s->gid) < 0
+      || setresuid (s->uid, s->uid, s->uid) < 0)
+    {
+      snprintf (msg, sizeof (msg), "set user %u:%u: %s", s->uid, s->gid, strerror (errno));
+      goto fail;
+    }
+  umask (s->umask);
+  for (i = 0; i < s->nenv; i++)
+    if (strncmp (s->env[i], "PATH=", 5) == 0)
+      path = s->env[i] + 5;
+  exe = lookup (s->args[0], path, &code, msg, sizeof (msg));
+  if (exe == NULL)
+    goto fail;
+  execve (exe, s->args, s->env);
+  code = (errno == ENOENT) ? 127 : 126;
+  snprintf (msg, sizeof (msg), "exec: \"%s\": %s", s->args[0], strerror (errno));
+fail:
+  {
+    char buf[620];
+    int n = snprintf (buf, sizeof (buf), "%d %s", code, msg);
+    write_all (report, buf, (size_t)n);
+  }
+  _exit (code);
+}
+
+static void receive_spec (struct spec *s)
+{
+  for (;;)
+    {
+      char tag, *d;
+      size_t len;
+      if (recv_rec (ctl_fd, &tag, &d, &len) < 0)
+        fatal ("read the container settings from the control port: %s", strerror (errno));
+      switch (tag)
+        {
+        case REC_END:
+          free (d);
+          return;
+        case REC_ARG:
+          if (s->nargs < MAX_ITEMS)
+            s->args[s->nargs++] = d;
+          break;
+        case REC_ENV:
+          if (s->nenv < MAX_ITEMS)
+            s->env[s->nenv++] = d;
+          break;
+        case REC_CWD:
+          s->cwd = d;
+          break;
+        case REC_HOSTNAME:
+          s->hostname = d;
+          break;
+        case REC_UID:
+          s->uid = (uid_t)parse_ul (d, 10);
+          break;
+        case REC_GID:
+          s->gid = (gid_t)parse_ul (d, 10);
+          break;
+        case REC_XGID:
+          if (s->nxgids < 256)
+            s->xgids[s->nxgids++] = (gid_t)parse_ul (d, 10);
+          break;
+        case REC_UMASK:
+          s->umask = (mode_t)parse_ul (d, 8);
+          break;
+        case REC_RLIMIT:
+          if (s->nrlimits < 32)
+            {
+              unsigned long long soft, hard;
+              int res;
+              if (sscanf (d, "%d %llu %llu", &res, &soft, &hard) == 3)
+                {
+                  s->rlimits[s->nrlimits].res = res;
+                  s->rlimits[s->nrlimits].lim.rlim_cur = soft;
+                  s->rlimits[s->nrlimits].lim.rlim_max = hard;
+                  s->nrlimits++;
+                }
+            }
+          break;
+        case REC_MOUNT:
+          do_mount (d, len);
+          free (d);
+          break;
+        default:
+          free (d);
+          break;
+        }
+    }
+}
+
+int main (void)
+{
+  static struct spec s = { .umask = 022 };
+  int in, out, errfd, sfd, rep[2];
+  char buf[700];
+  pid_t pid;
+  sigset_t mask;
+  ssize_t n;
+
+  mount ("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
+  mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  mount ("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+
+  ctl_fd = open_port (CAPSA_PORT_CTL, O_RDWR);
+  if (ctl_fd < 0)
+    {
+      logmsg ("capsa-agent: the control port " CAPSA_PORT_CTL " is missing");
+      power_off ();
+    }
+  in = open_port (CAPSA_PORT_IN, O_RDONLY);
+  out = open_port (CAPSA_PORT_OUT, O_WRONLY);
+  errfd = open_port (CAPSA_PORT_ERR, O_WRONLY);
+  if (in < 0 || out < 0 || errfd < 0)
+    fatal ("the stdio ports are missing");
+
+  mkdir (NEWROOT, 0755);
+  if (mount ("capsa-rootfs", NEWROOT, "9p", 0,
+             "trans=virtio,version=9p2000.L,msize=262144,cache=none")
+      < 0)
+    fatal ("mount the container rootfs (virtio-9p): %s", strerror (errno));
+  receive_spec (&s);
+  if (s.nargs == 0)
+    fatal ("config.json: .process.args: must not be empty");
+  s.args[s.nargs] = NULL;
+  s.env[s.nenv] = NULL;
+  if (s.hostname && sethostname (s.hostname, strlen (s.hostname)) < 0)
+    fatal ("sethostname \"%s\": %s", s.hostname, strerror (errno));
+  if (chdir (NEWROOT) < 0 || mount (NEWROOT, "/", NULL, MS_MOVE, NULL) < 0 || chroot (".") < 0
+      || chdir ("/") < 0)
+    fatal ("enter the container rootfs: %s", strerror (errno));
+
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGCHLD);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
+  if (pipe2 (rep, O_CLOEXEC) < 0)
+    fatal ("pipe: %s", strerror (errno));
+  pid = fork ();
+  if (pid < 0)
+    fatal ("fork: %s", strerror (errno));
+  if (pid == 0)
+    child (&s, in, out, errfd, rep[1]);
+  close (rep[1]);
+  close (in);
+  close (out);
+  close (errfd);
+  n = read (rep[0], buf, sizeof (buf) - 1);
+  close (rep[0]);
+  if (n > 0)
+    {
+      /* "CODE message": the workload could not be executed. */
+      char *msg;
+      buf[n] = '\0';
+      msg = strchr (buf, ' ');
+      send_rec (REC_ERROR, msg ? msg + 1 : buf);
+      buf[strcspn (buf, " ")] = '\0';
+      waitpid (pid, NULL, 0);
+      send_rec (REC_EXIT, buf);
+      power_off ();
+    }
+  send_rec (REC_STARTED, "");
+
+  for (;;)
+    {
+      struct pollfd pfd[2]
+        = { { .fd = sfd, .events = POLLIN }, { .fd = ctl_fd, .events = POLLIN } };
+      if (poll (pfd, ctl_fd >= 0 ? 2 : 1, -1) < 0)
+        continue;
+      if (pfd[0].revents & POLLIN)
+        {
+          struct signalfd_siginfo si;
+          int st;
+          pid_t w;
+          n = read (sfd, &si, sizeof (si));
+          (void)n;
+          while ((w = waitpid (-1, &st, WNOHANG)) > 0)
+            if (w == pid)
+              {
+                int code = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+                snprintf (buf, sizeof (buf), "%d", code);
+                send_rec (REC_EXIT, buf);
+                power_off ();
+              }
+        }
+      if (ctl_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
+        {
+          char tag, *d;
+          size_t len;
+          if (recv_rec (ctl_fd, &tag, &d, &len) < 0)
+            {
+              /* The host went away: nothing can be reported any more. */
+              kill (pid, SIGKILL);
+              close (ctl_fd);
+              ctl_fd = -1;
+              continue;
+            }
+          if (tag == REC_KILL)
+            kill (pid, (int)parse_ul (d, 10));
+          free (d);
+        }
+    }
+}
