@@ -657,6 +657,11 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   st->start_time = capsa_process_start_time (init);
   st->pidns = ((plan.new_flags | plan.joined) & CLONE_NEWPID) != 0;
   st->vm = ctx.vm;
+  if (ctx.config->hooks)
+    {
+      st->poststart_hooks = ctx.config->hooks->poststart_len > 0;
+      st->poststop_hooks = ctx.config->hooks->poststop_len > 0;
+    }
   if (capsa_state_write (out->dir, st, err) < 0)
     goto fail;
   if (ctx.config->hooks)
@@ -704,6 +709,9 @@ fail:
     kill_and_reap (child);
   if (init > 0 && init != child)
     kill_and_reap (init);
+  /* An init that vanished during setup may have been OOM-killed in its own cgroup. */
+  if (*err && strstr ((*err)->msg, "exited unexpectedly"))
+    capsa_cgroup_explain_init_death (&out->cg, err);
   cgroup_destroy (&out->cg);
   if (sp[0] >= 0)
     close (sp[0]);
@@ -773,7 +781,7 @@ static struct oci_config *load_saved_config (const char *dir)
  * goes on to delete it). */
 static int run_poststart (const char *dir, struct capsa_state_file *st, capsa_error_t *err)
 {
-  struct oci_config *cfg = load_saved_config (dir);
+  struct oci_config *cfg = st->poststart_hooks ? load_saved_config (dir) : NULL;
   int ret = 0;
 
   if (cfg && cfg->hooks && cfg->hooks->poststart_len
@@ -1164,7 +1172,7 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
       }
     cgroup_destroy (&cg);
   }
-  cfg = load_saved_config (dir);
+  cfg = st->poststop_hooks ? load_saved_config (dir) : NULL;
   /* The spec: a failing poststop hook is a warning; the remaining hooks still run. */
   for (size_t i = 0; cfg && cfg->hooks && i < cfg->hooks->poststop_len; i++)
     {

@@ -460,10 +460,22 @@ int capsa_rootfs_finalize (struct capsa_ctx *ctx, capsa_error_t *err)
     {
       /* pivot_root(".", ".") stacks the old root on top of the new one; detach it.  Make it a
        * slave first so the detach does not propagate to the host's mounts. */
+      int oldroot = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (oldroot < 0)
+        return capsa_make_error (err, errno, "open the old root");
       if (syscall (SYS_pivot_root, ".", ".") < 0)
-        return capsa_make_error (err, errno, "pivot_root to \"%s\"", ctx->rootfs);
-      if (mount (NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-        return capsa_make_error (err, errno, "make the old root a slave");
+        {
+          close (oldroot);
+          return capsa_make_error (err, errno, "pivot_root to \"%s\"", ctx->rootfs);
+        }
+      /* Through an fd of the old root: a path such as "." can resolve to the new root, and
+       * making that recursively slave would undo the propagation of the container's mounts. */
+      if (capsa_mount_setattr (oldroot, true, 0, 0, MS_SLAVE, "the old root", err) < 0)
+        {
+          close (oldroot);
+          return -1;
+        }
+      close (oldroot);
       if (umount2 (".", MNT_DETACH) < 0)
         return capsa_make_error (err, errno, "detach the old root");
     }

@@ -179,6 +179,15 @@ static void gen_annotations (yajl_gen gen, const struct oci_kv *kv, size_t n)
   yajl_gen_map_close (gen);
 }
 
+/* A boolean written only when true: state.json stays small. */
+static void gen_flag (yajl_gen gen, const char *key, bool val)
+{
+  if (!val)
+    return;
+  yajl_gen_string (gen, (const unsigned char *)key, strlen (key));
+  yajl_gen_bool (gen, true);
+}
+
 static char *gen_finish (yajl_gen gen)
 {
   const unsigned char *buf;
@@ -216,6 +225,9 @@ int capsa_state_write (const char *dir, const struct capsa_state_file *s, capsa_
   yajl_gen_bool (gen, s->pidns);
   yajl_gen_string (gen, (const unsigned char *)"started", 7);
   yajl_gen_bool (gen, s->started);
+  gen_flag (gen, "vm", s->vm);
+  gen_flag (gen, "poststartHooks", s->poststart_hooks);
+  gen_flag (gen, "poststopHooks", s->poststop_hooks);
   if (s->cgroup_manager)
     {
       gen_str (gen, "cgroupManager", s->cgroup_manager);
@@ -280,6 +292,10 @@ int capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t
   s->pidns = tree_bool (root, "pidns");
   s->started = tree_bool (root, "started");
   s->vm = tree_bool (root, "vm");
+  s->poststart_hooks = tree_bool (root, "poststartHooks");
+  s->poststop_hooks = tree_bool (root, "poststopHooks");
+  s->poststart_hooks = tree_bool (root, "poststartHooks");
+  s->poststop_hooks = tree_bool (root, "poststopHooks");
   s->cgroup_manager = tree_str (root, "cgroupManager");
   s->cgroup = tree_str (root, "cgroup");
   ann = yajl_tree_get (root, ann_path, yajl_t_object);

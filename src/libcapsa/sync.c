@@ -27,7 +27,20 @@ int capsa_sync_send (int fd, int type, int status, long long value, const char *
     r = sendmsg (fd, &m, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   if (r < 0)
-    return capsa_make_error (err, errno, "send to container init");
+    {
+      /* The init is gone: what it said before dying is the better error. */
+      if (errno == EPIPE || errno == ECONNRESET)
+        {
+          struct capsa_sync_msg msg;
+          if (capsa_sync_recv (fd, 0, &msg, err) == 0)
+            {
+              capsa_sync_msg_free (&msg);
+              return capsa_make_error (err, EPIPE, "send to container init");
+            }
+          return -1;
+        }
+      return capsa_make_error (err, errno, "send to container init");
+    }
   return 0;
 }
 
