@@ -13,9 +13,13 @@ fi
 # test:  bats (+ helper libraries), a static busybox for the rootfs fixture, jq to edit config.json,
 #        python3 for the console-socket receiver, util-linux (unshare, nsenter, mount) and iproute2
 #        (ip netns) for the namespace tests, clang-format for the style check, git for the version.
+# VM isolation mode: QEMU, and what `make vm-assets` needs to build the guest kernel from
+#        Debian's linux-source-6.1 (flex, bison, bc, libelf-dev, libssl-dev) and the initramfs
+#        (cpio); the agent links statically against glibc (libc6-dev, in build-essential).
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
   libyajl-dev libseccomp-dev libcap-dev libselinux1-dev libsystemd-dev \
   bats bats-support bats-assert busybox-static jq python3 clang-format \
-  util-linux iproute2 procps >/dev/null
+  util-linux iproute2 procps \
+  qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils >/dev/null

@@ -123,13 +123,17 @@ static int read_all (int fd, void *buf, size_t len)
   return 0;
 }
 
-static void send_rec (char tag, const char *data)
+static void send_rec_len (char tag, const void *data, size_t len)
 {
-  size_t len = strlen (data);
   unsigned char hdr[5]
     = { (unsigned char)tag, len & 0xff, (len >> 8) & 0xff, (len >> 16) & 0xff, (len >> 24) & 0xff };
   if (ctl_fd < 0 || write_all (ctl_fd, hdr, 5) < 0 || write_all (ctl_fd, data, len) < 0)
     logmsg ("capsa-agent: write to the control port failed: %m");
+}
+
+static void send_rec (char tag, const char *data)
+{
+  send_rec_len (tag, data, strlen (data));
 }
 
 /* Reads one record; the returned payload is NUL-terminated and malloc'd. */
@@ -465,6 +469,121 @@ static void receive_spec (struct spec *s)
     }
 }
 
+/* ---- capsa exec: processes whose stdio is relayed as records on the control port ---- */
+
+#define MAX_EXECS 16
+
+static struct exec_proc
+{
+  bool used, exited;
+  uint32_t id;
+  pid_t pid;
+  int in, out, err; /* our ends of the pipes, -1 when closed */
+  int code;
+} execs[MAX_EXECS];
+
+static void exec_data (char tag, struct exec_proc *e, const char *buf, size_t n)
+{
+  char rec[4 + 16384];
+  rec[0] = (char)(e->id & 0xff);
+  rec[1] = (char)((e->id >> 8) & 0xff);
+  rec[2] = (char)((e->id >> 16) & 0xff);
+  rec[3] = (char)((e->id >> 24) & 0xff);
+  memcpy (rec + 4, buf, n);
+  send_rec_len (tag, rec, n + 4);
+}
+
+static void exec_maybe_done (struct exec_proc *e)
+{
+  char buf[64];
+  if (!e->used || !e->exited || e->out >= 0 || e->err >= 0)
+    return;
+  snprintf (buf, sizeof (buf), "%u %d", e->id, e->code);
+  send_rec (REC_EXEC_EXIT, buf);
+  if (e->in >= 0)
+    close (e->in);
+  e->used = false;
+}
+
+static void exec_start (const char *idtext)
+{
+  static struct spec s;
+  struct exec_proc *e = NULL;
+  int pin[2], pout[2], perr[2], rep[2];
+  size_t i;
+  char buf[700];
+  ssize_t n;
+
+  for (i = 0; i < s.nargs; i++)
+    free (s.args[i]);
+  for (i = 0; i < s.nenv; i++)
+    free (s.env[i]);
+  memset (&s, 0, sizeof (s));
+  s.umask = 022;
+  receive_spec (&s);
+  s.args[s.nargs] = NULL;
+  s.env[s.nenv] = NULL;
+  for (i = 0; i < MAX_EXECS; i++)
+    if (!execs[i].used)
+      {
+        e = &execs[i];
+        break;
+      }
+  if (e == NULL || s.nargs == 0 || pipe2 (pin, O_CLOEXEC) < 0 || pipe2 (pout, O_CLOEXEC) < 0
+      || pipe2 (perr, O_CLOEXEC) < 0 || pipe2 (rep, O_CLOEXEC) < 0)
+    {
+      snprintf (buf, sizeof (buf), "%s 1", idtext);
+      send_rec (REC_EXEC_EXIT, buf);
+      return;
+    }
+  memset (e, 0, sizeof (*e));
+  e->used = true;
+  e->id = (uint32_t)strtoul (idtext, NULL, 10);
+  e->pid = fork ();
+  if (e->pid == 0)
+    child (&s, pin[0], pout[1], perr[1], rep[1]);
+  close (pin[0]);
+  close (pout[1]);
+  close (perr[1]);
+  close (rep[1]);
+  e->in = pin[1];
+  e->out = pout[0];
+  e->err = perr[0];
+  n = read (rep[0], buf, sizeof (buf) - 1);
+  close (rep[0]);
+  if (n > 0)
+    {
+      char *msg;
+      buf[n] = '\0';
+      msg = strchr (buf, ' ');
+      if (msg)
+        {
+          char line[720];
+          int len = snprintf (line, sizeof (line), "capsa: %s\n", msg + 1);
+          exec_data (REC_EXEC_ERR, e, line, (size_t)len);
+        }
+    }
+}
+
+static void exec_input (const char *d, size_t len)
+{
+  uint32_t id;
+  size_t i;
+  if (len < 4)
+    return;
+  id = (uint32_t)(unsigned char)d[0] | (uint32_t)(unsigned char)d[1] << 8
+       | (uint32_t)(unsigned char)d[2] << 16 | (uint32_t)(unsigned char)d[3] << 24;
+  for (i = 0; i < MAX_EXECS; i++)
+    if (execs[i].used && execs[i].id == id && execs[i].in >= 0)
+      {
+        if (len == 4 || write_all (execs[i].in, d + 4, len - 4) < 0)
+          {
+            close (execs[i].in);
+            execs[i].in = -1;
+          }
+      }
+}
+
 int main (void)
 {
   static struct spec s = { .umask = 022 };
@@ -539,10 +658,51 @@ int main (void)
 
   for (;;)
     {
-      struct pollfd pfd[2]
-        = { { .fd = sfd, .events = POLLIN }, { .fd = ctl_fd, .events = POLLIN } };
-      if (poll (pfd, ctl_fd >= 0 ? 2 : 1, -1) < 0)
+      struct pollfd pfd[2 + 2 * MAX_EXECS];
+      int map[2 + 2 * MAX_EXECS];
+      nfds_t np = 0;
+      size_t i;
+
+      pfd[np].fd = sfd;
+      pfd[np++].events = POLLIN;
+      pfd[np].fd = ctl_fd;
+      pfd[np++].events = POLLIN;
+      for (i = 0; i < MAX_EXECS; i++)
+        {
+          if (!execs[i].used)
+            continue;
+          if (execs[i].out >= 0)
+            {
+              map[np] = (int)i;
+              pfd[np].fd = execs[i].out;
+              pfd[np++].events = POLLIN;
+            }
+          if (execs[i].err >= 0)
+            {
+              map[np] = (int)(i + MAX_EXECS);
+              pfd[np].fd = execs[i].err;
+              pfd[np++].events = POLLIN;
+            }
+        }
+      if (poll (pfd, np, -1) < 0)
         continue;
+      for (i = 2; i < np; i++)
+        if (pfd[i].revents)
+          {
+            struct exec_proc *e = &execs[map[i] % MAX_EXECS];
+            bool is_err = map[i] >= MAX_EXECS;
+            int *fdp = is_err ? &e->err : &e->out;
+            char data[16384];
+            n = read (*fdp, data, sizeof (data));
+            if (n > 0)
+              exec_data (is_err ? REC_EXEC_ERR : REC_EXEC_OUT, e, data, (size_t)n);
+            else
+              {
+                close (*fdp);
+                *fdp = -1;
+                exec_maybe_done (e);
+              }
+          }
       if (pfd[0].revents & POLLIN)
         {
           struct signalfd_siginfo si;
@@ -551,13 +711,22 @@ int main (void)
           n = read (sfd, &si, sizeof (si));
           (void)n;
           while ((w = waitpid (-1, &st, WNOHANG)) > 0)
-            if (w == pid)
-              {
-                int code = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
-                snprintf (buf, sizeof (buf), "%d", code);
-                send_rec (REC_EXIT, buf);
-                power_off ();
-              }
+            {
+              int code = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+              if (w == pid)
+                {
+                  snprintf (buf, sizeof (buf), "%d", code);
+                  send_rec (REC_EXIT, buf);
+                  power_off ();
+                }
+              for (i = 0; i < MAX_EXECS; i++)
+                if (execs[i].used && execs[i].pid == w)
+                  {
+                    execs[i].exited = true;
+                    execs[i].code = code;
+                    exec_maybe_done (&execs[i]);
+                  }
+            }
         }
       if (ctl_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
         {
@@ -573,6 +742,10 @@ int main (void)
             }
           if (tag == REC_KILL)
             kill (pid, (int)parse_ul (d, 10));
+          else if (tag == REC_EXEC)
+            exec_start (d);
+          else if (tag == REC_EXEC_IN)
+            exec_input (d, len);
           free (d);
         }
     }

@@ -17,6 +17,15 @@
 #define REC_END 'E'
 /* host -> agent, while the workload runs */
 #define REC_KILL 'K' /* decimal signal number */
+/* host -> agent: `capsa exec`: REC_EXEC (payload: decimal exec id), the process records as
+ * above (no mounts), REC_END; then REC_EXEC_IN records (4-byte LE id + data; empty = EOF). */
+#define REC_EXEC 'x'
+#define REC_EXEC_IN 'i'
+/* agent -> host, for an exec: output (4-byte LE id + data) and the exit ("id code"), sent after
+ * the process's output reached EOF. */
+#define REC_EXEC_OUT 'o'
+#define REC_EXEC_ERR 'r'
+#define REC_EXEC_EXIT 'y'
 /* agent -> host */
 #define REC_STARTED 'S' /* the workload was executed */
 #define REC_ERROR 'F'   /* one-line error text, before REC_EXIT */

@@ -26,4 +26,12 @@ int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err);
 int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int sig,
                         capsa_error_t *err);
 
+/* Runtime side, for `capsa exec` into a running VM-mode container (dir: its state dir): runs
+ * process `p` in the guest (args, env, cwd, user, groups, umask, rlimits; no terminal yet) with
+ * stdio[0..2] as its stdin/stdout/stderr (relayed through the VM's control channel) and blocks
+ * until it exits; *exit_status is its status (code, 128+signal, 126/127 when it cannot be
+ * executed, with the reason on its stderr). */
+int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p, const int stdio[3],
+                                int *exit_status, capsa_error_t *err);
+
 #endif

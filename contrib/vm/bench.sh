@@ -1,0 +1,63 @@
+#!/bin/bash
+# capsa: VM isolation mode launch-to-exit benchmark: `capsa run` of /bin/true in VM mode, against
+# a bare QEMU microvm boot of the same kernel to an init that powers off at once (the floor) and
+# against container mode, interleaved, median of N runs.
+# Usage: bench.sh CAPSA ASSETS_DIR [N]   (ASSETS_DIR holds vmlinux and initramfs; run as root)
+set -euo pipefail
+capsa=${1:?usage: bench.sh CAPSA ASSETS_DIR [N]}
+assets=${2:?usage: bench.sh CAPSA ASSETS_DIR [N]}
+n=${3:-10}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The floor: an initramfs whose /init leaves QEMU through isa-debug-exit at once.
+cat >"$work/init.c" <<'C'
+#include <sys/io.h>
+int main (void) { ioperm (0xf4, 1, 1); outb (0, 0xf4); return 0; }
+C
+cc -static -O2 -o "$work/init" "$work/init.c"
+(cd "$work" && mkdir -p floor && cp init floor/init && cd floor && echo init | cpio --quiet -o -H newc) >"$work/floor.cpio"
+khz=$(awk -F: '/cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)
+floor () {
+  qemu-system-x86_64 -M microvm,acpi=off -accel tcg,tb-size=64 -cpu max -m 256M -nodefaults \
+    -no-user-config -nographic -no-reboot -monitor none -serial none -device isa-debug-exit \
+    -kernel "$assets/vmlinux" -initrd "$work/floor.cpio" \
+    -append "console=ttyS0 quiet panic=-1 noapictimer cryptomgr.notests rodata=off tsc_early_khz=$khz rdinit=/init" \
+    >/dev/null 2>&1 || true
+}
+
+# A busybox bundle.
+mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/proc" "$work/bundle/rootfs/dev" \
+  "$work/bundle/rootfs/sys" "$work/bundle/rootfs/tmp"
+cp /bin/busybox "$work/bundle/rootfs/bin/"
+ln -s busybox "$work/bundle/rootfs/bin/true"
+(cd "$work/bundle" && "$capsa" spec)
+jq '.process.terminal = false | .process.args = ["/bin/true"] | del(.linux.resources)
+    | .linux.cgroupsPath = "capsa-bench"' "$work/bundle/config.json" >"$work/c" && mv "$work/c" "$work/bundle/config.json"
+jq '.annotations["run.oci.handler"] = "vm"' "$work/bundle/config.json" >"$work/vm.json"
+cp "$work/bundle/config.json" "$work/ctr.json"
+
+run_mode () {
+  cp "$work/$1.json" "$work/bundle/config.json"
+  CAPSA_VM_ASSETS=$assets "$capsa" --root "$work/state" run -b "$work/bundle" bench$RANDOM >/dev/null 2>&1 </dev/null
+}
+
+time_ms () {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@"
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000))
+}
+
+median () { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
+
+: >"$work/floor.t" && : >"$work/vm.t" && : >"$work/ctr.t"
+for ((i = 0; i < n; i++)); do
+  time_ms floor >>"$work/floor.t"
+  time_ms run_mode vm >>"$work/vm.t"
+  time_ms run_mode ctr >>"$work/ctr.t"
+done
+f=$(median <"$work/floor.t") v=$(median <"$work/vm.t") c=$(median <"$work/ctr.t")
+printf 'median of %d (ms): qemu floor %d, capsa run VM mode %d, container mode %d; VM/container %.1fx\n' \
+  "$n" "$f" "$v" "$c" "$(echo "$v / $c" | bc -l)"

@@ -1,0 +1,612 @@
+/* capsa: VM isolation mode: the channel to the guest agent (records over virtio-serial ports
+ * backed by socketpairs) and the container init's supervisor loop around the VMM. */
+#include <config.h>
+#include "vm.h"
+#include "../../agent/proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/uio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        {
+          struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+          poll (&pfd, 1, -1);
+          continue;
+        }
+      if (n <= 0)
+        return -1;
+      p += n;
+      len -= (size_t)n;
+    }
+  return 0;
+}
+
+static int read_all (int fd, void *buf, size_t len)
+{
+  char *p = buf;
+  while (len > 0)
+    {
+      ssize_t n = read (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        {
+          struct pollfd pfd = { .fd = fd, .events = POLLIN };
+          if (poll (&pfd, 1, 5000) <= 0)
+            return -1;
+          continue;
+        }
+      if (n <= 0)
+        return -1;
+      p += n;
+      len -= (size_t)n;
+    }
+  return 0;
+}
+
+int capsa_vm_send_rec (int fd, char tag, const void *data, size_t len)
+{
+  unsigned char hdr[5]
+    = { (unsigned char)tag, len & 0xff, (len >> 8) & 0xff, (len >> 16) & 0xff, (len >> 24) & 0xff };
+  if (write_all (fd, hdr, 5) < 0 || write_all (fd, data, len) < 0)
+    return -1;
+  return 0;
+}
+
+int capsa_vm_recv_rec (int fd, char *tag, char **data, size_t *len)
+{
+  unsigned char hdr[5];
+  if (read_all (fd, hdr, 5) < 0)
+    return -1;
+  *tag = (char)hdr[0];
+  *len = hdr[1] | (hdr[2] << 8) | (hdr[3] << 16) | ((size_t)hdr[4] << 24);
+  if (*len > (1u << 20))
+    return -1;
+  *data = malloc (*len + 1);
+  if (*data == NULL || read_all (fd, *data, *len) < 0)
+    {
+      free (*data);
+      return -1;
+    }
+  (*data)[*len] = '\0';
+  return 0;
+}
+
+static int send_str (int fd, char tag, const char *s)
+{
+  return capsa_vm_send_rec (fd, tag, s, strlen (s));
+}
+
+static int send_num (int fd, char tag, unsigned long long v, bool octal)
+{
+  char buf[32];
+  snprintf (buf, sizeof (buf), octal ? "%llo" : "%llu", v);
+  return send_str (fd, tag, buf);
+}
+
+static int rlimit_resource (const char *name)
+{
+  static const struct
+  {
+    const char *name;
+    int res;
+  } t[] = { { "RLIMIT_AS", RLIMIT_AS },
+            { "RLIMIT_CORE", RLIMIT_CORE },
+            { "RLIMIT_CPU", RLIMIT_CPU },
+            { "RLIMIT_DATA", RLIMIT_DATA },
+            { "RLIMIT_FSIZE", RLIMIT_FSIZE },
+            { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+            { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+            { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+            { "RLIMIT_NICE", RLIMIT_NICE },
+            { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+            { "RLIMIT_NPROC", RLIMIT_NPROC },
+            { "RLIMIT_RSS", RLIMIT_RSS },
+            { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+            { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+            { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+            { "RLIMIT_STACK", RLIMIT_STACK } };
+  size_t i;
+  for (i = 0; i < sizeof (t) / sizeof (t[0]); i++)
+    if (strcmp (t[i].name, name) == 0)
+      return t[i].res;
+  return -1;
+}
+
+int capsa_vm_send_process (int fd, const struct oci_process *p)
+{
+  size_t i;
+  int r = 0;
+
+  for (i = 0; i < p->args_len && p->args[i]; i++)
+    r |= send_str (fd, REC_ARG, p->args[i]);
+  for (i = 0; i < p->env_len && p->env[i]; i++)
+    r |= send_str (fd, REC_ENV, p->env[i]);
+  r |= send_str (fd, REC_CWD, p->cwd ? p->cwd : "/");
+  r |= send_num (fd, REC_UID, p->user.uid, false);
+  r |= send_num (fd, REC_GID, p->user.gid, false);
+  for (i = 0; i < p->user.additional_gids_len; i++)
+    r |= send_num (fd, REC_XGID, p->user.additional_gids[i], false);
+  r |= send_num (fd, REC_UMASK, p->user.umask_present ? p->user.umask : 022, true);
+  for (i = 0; i < p->rlimits_len; i++)
+    {
+      char buf[96];
+      int res = rlimit_resource (p->rlimits[i].type);
+      if (res < 0)
+        continue;
+      snprintf (buf, sizeof (buf), "%d %llu %llu", res, (unsigned long long)p->rlimits[i].soft,
+                (unsigned long long)p->rlimits[i].hard);
+      r |= send_str (fd, REC_RLIMIT, buf);
+    }
+  return r ? -1 : 0;
+}
+
+int capsa_vm_send_spec (int fd, const struct oci_config *c)
+{
+  size_t i;
+  int r = capsa_vm_send_process (fd, c->process);
+
+  if (c->hostname)
+    r |= send_str (fd, REC_HOSTNAME, c->hostname);
+  for (i = 0; i < c->mounts_len; i++)
+    {
+      const struct oci_mount *m = &c->mounts[i];
+      char buf[8192];
+      size_t len = 0, j;
+      len += (size_t)snprintf (buf + len, sizeof (buf) - len, "%s", m->type ? m->type : "") + 1;
+      len += (size_t)snprintf (buf + len, sizeof (buf) - len, "%s", m->source ? m->source : "") + 1;
+      len += (size_t)snprintf (buf + len, sizeof (buf) - len, "%s", m->destination) + 1;
+      for (j = 0; j < m->options_len && len < sizeof (buf) - 1; j++)
+        len
+          += (size_t)snprintf (buf + len, sizeof (buf) - len, "%s%s", j ? "," : "", m->options[j]);
+      if (len >= sizeof (buf))
+        continue;
+      r |= capsa_vm_send_rec (fd, REC_MOUNT, buf, len + 1);
+    }
+  r |= capsa_vm_send_rec (fd, REC_END, "", 0);
+  return r ? -1 : 0;
+}
+
+/* ---- the supervisor ------------------------------------------------------------------- */
+
+#define CONSOLE_KEEP 4096
+
+struct console_tail
+{
+  char buf[CONSOLE_KEEP];
+  size_t len;
+};
+
+static void console_add (struct console_tail *t, const char *d, size_t n)
+{
+  if (n >= CONSOLE_KEEP)
+    {
+      memcpy (t->buf, d + n - CONSOLE_KEEP, CONSOLE_KEEP);
+      t->len = CONSOLE_KEEP;
+      return;
+    }
+  if (t->len + n > CONSOLE_KEEP)
+    {
+      size_t drop = t->len + n - CONSOLE_KEEP;
+      memmove (t->buf, t->buf + drop, t->len - drop);
+      t->len -= drop;
+    }
+  memcpy (t->buf + t->len, d, n);
+  t->len += n;
+}
+
+static void report (const char *fmt, const char *arg, const struct console_tail *t)
+{
+  char msg[512];
+  snprintf (msg, sizeof (msg), fmt, arg);
+  dprintf (2, "capsa: %s\n", msg);
+  if (t && t->len)
+    {
+      dprintf (2, "capsa: guest console (last %zu bytes):\n", t->len);
+      write_all (2, t->buf, t->len);
+      dprintf (2, "\n");
+    }
+}
+
+/* Copies what is readable on `from` to `to`; returns -1 at EOF. */
+static int relay (int from, int to, struct console_tail *t)
+{
+  char buf[65536];
+  ssize_t n = read (from, buf, sizeof (buf));
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return 0;
+  if (n <= 0)
+    return -1;
+  if (t)
+    console_add (t, buf, (size_t)n);
+  else if (write_all (to, buf, (size_t)n) < 0)
+    return 0; /* the reader went away: keep draining */
+  return 0;
+}
+
+/* ---- capsa exec requests ---- */
+
+#define MAX_EXECS 16
+
+struct exec_req
+{
+  bool used;
+  uint32_t id;
+  int conn;   /* the `capsa exec` client, gets REC_EXIT */
+  int fds[3]; /* its stdin, stdout, stderr */
+};
+
+static struct exec_req execs[MAX_EXECS];
+static uint32_t next_exec_id = 1;
+
+static void exec_close (struct exec_req *e)
+{
+  int i;
+  for (i = 0; i < 3; i++)
+    if (e->fds[i] >= 0)
+      close (e->fds[i]);
+  close (e->conn);
+  e->used = false;
+}
+
+static struct exec_req *exec_find (const char *d, size_t len)
+{
+  uint32_t id;
+  size_t i;
+  if (len < 4)
+    return NULL;
+  id = (uint32_t)(unsigned char)d[0] | (uint32_t)(unsigned char)d[1] << 8
+       | (uint32_t)(unsigned char)d[2] << 16 | (uint32_t)(unsigned char)d[3] << 24;
+  for (i = 0; i < MAX_EXECS; i++)
+    if (execs[i].used && execs[i].id == id)
+      return &execs[i];
+  return NULL;
+}
+
+/* A client connected to the control socket: a REC_KILL record, or an exec request (the byte
+ * REC_EXEC carrying its three stdio fds, then process records up to REC_END). */
+static void handle_client (int c, int ctl)
+{
+  char first, ccmsg[CMSG_SPACE (3 * sizeof (int))];
+  struct iovec iov = { .iov_base = &first, .iov_len = 1 };
+  struct msghdr mh
+    = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ccmsg, .msg_controllen = sizeof (ccmsg) };
+  struct cmsghdr *cm;
+  int fds[3] = { -1, -1, -1 };
+  struct pollfd pfd = { .fd = c, .events = POLLIN };
+  size_t i;
+
+  if (poll (&pfd, 1, 5000) <= 0 || recvmsg (c, &mh, MSG_CMSG_CLOEXEC) != 1)
+    goto drop;
+  for (cm = CMSG_FIRSTHDR (&mh); cm; cm = CMSG_NXTHDR (&mh, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS
+        && cm->cmsg_len == CMSG_LEN (3 * sizeof (int)))
+      memcpy (fds, CMSG_DATA (cm), sizeof (fds));
+  if (first == REC_KILL)
+    {
+      unsigned char hdr[4];
+      char *d;
+      size_t len;
+      int ok;
+      if (read_all (c, hdr, 4) < 0)
+        goto drop;
+      len = hdr[0] | (hdr[1] << 8) | (hdr[2] << 16) | ((size_t)hdr[3] << 24);
+      if (len > 64 || (d = calloc (1, len + 1)) == NULL)
+        goto drop;
+      ok = read_all (c, d, len) == 0 && ctl >= 0 && capsa_vm_send_rec (ctl, REC_KILL, d, len) == 0;
+      capsa_vm_send_rec (c, ok ? 'k' : 'f', "", 0);
+      free (d);
+      goto drop;
+    }
+  if (first == REC_EXEC && fds[0] >= 0 && ctl >= 0)
+    {
+      struct exec_req *e = NULL;
+      char idbuf[16];
+      for (i = 0; i < MAX_EXECS; i++)
+        if (!execs[i].used)
+          {
+            e = &execs[i];
+            break;
+          }
+      if (e == NULL)
+        goto drop;
+      snprintf (idbuf, sizeof (idbuf), "%u", next_exec_id);
+      if (capsa_vm_send_rec (ctl, REC_EXEC, idbuf, strlen (idbuf)) < 0)
+        goto drop;
+      /* Forward the process records as they are. */
+      for (;;)
+        {
+          char tag, *d;
+          size_t len;
+          if (capsa_vm_recv_rec (c, &tag, &d, &len) < 0)
+            {
+              capsa_vm_send_rec (ctl, REC_END, "", 0);
+              goto drop;
+            }
+          if (tag != REC_MOUNT && tag != REC_HOSTNAME)
+            capsa_vm_send_rec (ctl, tag, d, len);
+          free (d);
+          if (tag == REC_END)
+            break;
+        }
+      e->used = true;
+      e->id = next_exec_id++;
+      e->conn = c;
+      memcpy (e->fds, fds, sizeof (fds));
+      return;
+    }
+drop:
+  for (i = 0; i < 3; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  close (c);
+}
+
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+static void ignore_handler (int sig)
+{
+  (void)sig;
+}
+
+static int boot_timeout_ms (void)
+{
+  const char *s = getenv ("CAPSA_VM_BOOT_TIMEOUT");
+  int v = s ? atoi (s) : 0;
+  return (v > 0 ? v : 60) * 1000;
+}
+
+int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int errfd, int console)
+{
+  static struct console_tail tail;
+  sigset_t mask;
+  int sfd, code = -1, vmm_status = 0, timeout = boot_timeout_ms ();
+  bool started = false, vmm_done = false, in_open = true;
+  size_t i;
+
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGCHLD);
+  for (i = 0; i < sizeof (forwarded) / sizeof (forwarded[0]); i++)
+    {
+      /* A pid namespace's init only receives the signals it handles. */
+      signal (forwarded[i], ignore_handler);
+      sigaddset (&mask, forwarded[i]);
+    }
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  sfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  fcntl (out, F_SETFL, O_NONBLOCK);
+  fcntl (errfd, F_SETFL, O_NONBLOCK);
+  fcntl (console, F_SETFL, O_NONBLOCK);
+
+  while (!vmm_done || out >= 0 || errfd >= 0)
+    {
+      struct pollfd pfd[7 + MAX_EXECS];
+      int exec_idx[MAX_EXECS];
+      int nfds = 0, r, wait_ms;
+      struct timespec t0, t1;
+      enum
+      {
+        P_SIG,
+        P_CTL,
+        P_OUT,
+        P_ERR,
+        P_CON,
+        P_LISTEN,
+        P_IN
+      };
+      int idx[7];
+
+#define WATCH(which, fd_)                                                                          \
+  do                                                                                               \
+    {                                                                                              \
+      idx[which] = -1;                                                                             \
+      if ((fd_) >= 0)                                                                              \
+        {                                                                                          \
+          idx[which] = nfds;                                                                       \
+          pfd[nfds].fd = (fd_);                                                                    \
+          pfd[nfds].events = POLLIN;                                                               \
+          pfd[nfds++].revents = 0;                                                                 \
+        }                                                                                          \
+    }                                                                                              \
+  while (0)
+      WATCH (P_SIG, sfd);
+      WATCH (P_CTL, ctl);
+      WATCH (P_OUT, out);
+      WATCH (P_ERR, errfd);
+      WATCH (P_CON, console);
+      WATCH (P_LISTEN, listen_fd);
+      WATCH (P_IN, in_open && in >= 0 ? 0 : -1);
+#undef WATCH
+      for (i = 0; i < MAX_EXECS; i++)
+        {
+          exec_idx[i] = -1;
+          if (execs[i].used && execs[i].fds[0] >= 0)
+            {
+              exec_idx[i] = nfds;
+              pfd[nfds].fd = execs[i].fds[0];
+              pfd[nfds].events = POLLIN;
+              pfd[nfds++].revents = 0;
+            }
+        }
+      wait_ms = started || vmm_done ? -1 : timeout;
+      clock_gettime (CLOCK_MONOTONIC, &t0);
+      r = poll (pfd, (nfds_t)nfds, vmm_done ? 2000 : wait_ms);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r == 0)
+        {
+          if (vmm_done)
+            break; /* output still open after the VMM exit: a stray holder */
+          report ("the VM did not start the workload within %s seconds; stopping it",
+                  getenv ("CAPSA_VM_BOOT_TIMEOUT") ? getenv ("CAPSA_VM_BOOT_TIMEOUT") : "60",
+                  &tail);
+          kill (vmm, SIGKILL);
+          started = true;
+          continue;
+        }
+      clock_gettime (CLOCK_MONOTONIC, &t1);
+      if (!started)
+        timeout -= (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+#define READY(which) (idx[which] >= 0 && pfd[idx[which]].revents)
+      if (READY (P_OUT) && relay (out, 1, NULL) < 0)
+        {
+          close (out);
+          out = -1;
+        }
+      if (READY (P_ERR) && relay (errfd, 2, NULL) < 0)
+        {
+          close (errfd);
+          errfd = -1;
+        }
+      if (READY (P_CON) && relay (console, -1, &tail) < 0)
+        {
+          close (console);
+          console = -1;
+        }
+      if (READY (P_IN))
+        {
+          char buf[65536];
+          ssize_t n = read (0, buf, sizeof (buf));
+          if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            n = 1, buf[0] = 0, n = -2;
+          if (n == -2)
+            ;
+          else if (n <= 0 || write_all (in, buf, (size_t)n) < 0)
+            {
+              /* EOF reaches the guest as the port's host side closing. */
+              in_open = false;
+              close (in);
+              in = -1;
+            }
+        }
+      if (READY (P_CTL))
+        {
+          char tag, *d;
+          size_t len;
+          if (capsa_vm_recv_rec (ctl, &tag, &d, &len) < 0)
+            {
+              close (ctl);
+              ctl = -1;
+            }
+          else
+            {
+              if (tag == REC_STARTED)
+                started = true;
+              else if (tag == REC_ERROR)
+                report ("%s", d, NULL);
+              else if (tag == REC_EXIT)
+                {
+                  code = atoi (d);
+                  started = true;
+                }
+              else if (tag == REC_EXEC_OUT || tag == REC_EXEC_ERR)
+                {
+                  struct exec_req *e = exec_find (d, len);
+                  int fd = e ? e->fds[tag == REC_EXEC_OUT ? 1 : 2] : -1;
+                  if (fd >= 0)
+                    write_all (fd, d + 4, len - 4);
+                }
+              else if (tag == REC_EXEC_EXIT)
+                {
+                  unsigned id = 0;
+                  int ecode = 1;
+                  sscanf (d, "%u %d", &id, &ecode);
+                  for (i = 0; i < MAX_EXECS; i++)
+                    if (execs[i].used && execs[i].id == id)
+                      {
+                        char cb[16];
+                        snprintf (cb, sizeof (cb), "%d", ecode);
+                        capsa_vm_send_rec (execs[i].conn, REC_EXIT, cb, strlen (cb));
+                        exec_close (&execs[i]);
+                      }
+                }
+              free (d);
+            }
+        }
+      if (READY (P_LISTEN))
+        {
+          int c = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+          if (c >= 0)
+            handle_client (c, ctl);
+        }
+      for (i = 0; i < MAX_EXECS; i++)
+        if (exec_idx[i] >= 0 && pfd[exec_idx[i]].revents)
+          {
+            struct exec_req *e = &execs[i];
+            char buf[16384 + 4];
+            ssize_t n = read (e->fds[0], buf + 4, sizeof (buf) - 4);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+              continue;
+            buf[0] = (char)(e->id & 0xff);
+            buf[1] = (char)((e->id >> 8) & 0xff);
+            buf[2] = (char)((e->id >> 16) & 0xff);
+            buf[3] = (char)((e->id >> 24) & 0xff);
+            if (n <= 0)
+              {
+                close (e->fds[0]);
+                e->fds[0] = -1;
+                n = 0;
+              }
+            if (ctl >= 0)
+              capsa_vm_send_rec (ctl, REC_EXEC_IN, buf, (size_t)n + 4);
+          }
+      if (READY (P_SIG))
+        {
+          struct signalfd_siginfo si;
+          while (read (sfd, &si, sizeof (si)) == sizeof (si))
+            {
+              if (si.ssi_signo == SIGCHLD)
+                {
+                  int st;
+                  if (waitpid (vmm, &st, WNOHANG) == vmm)
+                    {
+                      vmm_done = true;
+                      vmm_status = st;
+                    }
+                }
+              else if (ctl >= 0)
+                {
+                  char buf[16];
+                  snprintf (buf, sizeof (buf), "%u", si.ssi_signo);
+                  capsa_vm_send_rec (ctl, REC_KILL, buf, strlen (buf));
+                }
+            }
+        }
+#undef READY
+    }
+  for (i = 0; i < MAX_EXECS; i++)
+    if (execs[i].used)
+      exec_close (&execs[i]);
+  if (code < 0)
+    {
+      char st[64];
+      if (WIFEXITED (vmm_status))
+        snprintf (st, sizeof (st), "exit status %d", WEXITSTATUS (vmm_status));
+      else
+        snprintf (st, sizeof (st), "signal %d", WTERMSIG (vmm_status));
+      report ("the VM stopped without reporting the workload's exit status (hypervisor: %s)", st,
+              &tail);
+      return 1;
+    }
+  return code;
+}

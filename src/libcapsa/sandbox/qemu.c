@@ -1,0 +1,123 @@
+/* capsa: VM isolation mode: the QEMU microvm command line. */
+#include <config.h>
+#include "vm.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct argv_buf
+{
+  char **v;
+  size_t n, cap;
+};
+
+static void add (struct argv_buf *a, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void add (struct argv_buf *a, const char *fmt, ...)
+{
+  va_list ap;
+  char *s;
+  if (a->n + 2 > a->cap)
+    {
+      a->cap = a->cap ? a->cap * 2 : 64;
+      a->v = realloc (a->v, a->cap * sizeof (char *));
+      if (a->v == NULL)
+        abort ();
+    }
+  va_start (ap, fmt);
+  if (vasprintf (&s, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  a->v[a->n++] = s;
+  a->v[a->n] = NULL;
+}
+
+/* Host TSC frequency in kHz: under TCG the guest clock is the host's, and giving it to the
+ * guest avoids a calibration that can hang (VM-NOTES.md). */
+static unsigned long host_khz (void)
+{
+  char line[256];
+  double mhz = 0;
+  FILE *f = fopen ("/proc/cpuinfo", "re");
+  while (f && fgets (line, sizeof (line), f))
+    if (strncmp (line, "cpu MHz", 7) == 0 && sscanf (strchr (line, ':') + 1, "%lf", &mhz) == 1)
+      break;
+  if (f)
+    fclose (f);
+  return (unsigned long)(mhz * 1000);
+}
+
+static void port (struct argv_buf *a, const char *id, int fd, const char *name)
+{
+  add (a, "-chardev");
+  add (a, "socket,id=%s,fd=%d", id, fd);
+  add (a, "-device");
+  add (a, "virtserialport,chardev=%s,name=%s", id, name);
+}
+
+char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
+{
+  struct argv_buf a = { 0 };
+  char cmdline[4096];
+  unsigned long khz = host_khz ();
+  size_t i;
+
+  add (&a, "%s", plan->hypervisor);
+  add (&a, "-name");
+  add (&a, "%s", plan->name);
+  add (&a, "-M");
+  /* The project's kernel has no ACPI: QEMU then lists the virtio-mmio devices on the kernel
+   * command line. */
+  add (&a, "microvm,acpi=off");
+  add (&a, "-accel");
+  add (&a, plan->kvm ? "kvm" : "tcg,tb-size=64");
+  add (&a, "-cpu");
+  add (&a, plan->kvm ? "host" : "max");
+  add (&a, "-smp");
+  add (&a, "%u", plan->vcpus);
+  add (&a, "-m");
+  add (&a, "%lluM", (unsigned long long)plan->mem_mib);
+  add (&a, "-nodefaults");
+  add (&a, "-no-user-config");
+  add (&a, "-nographic");
+  add (&a, "-no-reboot");
+  add (&a, "-monitor");
+  add (&a, "none");
+  add (&a, "-chardev");
+  add (&a, "socket,id=con,fd=%d", VM_FD_CONSOLE);
+  add (&a, "-serial");
+  add (&a, "chardev:con");
+  add (&a, "-device");
+  add (&a, "isa-debug-exit");
+  add (&a, "-kernel");
+  add (&a, VM_VIEW_KERNEL);
+  add (&a, "-initrd");
+  add (&a, VM_VIEW_INITRD);
+  snprintf (cmdline, sizeof (cmdline),
+            "console=ttyS0 quiet panic=-1 reboot=t noapictimer cryptomgr.notests rodata=off "
+            "tsc=reliable no_timer_check");
+  if (khz)
+    snprintf (cmdline + strlen (cmdline), sizeof (cmdline) - strlen (cmdline), " tsc_early_khz=%lu",
+              khz);
+  for (i = 0; i < plan->kernel_params_len; i++)
+    snprintf (cmdline + strlen (cmdline), sizeof (cmdline) - strlen (cmdline), " %s",
+              plan->kernel_params[i]);
+  snprintf (cmdline + strlen (cmdline), sizeof (cmdline) - strlen (cmdline), " rdinit=/init");
+  add (&a, "-append");
+  add (&a, "%s", cmdline);
+  add (&a, "-fsdev");
+  add (&a, "local,id=rootfs,path=" VM_VIEW_ROOTFS ",security_model=passthrough");
+  add (&a, "-device");
+  add (&a, "virtio-9p-device,fsdev=rootfs,mount_tag=capsa-rootfs");
+  add (&a, "-device");
+  add (&a, "virtio-serial-device,max_ports=8");
+  port (&a, "ctl", VM_FD_CTL, "capsa.ctl");
+  port (&a, "stdin", VM_FD_IN, "capsa.stdin");
+  port (&a, "stdout", VM_FD_OUT, "capsa.stdout");
+  port (&a, "stderr", VM_FD_ERR, "capsa.stderr");
+  for (i = 0; i < plan->hyp_params_len; i++)
+    add (&a, "%s", plan->hyp_params[i]);
+  return a.v;
+}

@@ -1,0 +1,60 @@
+/* capsa: VM isolation mode internals shared by the sandbox/ files (not used outside). */
+#ifndef CAPSA_SANDBOX_VM_H
+#define CAPSA_SANDBOX_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "internal.h"
+
+/* Inside the VMM's mount view (view.c builds it). */
+#define VM_VIEW_KERNEL "/capsa/kernel"
+#define VM_VIEW_INITRD "/capsa/initrd"
+#define VM_VIEW_ROOTFS "/rootfs"
+/* The control socket in the container's state dir: `kill` (and `exec`) connect to it. */
+#define VM_CONTROL_SOCKET "vm.sock"
+
+struct capsa_vm_plan
+{
+  char *hypervisor; /* host path of the VMM binary */
+  char **hyp_params;
+  size_t hyp_params_len;
+  char *kernel, *initrd; /* host paths */
+  char **kernel_params;
+  size_t kernel_params_len;
+  bool kvm; /* KVM acceleration, else TCG */
+  unsigned vcpus;
+  uint64_t mem_mib;
+  char *name; /* "capsa:<state dir>": names the VMM process for ps and leak checks */
+};
+
+/* assets.c: fill `plan` from config.json's vm section, annotations, resources and the installed
+ * defaults; checks that every file exists. */
+int capsa_vm_plan_build (struct capsa_ctx *ctx, struct capsa_vm_plan *plan, capsa_error_t *err);
+/* qemu.c: the hypervisor's argv (malloc'd, NULL-terminated); fds 3.. carry the channels. */
+char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan);
+/* Fixed descriptor numbers in the hypervisor process. */
+enum
+{
+  VM_FD_CTL = 3,
+  VM_FD_IN,
+  VM_FD_OUT,
+  VM_FD_ERR,
+  VM_FD_CONSOLE,
+  VM_FD_COUNT = 5
+};
+/* view.c: in the init's new mount namespace, a read-only tree holding only what the VMM
+ * needs; finalize pivots into it. */
+int capsa_vm_view_prepare (struct capsa_ctx *ctx, const struct capsa_vm_plan *plan,
+                           capsa_error_t *err);
+int capsa_vm_view_enter (capsa_error_t *err);
+/* channel.c: records (see src/agent/proto.h). */
+int capsa_vm_send_rec (int fd, char tag, const void *data, size_t len);
+int capsa_vm_recv_rec (int fd, char *tag, char **data, size_t *len);
+/* channel.c: a process's settings, as records for the agent (without REC_END). */
+int capsa_vm_send_process (int fd, const struct oci_process *p);
+/* channel.c: the container's process settings, as records for the agent. */
+int capsa_vm_send_spec (int fd, const struct oci_config *c);
+/* channel.c: the init's supervisor loop around the running VMM; returns the exit status. */
+int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int errfd, int console);
+
+#endif
