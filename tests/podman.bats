@@ -1,0 +1,321 @@
+#!/usr/bin/env bats
+# podman.bats: podman (with conmon) drives capsa as its OCI runtime: `podman --runtime $CAPSA`.
+#
+# podman keeps everything under a per-suite temp dir (private containers.conf and storage.conf:
+# cgroupfs manager, file events, no network backend, ulimits within the machine's hard limits) and
+# runs inside the engines jail (engines-helpers.bash), with containers below a per-suite
+# --cgroup-parent. One busybox image is imported per suite.
+
+load engines-helpers
+
+IMG=localhost/capsa-busybox:latest
+
+setup_file () {
+  eng_require podman conmon nsenter
+  [ -x "$CAPSA" ] || skip "CAPSA=$CAPSA is not an executable"
+  export CAPSA=$(realpath "$CAPSA")
+  export ENG_TMP=$(mktemp -d /tmp/capsa-podman.XXXXXX)
+  export PODMAN_CGROUP_PARENT=/capsa-podman-${ENG_TMP##*.}
+  local init
+  init=$(command -v catatonit || echo /usr/libexec/podman/catatonit)
+  cat >"$ENG_TMP/containers.conf" <<EOF
+[containers]
+netns = "none"
+pull_policy = "never"
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+init_path = "$init"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$ENG_TMP/events.log"
+tmp_dir = "$ENG_TMP/libpod-tmp"
+volume_path = "$ENG_TMP/volumes"
+runtime = "capsa"
+
+[engine.runtimes]
+capsa = ["$CAPSA"]
+
+[network]
+network_config_dir = "$ENG_TMP/net"
+EOF
+  cat >"$ENG_TMP/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+runroot = "$ENG_TMP/run"
+graphroot = "$ENG_TMP/graph"
+EOF
+  export CONTAINERS_CONF=$ENG_TMP/containers.conf CONTAINERS_STORAGE_CONF=$ENG_TMP/storage.conf
+  eng_setup_jail
+  eng_busybox_tar
+  podman import "$ENG_TMP/rootfs.tar" "$IMG" >/dev/null
+}
+
+teardown_file () {
+  [ -n "${ENG_TMP:-}" ] || return 0
+  if [ -n "${ENG_JAIL:-}" ]; then
+    podman rm -a -f -t 0 >/dev/null 2>&1 || true
+    podman system reset -f >/dev/null 2>&1 || true
+    in_jail sh -c "grep -o ' $ENG_TMP/[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l" || true
+    eng_cgroup_cleanup "${PODMAN_CGROUP_PARENT#/}"
+    eng_teardown_jail || true
+  fi
+  rm -rf "$ENG_TMP"
+}
+
+# podman ARGS...: podman in the jail with the suite's configuration and capsa as its runtime;
+# containers made by run/create go below the suite's cgroup parent.
+podman () {
+  local sub=$1
+  shift
+  case $sub in
+  run | create) set -- "$sub" --cgroup-parent "$PODMAN_CGROUP_PARENT" "$@" ;;
+  *) set -- "$sub" "$@" ;;
+  esac
+  in_jail podman --runtime "$CAPSA" "$@"
+}
+
+# podman_d NAME ARGS...: a detached container named NAME running ARGS (default: sleep 1000).
+podman_d () {
+  local name=$1
+  shift
+  [ $# -gt 0 ] || set -- sleep 1000
+  podman run -d --name "$name" "$IMG" "$@" </dev/null
+}
+
+# state_is NAME STATUS: podman reports the container's status as STATUS.
+state_is () {
+  [ "$(podman inspect --format '{{.State.Status}}' "$1")" = "$2" ]
+}
+
+@test "podman: run --rm prints the output and exits with the container's status" {
+  run podman run --rm "$IMG" sh -c 'echo hello from capsa; exit 7' </dev/null
+  assert_failure 7
+  assert_output "hello from capsa"
+  run podman ps -a -q
+  assert_output ""
+}
+
+@test "podman: run -i passes piped stdin" {
+  run bash -c 'printf "line one\nline two\n" | "$@"' _ podman run -i --rm "$IMG" sh -c 'wc -l; cat /dev/null'
+  assert_success
+  assert_output --regexp '^ *2$'
+}
+
+@test "podman: run -e -w -u set env, cwd and user" {
+  run podman run --rm -e FOO=bar -w /tmp -u 1000:1000 "$IMG" sh -c 'echo "$FOO $(pwd) $(id -u):$(id -g)"' </dev/null
+  assert_success
+  assert_output "bar /tmp 1000:1000"
+}
+
+@test "podman: run --read-only keeps the rootfs read-only" {
+  run podman run --rm --read-only "$IMG" sh -c 'touch /x 2>&1; echo rc=$?; touch /tmp/y && echo tmp-ok' </dev/null
+  assert_success
+  assert_line --partial "Read-only file system"
+  assert_line "rc=1"
+  assert_line "tmp-ok"
+}
+
+@test "podman: run -v bind-mounts a host directory" {
+  mkdir -p "$BATS_TEST_TMPDIR/vol"
+  echo from-host >"$BATS_TEST_TMPDIR/vol/in"
+  run podman run --rm -v "$BATS_TEST_TMPDIR/vol:/data" "$IMG" sh -c 'cat /data/in; echo from-container >/data/out' </dev/null
+  assert_success
+  assert_output "from-host"
+  [ "$(cat "$BATS_TEST_TMPDIR/vol/out")" = from-container ]
+}
+
+@test "podman: run --hostname sets the UTS hostname" {
+  run podman run --rm --hostname capsa-box "$IMG" hostname </dev/null
+  assert_success
+  assert_output "capsa-box"
+}
+
+@test "podman: run --network none has only loopback" {
+  run podman run --rm --network none "$IMG" sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "' </dev/null
+  assert_success
+  assert_output "lo"
+}
+
+@test "podman: run --network host shares the host's network namespace" {
+  local host_ns
+  host_ns=$(in_jail readlink /proc/self/ns/net)
+  run podman run --rm --network host "$IMG" readlink /proc/self/ns/net </dev/null
+  assert_success
+  assert_output "$host_ns"
+}
+
+@test "podman: run --cap-drop/--cap-add set the capability sets" {
+  run podman run --rm --cap-drop all --cap-add NET_RAW "$IMG" grep CapEff /proc/self/status </dev/null
+  assert_success
+  assert_output --regexp 'CapEff:[[:space:]]+0000000000002000'
+  run podman run --rm --cap-drop CHOWN "$IMG" sh -c 'touch /tmp/f; chown 1000 /tmp/f' </dev/null
+  assert_failure
+}
+
+@test "podman: run --init runs the workload under an init process" {
+  run podman run --rm --init "$IMG" sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo "sh pid $$"' </dev/null
+  assert_success
+  assert_line --regexp '(catatonit|init)'
+  refute_line "sh pid 1"
+}
+
+@test "podman: run --memory/--pids-limit/--cpus reach the container's cgroup" {
+  run podman run --rm --memory 64m --pids-limit 77 --cpus 0.5 "$IMG" sh -c '
+    if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ ! -d /sys/fs/cgroup/memory ]; then
+      cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max
+    else
+      cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max \
+        /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us
+    fi' </dev/null
+  assert_success
+  assert_line "67108864"
+  assert_line "77"
+  assert_line --regexp '^50000( 100000)?$'
+}
+
+@test "podman: run -it works through a pty" {
+  eng_require script
+  run script -qec "$(declare -f in_jail); ENG_JAIL=$ENG_JAIL ENG_TIMEOUT=$ENG_TIMEOUT in_jail podman --runtime $CAPSA run -it --rm --cgroup-parent $PODMAN_CGROUP_PARENT $IMG sh -c 'tty; test -t 0 && echo stdin-is-tty; exit 3'" /dev/null </dev/null
+  assert_failure 3
+  assert_output --partial "/dev/pts/0"
+  assert_output --partial "stdin-is-tty"
+}
+
+@test "podman: run -d, ps and inspect" {
+  local id
+  id=$(podman_d t-ps)
+  run podman ps --format '{{.Names}} {{.Status}}'
+  assert_success
+  assert_line --regexp '^t-ps Up'
+  run podman inspect --format '{{.State.Running}} {{.State.Pid}} {{.Id}}' t-ps
+  assert_success
+  assert_output --regexp "^true [1-9][0-9]* $id$"
+  podman rm -f -t 0 t-ps >/dev/null
+}
+
+@test "podman: exec returns the exit code, runs as a user, with a tty and detached" {
+  podman_d t-exec >/dev/null
+  run podman exec t-exec sh -c 'echo in-exec; exit 5' </dev/null
+  assert_failure 5
+  assert_output "in-exec"
+  run podman exec -u 1000 t-exec id -u </dev/null
+  assert_success
+  assert_output "1000"
+  run script -qec "$(declare -f in_jail); ENG_JAIL=$ENG_JAIL ENG_TIMEOUT=$ENG_TIMEOUT in_jail podman --runtime $CAPSA exec -it t-exec tty" /dev/null </dev/null
+  assert_success
+  assert_output --partial "/dev/pts/"
+  run podman exec -d t-exec sh -c 'echo detached >/tmp/marker'
+  assert_success
+  retry_until 100 podman exec t-exec test -e /tmp/marker </dev/null
+  run podman exec t-exec cat /tmp/marker </dev/null
+  assert_output "detached"
+  run -127 podman exec t-exec /no/such/binary </dev/null
+  assert_failure 127
+  podman rm -f -t 0 t-exec >/dev/null
+}
+
+@test "podman: top lists the container's processes" {
+  podman_d t-top >/dev/null
+  run podman top t-top
+  assert_success
+  assert_output --partial "sleep 1000"
+  podman rm -f -t 0 t-top >/dev/null
+}
+
+@test "podman: stats reads the container's cgroup" {
+  podman_d t-stats >/dev/null
+  run podman stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}' t-stats
+  assert_success
+  assert_output --regexp '^t-stats [0-9.]+[kKMG]?i?B / .* 1$'
+  podman rm -f -t 0 t-stats >/dev/null
+}
+
+@test "podman: pause and unpause" {
+  podman_d t-pause >/dev/null
+  run podman pause t-pause
+  assert_success
+  state_is t-pause paused
+  run podman unpause t-pause
+  assert_success
+  state_is t-pause running
+  run podman exec t-pause echo alive </dev/null
+  assert_output "alive"
+  podman rm -f -t 0 t-pause >/dev/null
+}
+
+@test "podman: cp into and out of a container" {
+  podman_d t-cp >/dev/null
+  echo copied-in >"$BATS_TEST_TMPDIR/in.txt"
+  run podman cp "$BATS_TEST_TMPDIR/in.txt" t-cp:/tmp/in.txt
+  assert_success
+  run podman exec t-cp cat /tmp/in.txt </dev/null
+  assert_output "copied-in"
+  podman exec t-cp sh -c 'echo copied-out >/tmp/out.txt' </dev/null
+  run podman cp t-cp:/tmp/out.txt "$BATS_TEST_TMPDIR/out.txt"
+  assert_success
+  [ "$(cat "$BATS_TEST_TMPDIR/out.txt")" = copied-out ]
+  podman rm -f -t 0 t-cp >/dev/null
+}
+
+@test "podman: kill then wait reports 128+signal" {
+  podman_d t-kill >/dev/null
+  run podman kill -s KILL t-kill
+  assert_success
+  run podman wait t-kill
+  assert_success
+  assert_output "137"
+  podman rm t-kill >/dev/null
+}
+
+@test "podman: stop escalates to SIGKILL when SIGTERM is ignored" {
+  podman_d t-stop sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
+  run podman stop -t 1 t-stop
+  assert_success
+  run podman inspect --format '{{.State.ExitCode}}' t-stop
+  assert_output "137"
+  podman rm t-stop >/dev/null
+}
+
+@test "podman: restart runs the container again" {
+  podman_d t-restart sh -c 'echo started; exec sleep 1000' >/dev/null
+  local pid1 pid2
+  pid1=$(podman inspect --format '{{.State.Pid}}' t-restart)
+  run podman restart -t 0 t-restart
+  assert_success
+  state_is t-restart running
+  pid2=$(podman inspect --format '{{.State.Pid}}' t-restart)
+  [ "$pid1" != "$pid2" ]
+  retry_until 100 bash -c '[ "$(podman logs t-restart 2>&1 | grep -c started)" = 2 ]' 2>/dev/null \
+    || [ "$(podman logs t-restart | grep -c started)" = 2 ]
+  podman rm -f -t 0 t-restart >/dev/null
+}
+
+@test "podman: rm -f removes a running container" {
+  podman_d t-rm >/dev/null
+  run podman rm -f -t 0 t-rm
+  assert_success
+  run podman ps -a -q --filter name=t-rm
+  assert_output ""
+}
+
+@test "podman: logs returns the container's output" {
+  podman run --name t-logs "$IMG" sh -c 'echo out-line; echo err-line >&2' </dev/null >/dev/null 2>&1
+  run podman logs t-logs
+  assert_success
+  assert_line "out-line"
+  assert_line "err-line"
+  podman rm t-logs >/dev/null
+}
+
+@test "podman: create, start and wait" {
+  run podman create --name t-csw "$IMG" sh -c 'exit 9'
+  assert_success
+  state_is t-csw created
+  run podman start t-csw
+  assert_success
+  run podman wait t-csw
+  assert_success
+  assert_output "9"
+  podman rm t-csw >/dev/null
+}
