@@ -116,6 +116,13 @@ state_is () {
   assert_line "tmp-ok"
 }
 
+@test "podman: a tmpfs with tmpcopyup starts with the directory's content" {
+  run podman run --rm --read-only --mount type=tmpfs,destination=/etc,tmpcopyup "$IMG" sh -c 'grep "^user:" /etc/passwd && echo x >/etc/new && grep -c " /etc tmpfs " /proc/mounts' </dev/null
+  assert_success
+  assert_line --partial "user:x:1000:1000"
+  assert_line "1"
+}
+
 @test "podman: run -v bind-mounts a host directory" {
   mkdir -p "$BATS_TEST_TMPDIR/vol"
   echo from-host >"$BATS_TEST_TMPDIR/vol/in"

@@ -56,7 +56,8 @@ struct capsa_mount_opts
   unsigned long long attr_set, attr_clr; /* MOUNT_ATTR_* for recursive r* options */
   bool recursive_attr;
   bool bind, rbind;
-  char *data; /* comma-separated leftovers passed as mount data, malloc'd (may be NULL) */
+  bool tmpcopyup; /* "tmpcopyup": fill a new tmpfs with what the directory under it held */
+  char *data;     /* comma-separated leftovers passed as mount data, malloc'd (may be NULL) */
 };
 int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts *out,
                                capsa_error_t *err);

@@ -2,6 +2,7 @@
 #include <config.h>
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,6 +29,7 @@ enum opt_kind
   OPT_RATIME, /* recursive atime mode: clear MOUNT_ATTR__ATIME, set `flag` */
   OPT_IGNORE, /* accepted, no effect */
   OPT_UNSUPP, /* accepted by the spec, not implemented */
+  OPT_COPYUP, /* "tmpcopyup" (podman's --read-only tmpfs mounts) */
 };
 
 struct opt_def
@@ -97,6 +99,7 @@ static const struct opt_def opt_defs[] = {
   { "rnorelatime", OPT_RATIME, MOUNT_ATTR_STRICTATIME },
   { "rstrictatime", OPT_RATIME, MOUNT_ATTR_STRICTATIME },
   { "rnostrictatime", OPT_RATIME, MOUNT_ATTR_RELATIME },
+  { "tmpcopyup", OPT_COPYUP, 0 },
   { "idmap", OPT_UNSUPP, 0 },
   { "ridmap", OPT_UNSUPP, 0 },
 };
@@ -180,6 +183,9 @@ int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts
           out->recursive_attr = true;
           break;
         case OPT_IGNORE:
+          break;
+        case OPT_COPYUP:
+          out->tmpcopyup = true;
           break;
         case OPT_UNSUPP:
           capsa_mount_opts_free (out);
@@ -417,6 +423,105 @@ static int mount_fs_at (int rootfd, const char *source, const char *type, const 
   if (mount (source, capsa_fd_path (targetfd, fdp), type, flags, data) < 0)
     return capsa_make_error (err, errno, "mount \"%s\" on \"%s\"", type, dest);
   return capsa_open_in_root (rootfd, dest, false, false, err);
+}
+
+/* Copy the tree of directory fd `src` into directory fd `dst` (both are consumed): regular files,
+ * directories, symlinks, fifos and device nodes, with their owner and mode. */
+static int copy_tree (int src, int dst, const char *dest, capsa_error_t *err)
+{
+  DIR *d = fdopendir (src);
+  struct dirent *de;
+  int ret = -1;
+
+  if (d == NULL)
+    {
+      capsa_make_error (err, errno, "tmpcopyup \"%s\": read directory", dest);
+      close (src);
+      close (dst);
+      return -1;
+    }
+  while ((errno = 0, de = readdir (d)) != NULL)
+    {
+      const char *n = de->d_name;
+      struct stat st;
+      int r = 0;
+
+      if (strcmp (n, ".") == 0 || strcmp (n, "..") == 0)
+        continue;
+      if (fstatat (src, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        goto fail;
+      if (S_ISDIR (st.st_mode))
+        {
+          int s2, d2;
+          if (mkdirat (dst, n, st.st_mode & 07777) < 0 && errno != EEXIST)
+            goto fail;
+          s2 = openat (src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          d2 = s2 < 0 ? -1 : openat (dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (d2 < 0)
+            {
+              if (s2 >= 0)
+                close (s2);
+              goto fail;
+            }
+          if (copy_tree (s2, d2, dest, err) < 0)
+            goto out;
+        }
+      else if (S_ISREG (st.st_mode))
+        {
+          int in = openat (src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), o;
+          ssize_t k;
+          char buf[65536];
+
+          if (in < 0)
+            goto fail;
+          o = openat (dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+          if (o < 0)
+            {
+              close (in);
+              goto fail;
+            }
+          while ((k = read (in, buf, sizeof buf)) > 0)
+            if (write (o, buf, k) != k)
+              {
+                k = -1;
+                break;
+              }
+          close (in);
+          if (k < 0)
+            {
+              close (o);
+              goto fail;
+            }
+          close (o);
+        }
+      else if (S_ISLNK (st.st_mode))
+        {
+          char link[PATH_MAX];
+          ssize_t k = readlinkat (src, n, link, sizeof link - 1);
+          if (k < 0)
+            goto fail;
+          link[k] = '\0';
+          r = symlinkat (link, dst, n);
+        }
+      else
+        r = mknodat (dst, n, st.st_mode, st.st_rdev);
+      if (r < 0 || fchownat (dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+        goto fail;
+      if (!S_ISLNK (st.st_mode) && fchmodat (dst, n, st.st_mode & 07777, 0) < 0)
+        goto fail;
+      continue;
+    fail:
+      capsa_make_error (err, errno, "tmpcopyup \"%s\": copy \"%s\"", dest, n);
+      goto out;
+    }
+  if (errno != 0)
+    capsa_make_error (err, errno, "tmpcopyup \"%s\": read directory", dest);
+  else
+    ret = 0;
+out:
+  closedir (d);
+  close (dst);
+  return ret;
 }
 
 /* Where the cgroup hierarchy with these super options is mounted on the host, and our cgroup
@@ -728,6 +833,21 @@ int capsa_mount_one (struct capsa_ctx *ctx, int rootfd, const struct oci_mount *
       if (strcmp (t, "cgroup") == 0)
         t = "cgroup2";
       mnt = mount_fs_at (rootfd, m->source ? m->source : t, t, dest, target, flags, o.data, err);
+      if (mnt >= 0 && o.tmpcopyup && strcmp (t, "tmpfs") == 0)
+        {
+          /* `target` was opened before the mount: it still reaches the directory below. */
+          int s = openat (target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          int d = s < 0 ? -1 : openat (mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (d < 0)
+            {
+              capsa_make_error (err, errno, "tmpcopyup \"%s\": open", dest);
+              if (s >= 0)
+                close (s);
+              goto out;
+            }
+          if (copy_tree (s, d, dest, err) < 0)
+            goto out;
+        }
       if (mnt < 0 && strcmp (t, "sysfs") == 0 && ctx->userns && (*err)->status == EPERM)
         {
           /* sysfs needs a network namespace owned by our user namespace: without one, show
