@@ -16,10 +16,13 @@ fi
 # VM isolation mode: QEMU, and what `make vm-assets` needs to build the guest kernel from
 #        Debian's linux-source-6.1 (flex, bison, bc, libelf-dev, libssl-dev) and the initramfs
 #        (cpio); the agent links statically against glibc (libc6-dev, in build-essential).
+# engines (tests/podman.bats, tests/containerd.bats): podman with conmon and catatonit (--init),
+#        containerd with its runc shim v2 and ctr, skopeo for the OCI archive, script (util-linux).
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
   libyajl-dev libseccomp-dev libcap-dev libselinux1-dev libsystemd-dev \
   bats bats-support bats-assert busybox-static jq python3 clang-format \
   util-linux iproute2 procps \
-  qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils >/dev/null
+  qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils \
+  podman conmon catatonit containerd skopeo >/dev/null
