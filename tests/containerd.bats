@@ -45,7 +45,7 @@ EOF
   # the busybox rootfs as a one-layer OCI image, then an OCI archive for `ctr images import`
   eng_busybox_tar
   eng_oci_layout "$ENG_TMP/layout" capsa-busybox:latest
-  skopeo copy -q "oci:$ENG_TMP/layout:capsa-busybox:latest" \
+  in_jail skopeo copy -q "oci:$ENG_TMP/layout:capsa-busybox:latest" \
     "oci-archive:$ENG_TMP/busybox-oci.tar:latest"
   ctr_ images import --base-name docker.io/library/capsa-busybox "$ENG_TMP/busybox-oci.tar" >/dev/null
   ctr_ images ls -q | grep -qx "$IMG" || { ctr_ images ls >&3; return 1; }

@@ -2,11 +2,10 @@
 # engines, a busybox image, and cleanup that leaves no container, cgroup, mount or process behind.
 #
 # Everything an engine creates lives under $ENG_TMP (a directory under /tmp made per suite). The
-# engines run inside one long-lived "jail": a process started by setup_file through
-# tools/cgroup-jail (private mount + cgroup namespaces whose cgroup mounts are rooted at the
-# suite's own cgroups), which every engine command enters with nsenter. So the engines' cgroups
-# land below the suite's cgroups, their overlay mounts never reach the host's mount table, and
-# killing the jail at the end drops whatever mount remains.
+# engines run inside one long-lived "jail" (ENG_JAIL_SCRIPT), a process in private mount and
+# cgroup namespaces whose cgroup mounts are rooted at the suite's own cgroups; every engine command
+# enters it with nsenter. So the engines' cgroups land below the suite's cgroups, their overlay
+# mounts never reach the host's mount table, and stopping the jail drops any mount that remains.
 
 load helpers
 
@@ -25,25 +24,28 @@ eng_require () {
   done
 }
 
-# eng_jail_tool: the cgroup-jail script (tools/ next to the tree, or the shared copy).
-eng_jail_tool () {
-  local t
-  for t in "$BATS_TEST_DIRNAME/../../shared/tools/cgroup-jail" /work/shared/tools/cgroup-jail \
-    "$BATS_TEST_DIRNAME/../contrib/cgroup-jail"; do
-    [ -x "$t" ] && {
-      echo "$t"
-      return 0
-    }
-  done
-  return 1
-}
+# ENG_JAIL_SCRIPT: the jail holder: in new mount and cgroup namespaces (mounts private to them),
+# mount each cgroup hierarchy afresh over its old mount point; a mount made inside a cgroup
+# namespace is rooted at the namespace's cgroup, i.e. at this suite's own cgroup. Then sleep.
+ENG_JAIL_SCRIPT='
+for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
+  [ -d "$d" ] || continue
+  set -- $(awk -v m="$d" "\$2 == m { print \$3, \$4 }" /proc/self/mounts)
+  [ $# -eq 2 ] || continue
+  case $1 in
+  cgroup)
+    opts=$(echo "$2" | tr , "\n" | grep -v -x -E "rw|ro|relatime|nosuid|nodev|noexec" | paste -sd, -)
+    umount -l "$d" && mount -t cgroup -o "$opts" cgroup "$d" ;;
+  cgroup2) umount -l "$d" && mount -t cgroup2 cgroup2 "$d" ;;
+  esac
+done
+exec sleep infinity'
 
 # eng_setup_jail: start the jail holder ($ENG_JAIL is its PID) and give it a private
 # /var/lib/containers (containers/image writes its blob cache there whatever the config says).
 eng_setup_jail () {
-  local tool i
-  tool=$(eng_jail_tool) || return 1
-  "$tool" sleep infinity </dev/null >/dev/null 2>&1 3>&- &
+  local i
+  unshare -C -m --propagation private sh -c "$ENG_JAIL_SCRIPT" </dev/null >/dev/null 2>&1 3>&- &
   ENG_JAIL=$!
   echo "$ENG_JAIL" >"$ENG_TMP/jail.pid"
   # wait until the holder runs in its own mount namespace
