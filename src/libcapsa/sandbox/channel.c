@@ -435,7 +435,9 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
       WATCH (P_ERR, errfd);
       WATCH (P_CON, console);
       WATCH (P_LISTEN, listen_fd);
-      WATCH (P_IN, in_open && in >= 0 ? 0 : -1);
+      /* stdin flows once the agent has opened its port (data sent earlier could be lost with
+         an early EOF). */
+      WATCH (P_IN, started && in_open && in >= 0 ? 0 : -1);
 #undef WATCH
       for (i = 0; i < MAX_EXECS; i++)
         {
@@ -495,8 +497,7 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
             {
               /* EOF reaches the guest as the port's host side closing. */
               in_open = false;
-              close (in);
-              in = -1;
+              shutdown (in, SHUT_WR);
             }
         }
       if (READY (P_CTL))

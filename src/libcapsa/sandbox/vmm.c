@@ -167,6 +167,15 @@ int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
     }
   for (i = 0; i < VM_FD_COUNT; i++)
     close (pairs[i][1]);
+  /* Where a container's init would have called execve: its close-on-exec descriptors (the sync
+   * socket, the exec fifo) close now, which tells the runtime that the workload started. */
+  {
+    int keep[VM_FD_COUNT + 1];
+    for (i = 0; i < VM_FD_COUNT; i++)
+      keep[i] = pairs[i][0];
+    keep[VM_FD_COUNT] = listen_fd;
+    capsa_close_fds_from (3, keep, VM_FD_COUNT + 1);
+  }
   if (capsa_vm_send_spec (pairs[0][0], ctx->config) < 0)
     dprintf (2, "capsa: send the process settings to the VM: %s\n", strerror (errno));
   code = capsa_vm_supervise (pid, listen_fd, pairs[0][0], pairs[1][0], pairs[2][0], pairs[3][0],

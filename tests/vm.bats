@@ -1,0 +1,220 @@
+#!/usr/bin/env bats
+# vm.bats: VM isolation mode (run.oci.handler=vm): real QEMU micro-VMs with capsa's guest kernel
+# and agent; the same bundle is checked with and without VM mode.
+
+load helpers
+
+setup () {
+  capsa_setup
+  QEMU=$(command -v qemu-system-x86_64 || true)
+  [ -n "$QEMU" ] || skip "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
+  if [ -z "${CAPSA_VM_ASSETS:-}" ]; then
+    local d
+    for d in "${TESTS_BUILDDIR:-}/vm" "$(dirname "$CAPSA")/vm" /usr/local/lib/capsa /usr/lib/capsa; do
+      if [ -f "$d/vmlinux" ] && [ -f "$d/initramfs" ]; then
+        CAPSA_VM_ASSETS=$d
+        break
+      fi
+    done
+  fi
+  [ -n "${CAPSA_VM_ASSETS:-}" ] && [ -f "$CAPSA_VM_ASSETS/vmlinux" ] && [ -f "$CAPSA_VM_ASSETS/initramfs" ] ||
+    skip "guest kernel/initramfs missing (make vm-assets, or set CAPSA_VM_ASSETS)"
+  export CAPSA_VM_ASSETS
+  # The workload's cgroup must hold QEMU: give VMs room unless a test sets a limit.
+  CAPSA_TEST_TIMEOUT=${CAPSA_VM_TEST_TIMEOUT:-90}
+}
+
+# vm_on: VM isolation mode for $BUNDLE.
+vm_on () {
+  cfg '.annotations["run.oci.handler"] = "vm"'
+}
+
+vm_off () {
+  cfg 'del(.annotations["run.oci.handler"])'
+}
+
+# both CHECK...: run CHECK (a function using run_bg) without then with VM mode; the results
+# ($status, $output) must be equal. Leaves the VM-mode results in $status/$output.
+both () {
+  vm_off
+  "$@"
+  local cs=$status co=$output
+  vm_on
+  "$@"
+  [ "$status" = "$cs" ] || fail "exit status: container $cs, VM $status (VM stderr: $stderr)"
+  [ "$output" = "$co" ] || fail "output differs: container '$co', VM '$output' (VM stderr: $stderr)"
+}
+
+run_ctr () {
+  run_bg run -b "$BUNDLE" ctr
+}
+
+@test "vm: run prints the workload's output and exits 0" {
+  vm_on
+  set_args echo hello from the guest
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  assert_equal "$output" "hello from the guest"
+}
+
+@test "vm: exit codes 0 and 3 as in a container" {
+  set_args true
+  both run_ctr
+  assert_equal "$status" 0
+  set_args sh -c 'exit 3'
+  both run_ctr
+  assert_equal "$status" 3
+}
+
+@test "vm: a workload killed by a signal gives 128+N" {
+  set_args sh -c 'sh -c "kill -TERM \$\$"; exit $?'
+  both run_ctr
+  assert_equal "$status" 143
+}
+
+@test "vm: missing and non-executable programs fail as in a container (127/126 texts)" {
+  set_args /nonexistent
+  both run_ctr
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *'exec: "/nonexistent": stat /nonexistent: no such file or directory'* ]] || fail "$stderr"
+  set_args nonexistent-cmd
+  both run_ctr
+  [[ "$stderr" == *'executable file not found in $PATH'* ]] || fail "$stderr"
+  set_args /etc/passwd
+  both run_ctr
+  [[ "$stderr" == *'exec: "/etc/passwd": permission denied'* ]] || fail "$stderr"
+}
+
+@test "vm: stdout and stderr stay separate" {
+  vm_on
+  set_args sh -c 'echo to-out; echo to-err >&2; echo more-out'
+  run_ctr
+  assert_equal "$status" 0
+  assert_equal "$output" "$(printf 'to-out\nmore-out')"
+  [[ "$stderr" == *to-err* ]] || fail "stderr: $stderr"
+  [[ "$stderr" != *to-out* ]] || fail "stdout leaked into stderr: $stderr"
+}
+
+@test "vm: stdin reaches the workload" {
+  vm_on
+  set_args sh -c 'read line; echo "got $line"'
+  status=0
+  echo hello-in | capsa run -b "$BUNDLE" ctr >"$OUT" 2>"$ERR" || status=$?
+  assert_equal "$status" 0
+  assert_equal "$(cat "$OUT")" "got hello-in"
+}
+
+@test "vm: env, cwd, user and groups as in a container" {
+  cfg '.process.env += ["FOO=bar baz"] | .process.cwd = "/tmp" | .process.user = {"uid": 1000, "gid": 1000, "additionalGids": [65534], "umask": 63}'
+  set_args sh -c 'echo "$FOO|$(pwd)|$(id -u):$(id -g)|$(id -G)|$(umask)"'
+  both run_ctr
+  assert_equal "$status" 0
+  assert_equal "$output" "bar baz|/tmp|1000:1000|1000 65534|0077"
+}
+
+@test "vm: hostname and proc mount in the guest" {
+  cfg '.hostname = "vmhost"'
+  set_args sh -c 'hostname; test -r /proc/self/status && echo proc-ok'
+  both run_ctr
+  assert_equal "$output" "$(printf 'vmhost\nproc-ok')"
+}
+
+@test "vm: a file written in the guest appears in the host rootfs" {
+  vm_on
+  set_args sh -c 'echo written-in-guest > /root/from-guest'
+  run_ctr
+  assert_equal "$status" 0
+  assert_equal "$(cat "$BUNDLE/rootfs/root/from-guest")" written-in-guest
+}
+
+@test "vm: the guest runs its own kernel" {
+  vm_on
+  set_args uname -r
+  run_ctr
+  assert_equal "$status" 0
+  [ -n "$output" ]
+  [ "$output" != "$(uname -r)" ] || fail "guest kernel equals the host's: $output"
+}
+
+@test "vm: kill delivers a trapped SIGTERM to the workload; state running then stopped" {
+  vm_on
+  set_args sh -c 'trap "echo trapped; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -q ready "$OUT"
+  assert_equal "$(state_of ctr)" running
+  capsa kill ctr TERM
+  wait_status ctr stopped
+  wait_for grep -q trapped "$OUT"
+  run capsa delete ctr
+  assert_success
+  assert_no_leftovers ctr
+  ! pgrep -f "capsa:$ROOT/ctr" >/dev/null || fail "a qemu process remains"
+}
+
+@test "vm: kill -9 stops the VM with 137 and delete leaves nothing" {
+  vm_on
+  set_args sh -c 'echo ready; exec sleep 1000'
+  status=0
+  (
+    rc=0
+    capsa run -b "$BUNDLE" ctr </dev/null >"$OUT" 2>"$ERR" || rc=$?
+    echo $rc >"$BATS_TEST_TMPDIR/rc"
+  ) &
+  wait_for grep -q ready "$OUT"
+  capsa kill ctr KILL
+  wait_for test -s "$BATS_TEST_TMPDIR/rc" || fail "run did not return: $(cat "$ERR")"
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/rc")" 137
+  assert_no_leftovers ctr
+  [ ! -e "$ROOT/ctr/vm.sock" ]
+}
+
+@test "vm: the memory limit bounds the VM" {
+  vm_on
+  cfg '.linux.resources = {"memory": {"limit": 201326592}}'
+  # 192 MiB limit: the guest gets 96 MiB; a hog in the guest cannot take more than the VM has
+  set_args sh -c 'free -m | awk "/Mem:/ {print \$2}"; dd if=/dev/zero of=/dev/shm/hog bs=1M count=400 2>/dev/null; echo done'
+  cfg '.mounts += [{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["size=90%"]}]'
+  run_ctr
+  local total
+  total=$(printf '%s\n' "$output" | head -n 1)
+  [ "$total" -le 100 ] || fail "guest memory ${total} MiB exceeds the limit's share: $output $stderr"
+}
+
+@test "vm: a wrong kernel path is a clear error and leaves nothing" {
+  vm_on
+  cfg '.vm = {"kernel": {"path": "/nonexistent/vmlinux"}}'
+  run_bg run -b "$BUNDLE" ctr
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *'.vm.kernel.path: guest kernel "/nonexistent/vmlinux"'* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "vm: run.oci.vm.accel=kvm fails clearly where KVM is unusable" {
+  if [ -w /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
+    skip "this host has usable KVM"
+  fi
+  vm_on
+  cfg '.annotations["run.oci.vm.accel"] = "kvm"'
+  run_bg run -b "$BUNDLE" ctr
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *'"kvm" but KVM is unusable here'* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "vm: exec runs a process in the guest with stdio and exit status" {
+  grep -q capsa_sandbox_exec_process "$BATS_TEST_DIRNAME/../src/libcapsa/exec.c" 2>/dev/null ||
+    skip "capsa exec does not call capsa_sandbox_exec_process yet"
+  vm_on
+  set_args sh -c 'echo ready; exec sleep 1000'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -q ready "$OUT"
+  run_bg exec ctr sh -c 'echo from-exec; echo exec-err >&2; uname -r; exit 4'
+  assert_equal "$status" 4
+  assert_equal "$(printf '%s\n' "$output" | head -n 1)" from-exec
+  [ "$(printf '%s\n' "$output" | tail -n 1)" != "$(uname -r)" ] || fail "exec ran on the host"
+  [[ "$stderr" == *exec-err* ]] || fail "stderr: $stderr"
+  capsa kill ctr KILL
+  wait_status ctr stopped
+  capsa delete ctr
+  assert_no_leftovers ctr
+}
