@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -722,6 +723,12 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
         close_fd (&j.ns_fd[i]);
       }
 
+  if (capsa_seccomp_prepare (j.config->linux_ ? j.config->linux_->seccomp : NULL, j.fd_floor, err)
+      < 0)
+    goto out;
+  /* The child is a capsa image inside the container's pid namespace until its execve: no
+   * ptrace and no /proc/<pid>/exe|mem|environ for the container's processes. */
+  prctl (PR_SET_DUMPABLE, 0);
   pid = fork ();
   if (pid < 0)
     {
@@ -733,6 +740,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
       close (dfd);
       exec_child (&j);
     }
+  capsa_seccomp_release ();
   close_fd (&j.sync[1]);
   close_fd (&j.cons[1]);
   close_fd (&j.console_fd);
@@ -781,6 +789,7 @@ fail:
       waitpid (pid, NULL, 0);
     }
 out:
+  capsa_seccomp_release ();
   if (cg.mgr)
     cg.mgr->release (&cg);
   job_release (&j);

@@ -121,6 +121,13 @@ int capsa_run_hooks (const char *kind, const struct oci_hook *hooks, size_t n,
  * capabilities are dropped (loading needs CAP_SYS_ADMIN without NNP).  Without libseccomp
  * compiled in, a config with linux.seccomp is an error. */
 int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, capsa_error_t *err);
+/* In the runtime before the container process is cloned/forked: check and build the filter
+ * (errors name the JSON path, before anything is created in the container) and, with
+ * SCMP_ACT_NOTIFY, connect to listenerPath on the host side (the socket lands at fd_floor or
+ * above).  capsa_seccomp_apply in the child then loads that filter and sends the notify fd on
+ * that connection.  The runtime calls capsa_seccomp_release once the child exists. */
+int capsa_seccomp_prepare (const struct oci_seccomp *s, int fd_floor, capsa_error_t *err);
+void capsa_seccomp_release (void);
 /* Connect to s->listener_path and send notify_fd (SCM_RIGHTS) with the container process state
  * JSON (ociVersion, fds ["seccompFd"], pid, metadata, state). */
 int capsa_seccomp_send_listener (const struct oci_seccomp *s, int notify_fd, const char *state_json,

@@ -165,7 +165,26 @@ int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err)
   if (!p->oom_score_adj_present)
     return 0;
   len = snprintf (buf, sizeof (buf), "%d", (int)p->oom_score_adj);
+  /* Already set (the init sets it early, process_exec again): nothing to do.  This matters
+   * once the process is non-dumpable: in a user namespace its /proc files then belong to the
+   * host's root. */
+  fd = open ("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      char cur[32];
+      ssize_t n = read (fd, cur, sizeof (cur) - 1);
+      close (fd);
+      if (n > 0 && (cur[n] = '\0', strtol (cur, NULL, 10) == p->oom_score_adj))
+        return 0;
+    }
   fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 && errno == EACCES && prctl (PR_GET_DUMPABLE) == 0)
+    {
+      /* Non-dumpable in a user namespace: dumpable just for this open. */
+      prctl (PR_SET_DUMPABLE, 1);
+      fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+      prctl (PR_SET_DUMPABLE, 0);
+    }
   if (fd < 0)
     return capsa_make_error (err, errno, "open \"/proc/self/oom_score_adj\"");
   ret = write (fd, buf, len);

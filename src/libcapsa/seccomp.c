@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +65,43 @@ static char *listener_message (const struct oci_seccomp *s, const char *state_js
   return out;
 }
 
-int capsa_seccomp_send_listener (const struct oci_seccomp *s, int notify_fd, const char *state_json,
-                                 capsa_error_t *err)
+/* Connect to s->listener_path (a host path: called by the runtime before the container init
+ * is cloned, or by capsa exec before it joins the container's mount namespace). */
+static int listener_connect (const struct oci_seccomp *s, capsa_error_t *err)
 {
   struct sockaddr_un addr;
+  int sock;
+
+  if (s->listener_path == NULL || s->listener_path[0] == '\0')
+    return capsa_make_error (err, 0, ".linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY");
+  if (s->listener_path[0] != '/')
+    return capsa_make_error (err, 0, ".linux.seccomp.listenerPath: \"%s\" is not an absolute path",
+                             s->listener_path);
+  if (strlen (s->listener_path) >= sizeof (addr.sun_path))
+    return capsa_make_error (err, ENAMETOOLONG, ".linux.seccomp.listenerPath: \"%s\"",
+                             s->listener_path);
+  sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return capsa_make_error (err, errno, "socket");
+  memset (&addr, 0, sizeof (addr));
+  addr.sun_family = AF_UNIX;
+  strcpy (addr.sun_path, s->listener_path);
+  if (connect (sock, (struct sockaddr *)&addr, sizeof (addr)) < 0)
+    {
+      int e = errno;
+      close (sock);
+      return capsa_make_error (err, e, ".linux.seccomp.listenerPath: connect to \"%s\"",
+                               s->listener_path);
+    }
+  return sock;
+}
+
+/* Send the container process state with notify_fd on a connected socket, then close it. */
+static int listener_send (int sock, const struct oci_seccomp *s, int notify_fd,
+                          const char *state_json, capsa_error_t *err)
+{
   char *msg;
-  int sock, ret;
+  int ret;
   struct msghdr mh;
   struct iovec iov;
   union
@@ -80,26 +112,11 @@ int capsa_seccomp_send_listener (const struct oci_seccomp *s, int notify_fd, con
   struct cmsghdr *cm;
   size_t off = 0, len;
 
-  if (s->listener_path == NULL || s->listener_path[0] == '\0')
-    return capsa_make_error (err, 0, ".linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY");
-  if (strlen (s->listener_path) >= sizeof (addr.sun_path))
-    return capsa_make_error (err, ENAMETOOLONG, "seccomp listener \"%s\"", s->listener_path);
   msg = listener_message (s, state_json);
   if (msg == NULL)
-    return capsa_make_error (err, ENOMEM, "seccomp listener message");
-  sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (sock < 0)
     {
-      free (msg);
-      return capsa_make_error (err, errno, "socket");
-    }
-  memset (&addr, 0, sizeof (addr));
-  addr.sun_family = AF_UNIX;
-  strcpy (addr.sun_path, s->listener_path);
-  if (connect (sock, (struct sockaddr *)&addr, sizeof (addr)) < 0)
-    {
-      ret = capsa_make_error (err, errno, "connect to seccomp listener \"%s\"", s->listener_path);
-      goto out;
+      close (sock);
+      return capsa_make_error (err, ENOMEM, "seccomp listener message");
     }
   /* The fd travels with the first chunk only (the spec allows several sendmsg calls). */
   len = strlen (msg);
@@ -140,7 +157,27 @@ out:
   return ret;
 }
 
+int capsa_seccomp_send_listener (const struct oci_seccomp *s, int notify_fd, const char *state_json,
+                                 capsa_error_t *err)
+{
+  int sock = listener_connect (s, err);
+  if (sock < 0)
+    return -1;
+  return listener_send (sock, s, notify_fd, state_json, err);
+}
+
 #ifndef HAVE_SECCOMP
+
+int capsa_seccomp_prepare (const struct oci_seccomp *s, int fd_floor, capsa_error_t *err)
+{
+  if (s == NULL)
+    return 0;
+  return capsa_make_error (err, 0, "config.json: .linux.seccomp: seccomp support not compiled in");
+}
+
+void capsa_seccomp_release (void)
+{
+}
 
 int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, capsa_error_t *err)
 {
@@ -371,40 +408,134 @@ static int add_rules (scmp_filter_ctx f, const struct oci_seccomp *s, uint32_t d
   return 0;
 }
 
-int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, capsa_error_t *err)
+/* Build (without loading) the filter for s; *notify tells whether a rule uses SCMP_ACT_NOTIFY. */
+static scmp_filter_ctx build_filter (const struct oci_seccomp *s, bool *notify, capsa_error_t *err)
 {
   scmp_filter_ctx f;
   uint32_t def;
-  bool notify = false;
-  int r, ret = -1;
+  int r;
 
-  if (s == NULL)
-    return 0;
+  *notify = false;
   if (parse_action (s->default_action, s->default_errno_ret_present, s->default_errno_ret,
                     ".linux.seccomp.defaultAction", &def, err)
       < 0)
-    return -1;
+    return NULL;
   if (def == SCMP_ACT_NOTIFY)
-    return capsa_make_error (err, 0,
-                             ".linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
-                             "action");
+    {
+      capsa_make_error (err, 0,
+                        ".linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
+                        "action");
+      return NULL;
+    }
   f = seccomp_init (def);
   if (f == NULL)
-    return capsa_make_error (err, EINVAL, "seccomp_init");
+    {
+      capsa_make_error (err, EINVAL, "seccomp_init");
+      return NULL;
+    }
   /* noNewPrivileges is process.c's decision, not libseccomp's (it sets NNP by default). */
   r = seccomp_attr_set (f, SCMP_FLTATR_CTL_NNP, 0);
   if (r < 0)
     {
       capsa_make_error (err, -r, "seccomp: clear the NNP attribute");
-      goto out;
+      goto fail;
     }
   if (add_arches (f, s, err) < 0 || set_flags (f, s, err) < 0
-      || add_rules (f, s, def, &notify, err) < 0)
-    goto out;
-  if (notify && (s->listener_path == NULL || s->listener_path[0] == '\0'))
+      || add_rules (f, s, def, notify, err) < 0)
+    goto fail;
+  if (*notify && (s->listener_path == NULL || s->listener_path[0] == '\0'))
     {
       capsa_make_error (err, 0, ".linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY");
-      goto out;
+      goto fail;
+    }
+  if (s->listener_metadata && (s->listener_path == NULL || s->listener_path[0] == '\0'))
+    {
+      capsa_make_error (err, 0, ".linux.seccomp.listenerMetadata: set without listenerPath");
+      goto fail;
+    }
+  return f;
+fail:
+  seccomp_release (f);
+  return NULL;
+}
+
+/* What capsa_seccomp_prepare made in the runtime; the container process inherits it with its
+ * copy of the runtime's memory and fds. */
+static struct
+{
+  const struct oci_seccomp *for_s;
+  scmp_filter_ctx filter;
+  bool notify;
+  int listener; /* connected to listenerPath, -1 when none */
+} prepared = { NULL, NULL, false, -1 };
+
+int capsa_seccomp_prepare (const struct oci_seccomp *s, int fd_floor, capsa_error_t *err)
+{
+  capsa_seccomp_release ();
+  if (s == NULL)
+    return 0;
+  prepared.filter = build_filter (s, &prepared.notify, err);
+  if (prepared.filter == NULL)
+    return capsa_error_prefix (err, "config.json");
+  prepared.for_s = s;
+  if (getenv ("LISTEN_FDS"))
+    fd_floor += atoi (getenv ("LISTEN_FDS"));
+  if (prepared.notify)
+    {
+      int sock = listener_connect (s, err);
+      if (sock < 0)
+        {
+          capsa_seccomp_release ();
+          return capsa_error_prefix (err, "config.json");
+        }
+      /* Above the fds the container process keeps (--preserve-fds, LISTEN_FDS). */
+      if (sock < fd_floor)
+        {
+          int n = fcntl (sock, F_DUPFD_CLOEXEC, fd_floor);
+          close (sock);
+          if (n < 0)
+            {
+              capsa_seccomp_release ();
+              return capsa_make_error (err, errno, "seccomp listener socket");
+            }
+          sock = n;
+        }
+      prepared.listener = sock;
+    }
+  return 0;
+}
+
+void capsa_seccomp_release (void)
+{
+  if (prepared.filter)
+    seccomp_release (prepared.filter);
+  if (prepared.listener >= 0)
+    close (prepared.listener);
+  prepared.filter = NULL;
+  prepared.for_s = NULL;
+  prepared.notify = false;
+  prepared.listener = -1;
+}
+
+int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, capsa_error_t *err)
+{
+  scmp_filter_ctx f;
+  bool notify = false, own = false;
+  int r, ret = -1;
+
+  if (s == NULL)
+    return 0;
+  if (prepared.for_s == s && prepared.filter)
+    {
+      f = prepared.filter;
+      notify = prepared.notify;
+    }
+  else
+    {
+      f = build_filter (s, &notify, err);
+      if (f == NULL)
+        return -1;
+      own = true;
     }
   r = seccomp_load (f);
   if (r < 0)
@@ -422,6 +553,13 @@ int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, cap
         }
       if (ctx && ctx->seccomp_notify)
         r = ctx->seccomp_notify (ctx, nfd, err);
+      else if (!own && prepared.listener >= 0)
+        {
+          /* The connection the runtime made on the host side (listenerPath is a host path,
+           * not reachable from inside the container). */
+          r = listener_send (prepared.listener, s, nfd, ctx ? ctx->state_json : NULL, err);
+          prepared.listener = -1;
+        }
       else
         r = capsa_seccomp_send_listener (s, nfd, ctx ? ctx->state_json : NULL, err);
       /* The filter's notify fd must not reach the container process. */
@@ -431,7 +569,8 @@ int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, cap
     }
   ret = 0;
 out:
-  seccomp_release (f);
+  if (own)
+    seccomp_release (f);
   return ret;
 }
 
