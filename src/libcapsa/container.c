@@ -261,7 +261,9 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
       close (ctx->console_socket_fd);
       ctx->console_socket_fd = -1;
     }
-  /* From here on the container outlives the command that created it. */
+  /* From here on the container outlives the command that created it, and processes of the
+   * container (capsa exec) may see it: no ptrace, no /proc/<pid>/exe|mem|environ until execve. */
+  prctl (PR_SET_DUMPABLE, 0);
   prctl (PR_SET_PDEATHSIG, 0);
   if (capsa_sync_send (sync, SYNC_CREATED, 0, 0, NULL, &err) < 0)
     _exit (1);
@@ -386,6 +388,7 @@ static void ctx_release (struct capsa_ctx *ctx)
     close (ctx->console_socket_fd);
   if (ctx->exec_fifo_fd >= 0)
     close (ctx->exec_fifo_fd);
+  capsa_seccomp_release ();
 }
 
 static int write_pid_file (const char *path, pid_t pid, capsa_error_t *err)
@@ -498,7 +501,8 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
 
   if (capsa_validate_id (o->id, err) < 0)
     return -1;
-  if (load_bundle (&ctx, o, err) < 0 || capsa_ns_plan (&ctx, &plan, err) < 0)
+  if (load_bundle (&ctx, o, err) < 0 || capsa_ns_plan (&ctx, &plan, err) < 0
+      || capsa_seccomp_prepare (ctx.config->linux_->seccomp, 3 + o->preserve_fds, err) < 0)
     goto fail_early;
   proc = ctx.config->process;
   if (proc->terminal && o->console_socket == NULL && (!for_run || o->detach))
