@@ -32,6 +32,44 @@ typedef int (*parse_fn) (struct pctx *c, yajl_val v, void *out);
 
 static int fail (struct pctx *c, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/* Messages are one line: control characters from the document (in keys and values quoted in
+ * a message) become C escapes ("\n", "\x1b").  Takes ownership of s; NULL stays NULL. */
+static char *one_line (char *s)
+{
+  const unsigned char *p;
+  char *out, *q;
+  size_t n = 0;
+
+  if (s == NULL)
+    return NULL;
+  for (p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      n++;
+  if (n == 0)
+    return s;
+  out = malloc (strlen (s) + 3 * n + 1);
+  if (out == NULL)
+    {
+      free (s);
+      return NULL;
+    }
+  for (p = (const unsigned char *)s, q = out; *p; p++)
+    {
+      if (*p == '\n' || *p == '\t' || *p == '\r')
+        {
+          *q++ = '\\';
+          *q++ = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+        }
+      else if (*p < 0x20 || *p == 0x7f)
+        q += sprintf (q, "\\x%02x", *p);
+      else
+        *q++ = (char)*p;
+    }
+  *q = '\0';
+  free (s);
+  return out;
+}
+
 static int fail (struct pctx *c, const char *fmt, ...)
 {
   va_list ap;
@@ -51,6 +89,7 @@ static int fail (struct pctx *c, const char *fmt, ...)
     r = asprintf (&c->err, "%s: %s", c->name, msg ? msg : "out of memory");
   if (r < 0)
     c->err = NULL;
+  c->err = one_line (c->err);
   free (msg);
   return -1;
 }
@@ -1711,6 +1750,7 @@ static void json_error (const char *text, size_t len, size_t off, const char *na
                 line, col)
       < 0)
     *err = NULL;
+  *err = one_line (*err);
   free (one);
 }
 

@@ -11,6 +11,39 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Errors are one line: control characters (from ids, paths or values a user gave) become C
+ * escapes ("\n", "\x1b").  Takes ownership of s; aborts on ENOMEM like the callers. */
+static char *one_line (char *s)
+{
+  const unsigned char *p;
+  char *out, *q;
+  size_t n = 0;
+
+  for (p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      n++;
+  if (n == 0)
+    return s;
+  out = malloc (strlen (s) + 3 * n + 1);
+  if (out == NULL)
+    abort ();
+  for (p = (const unsigned char *)s, q = out; *p; p++)
+    {
+      if (*p == '\n' || *p == '\t' || *p == '\r')
+        {
+          *q++ = '\\';
+          *q++ = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+        }
+      else if (*p < 0x20 || *p == 0x7f)
+        q += sprintf (q, "\\x%02x", *p);
+      else
+        *q++ = (char)*p;
+    }
+  *q = '\0';
+  free (s);
+  return out;
+}
+
 int capsa_make_error (capsa_error_t *err, int status, const char *fmt, ...)
 {
   va_list ap;
@@ -26,6 +59,7 @@ int capsa_make_error (capsa_error_t *err, int status, const char *fmt, ...)
   if (vasprintf (&e->msg, fmt, ap) < 0)
     abort ();
   va_end (ap);
+  e->msg = one_line (e->msg);
   *err = e;
   return -1;
 }
@@ -41,6 +75,7 @@ int capsa_error_prefix (capsa_error_t *err, const char *fmt, ...)
   if (vasprintf (&ctx, fmt, ap) < 0)
     abort ();
   va_end (ap);
+  ctx = one_line (ctx);
   if (asprintf (&msg, "%s: %s", ctx, (*err)->msg) < 0)
     abort ();
   free (ctx);

@@ -138,8 +138,9 @@ int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts
           }
       if (d == NULL)
         {
-          /* "x-*" options are hints for userspace tools (mount(8) drops them too). */
-          if (strncmp (o, "x-", 2) == 0)
+          /* "x-*" options are hints for userspace tools (mount(8) drops them too); an empty
+           * option would put an empty item in the mount data (",size=1"). */
+          if (strncmp (o, "x-", 2) == 0 || o[0] == '\0')
             continue;
           if (append_data (&out->data, o) < 0)
             {
