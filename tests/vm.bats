@@ -218,3 +218,17 @@ run_ctr () {
   capsa delete ctr
   assert_no_leftovers ctr
 }
+
+@test "vm: the container's memory cgroup bounds the whole VM, even when hwConfig asks for more" {
+  vm_on
+  # The guest is told it has 512 MiB, the cgroup allows 160 MiB: a hog in the guest gets the
+  # VMM killed by the cgroup instead of taking host memory.
+  cfg '.linux.resources = {"memory": {"limit": 167772160}}
+       | .vm = {"kernel": {"path": $k}, "hwConfig": {"memory": 536870912}}' --arg k "$CAPSA_VM_ASSETS/vmlinux"
+  cfg '.mounts += [{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["size=90%"]}]'
+  set_args sh -c 'dd if=/dev/zero of=/dev/shm/hog bs=1M count=400 2>/dev/null; echo survived'
+  run_ctr
+  assert_equal "$status" 137
+  refute_output --partial survived
+  [[ "$stderr" == *"hypervisor: signal 9"* ]] || fail "stderr: $stderr"
+}

@@ -20,7 +20,7 @@ cc -static -O2 -o "$work/init" "$work/init.c"
 khz=$(awk -F: '/cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)
 floor () {
   qemu-system-x86_64 -M microvm,acpi=off -accel tcg,tb-size=64 -cpu max -m 256M -nodefaults \
-    -no-user-config -nographic -no-reboot -monitor none -serial none -device isa-debug-exit \
+    -no-user-config -nographic -no-reboot -monitor none -serial none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$assets/vmlinux" -initrd "$work/floor.cpio" \
     -append "console=ttyS0 quiet panic=-1 noapictimer cryptomgr.notests rodata=off tsc_early_khz=$khz rdinit=/init" \
     >/dev/null 2>&1 || true

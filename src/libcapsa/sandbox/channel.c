@@ -607,7 +607,8 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
         snprintf (st, sizeof (st), "signal %d", WTERMSIG (vmm_status));
       report ("the VM stopped without reporting the workload's exit status (hypervisor: %s)", st,
               &tail);
-      return 1;
+      /* A VMM killed (e.g. by the cgroup's OOM killer) reads like a killed container. */
+      return WIFSIGNALED (vmm_status) ? 128 + WTERMSIG (vmm_status) : 1;
     }
   return code;
 }

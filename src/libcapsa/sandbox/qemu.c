@@ -90,7 +90,7 @@ char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
   add (&a, "-serial");
   add (&a, "chardev:con");
   add (&a, "-device");
-  add (&a, "isa-debug-exit");
+  add (&a, "isa-debug-exit,iobase=0xf4,iosize=0x04");
   add (&a, "-kernel");
   add (&a, VM_VIEW_KERNEL);
   add (&a, "-initrd");
