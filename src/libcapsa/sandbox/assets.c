@@ -1,6 +1,7 @@
 /* capsa: VM isolation mode: hypervisor, guest kernel and initramfs lookup, acceleration choice
  * and the VM's size. */
 #include <config.h>
+#include "sandbox.h"
 #include "vm.h"
 
 #include <errno.h>
@@ -220,4 +221,11 @@ int capsa_vm_plan_build (struct capsa_ctx *ctx, struct capsa_vm_plan *plan, caps
     *w = '\0';
   }
   return 0;
+}
+
+char *capsa_sandbox_hypervisor (const char **accel)
+{
+  const char *why;
+  *accel = kvm_usable (&why) ? "kvm" : "tcg";
+  return find_qemu ();
 }

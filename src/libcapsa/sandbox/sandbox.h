@@ -26,6 +26,10 @@ int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err);
 int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int sig,
                         capsa_error_t *err);
 
+/* For `features` and `--version`: the default hypervisor's path (malloc'd; NULL when none is
+ * installed) and, in *accel, the acceleration a VM gets here ("kvm" or "tcg"). */
+char *capsa_sandbox_hypervisor (const char **accel);
+
 /* Runtime side, for `capsa exec` into a running VM-mode container (dir: its state dir): runs
  * process `p` in the guest (args, env, cwd, user, groups, umask, rlimits; no terminal yet) with
  * stdio[0..2] as its stdin/stdout/stderr (relayed through the VM's control channel) and blocks
