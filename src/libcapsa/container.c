@@ -261,6 +261,9 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
       close (ctx->console_socket_fd);
       ctx->console_socket_fd = -1;
     }
+  /* A missing program fails `create`, as with runc (engines map its text to 127/126). */
+  if (!ctx->vm && capsa_process_check_executable (c->process, &err) < 0)
+    init_fail (sync, &err);
   /* From here on the container outlives the command that created it, and processes of the
    * container (capsa exec) may see it: no ptrace, no /proc/<pid>/exe|mem|environ until execve. */
   prctl (PR_SET_DUMPABLE, 0);

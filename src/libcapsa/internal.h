@@ -59,6 +59,9 @@ struct capsa_mount_opts
   bool tmpcopyup; /* "tmpcopyup": fill a new tmpfs with what the directory under it held */
   char *data;     /* comma-separated leftovers passed as mount data, malloc'd (may be NULL) */
 };
+/* In the container init before it reports "created": args[0] exists and is executable (found
+ * through the process's PATH), so that `create` fails on a missing program, as with runc. */
+int capsa_process_check_executable (const struct oci_process *p, capsa_error_t *err);
 int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts *out,
                                capsa_error_t *err);
 void capsa_mount_opts_free (struct capsa_mount_opts *o);

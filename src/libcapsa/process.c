@@ -701,6 +701,24 @@ static int find_executable (const char *file, const char *path, char **out, caps
   return capsa_make_error (err, 0, "exec: \"%s\": executable file not found in $PATH", file);
 }
 
+int capsa_process_check_executable (const struct oci_process *p, capsa_error_t *err)
+{
+  const char *path = CAPSA_DEFAULT_PATH;
+  char *exe = NULL;
+  size_t i;
+
+  /* A path relative to the cwd is only resolved at exec time (the cwd is entered then). */
+  if (p->args_len == 0 || (p->args[0][0] != '/' && strchr (p->args[0], '/') != NULL))
+    return 0;
+  for (i = 0; i < p->env_len; i++)
+    if (strncmp (p->env[i], "PATH=", 5) == 0)
+      path = p->env[i] + 5;
+  if (find_executable (p->args[0], path, &exe, err) < 0)
+    return -1;
+  free (exe);
+  return 0;
+}
+
 /* ---- file descriptors ------------------------------------------------------------------- */
 
 /* Number of socket-activation fds handed to capsa (LISTEN_FDS).  The caller of capsa checked
