@@ -98,6 +98,15 @@ state_is () {
   assert_output ""
 }
 
+@test "podman: run maps a missing program to 127 and a non-executable one to 126" {
+  run -127 podman run --rm "$IMG" /no/such/program </dev/null
+  assert_output --partial "no such file or directory"
+  run -126 podman run --rm "$IMG" /etc/passwd </dev/null
+  assert_output --partial "permission denied"
+  run podman ps -a -q
+  assert_output ""
+}
+
 @test "podman: run -i passes piped stdin" {
   run bash -c 'printf "line one\nline two\n" | "$@"' _ podman run -i --rm "$IMG" sh -c 'wc -l; cat /dev/null'
   assert_success
