@@ -45,6 +45,36 @@ both () {
   [ "$output" = "$co" ] || fail "output differs: container '$co', VM '$output' (VM stderr: $stderr)"
 }
 
+# console_receiver SOCKET OUTFILE [INPUT]: accept one console fd on SOCKET, optionally write INPUT
+# to it, copy everything read from it to OUTFILE until the terminal closes.
+console_receiver () {
+  python3 - "$@" <<'PY' &
+import os, socket, sys
+path, out = sys.argv[1], sys.argv[2]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(1)
+open(out + ".ready", "w").close()
+conn, _ = srv.accept()
+_, fds, _, _ = socket.recv_fds(conn, 4096, 4)
+master = fds[0]
+if len(sys.argv) > 3:
+    os.write(master, sys.argv[3].encode())
+with open(out, "wb") as f:
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        f.write(data)
+        f.flush()
+PY
+  RECEIVER=$!
+  wait_for test -e "$2.ready"
+}
+
 run_ctr () {
   run_bg run -b "$BUNDLE" ctr
 }
@@ -231,4 +261,25 @@ run_ctr () {
   assert_equal "$status" 137
   refute_output --partial survived
   [[ "$stderr" == *"hypervisor: signal 9"* ]] || fail "stderr: $stderr"
+}
+
+@test "vm: terminal: the console is a pty in the guest" {
+  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
+  local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
+  console_receiver "$sock" "$out" $'typed-input\n'
+  vm_on
+  cfg '.process.terminal = true | .process.consoleSize = {height: 33, width: 111}'
+  set_args sh -c 'read line; tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; stty size; echo "got:$line"'
+  capsa_bg create --console-socket "$sock" -b "$BUNDLE" ctr
+  capsa start ctr
+  wait_status ctr stopped
+  local i
+  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
+  kill "$RECEIVER" 2>/dev/null || true
+  capsa delete ctr
+  tr -d '\r' <"$out" >"$out.txt"
+  grep -q '^/dev/pts/[0-9]' "$out.txt" || fail "tty: $(cat "$out.txt")"
+  grep -q '^all-tty$' "$out.txt" || fail "not a tty: $(cat "$out.txt")"
+  grep -q '^33 111$' "$out.txt" || fail "size: $(cat "$out.txt")"
+  grep -q '^got:typed-input$' "$out.txt" || fail "input: $(cat "$out.txt")"
 }

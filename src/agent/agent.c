@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
@@ -45,6 +47,8 @@ struct spec
   gid_t xgids[256];
   size_t nxgids;
   mode_t umask;
+  bool terminal;
+  unsigned short rows, cols;
   struct
   {
     int res;
@@ -367,6 +371,8 @@ child (struct spec *s, int in, int out, int errfd, int report)
   setsid ();
   if (dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (errfd, 2) < 0)
     _exit (127);
+  if (s->terminal)
+    ioctl (0, TIOCSCTTY, 0);
   for (i = 0; i < s->nrlimits; i++)
     if (setrlimit (s->rlimits[i].res, &s->rlimits[i].lim) < 0)
       {
@@ -457,6 +463,18 @@ static void receive_spec (struct spec *s)
                   s->nrlimits++;
                 }
             }
+          break;
+        case REC_TERMINAL:
+          {
+            unsigned r = 0, c = 0;
+            s->terminal = true;
+            if (sscanf (d, "%u %u", &r, &c) == 2)
+              {
+                s->rows = (unsigned short)r;
+                s->cols = (unsigned short)c;
+              }
+            free (d);
+          }
           break;
         case REC_MOUNT:
           do_mount (d, len);
@@ -587,7 +605,7 @@ static void exec_input (const char *d, size_t len)
 int main (void)
 {
   static struct spec s = { .umask = 022 };
-  int in, out, errfd, sfd, rep[2];
+  int in, out, errfd, sfd, rep[2], master = -1, slave = -1, tty_in = -1, tty_out = -1;
   char buf[700];
   pid_t pid;
   sigset_t mask;
@@ -625,6 +643,20 @@ int main (void)
       || chdir ("/") < 0)
     fatal ("enter the container rootfs: %s", strerror (errno));
 
+  if (s.terminal)
+    {
+      /* The container's own /dev/ptmx (its devpts), so that ttyname works in there. */
+      struct winsize ws = { .ws_row = s.rows, .ws_col = s.cols };
+      master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+      if (master < 0 || grantpt (master) < 0 || unlockpt (master) < 0)
+        fatal ("open the guest pty: %s", strerror (errno));
+      slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+      if (slave < 0)
+        fatal ("open the guest pty peer: %s", strerror (errno));
+      if (ws.ws_row && ws.ws_col)
+        ioctl (master, TIOCSWINSZ, &ws);
+    }
+
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);
   sigprocmask (SIG_BLOCK, &mask, NULL);
@@ -635,11 +667,27 @@ int main (void)
   if (pid < 0)
     fatal ("fork: %s", strerror (errno));
   if (pid == 0)
-    child (&s, in, out, errfd, rep[1]);
+    {
+      if (s.terminal)
+        child (&s, slave, slave, slave, rep[1]);
+      child (&s, in, out, errfd, rep[1]);
+    }
   close (rep[1]);
-  close (in);
-  close (out);
-  close (errfd);
+  if (s.terminal)
+    {
+      /* The agent relays between the stdio ports and the pty master. */
+      close (slave);
+      close (errfd);
+      tty_in = in;
+      tty_out = out;
+      fcntl (master, F_SETFL, O_NONBLOCK);
+    }
+  else
+    {
+      close (in);
+      close (out);
+      close (errfd);
+    }
   n = read (rep[0], buf, sizeof (buf) - 1);
   close (rep[0]);
   if (n > 0)
@@ -658,14 +706,18 @@ int main (void)
 
   for (;;)
     {
-      struct pollfd pfd[2 + 2 * MAX_EXECS];
-      int map[2 + 2 * MAX_EXECS];
+      struct pollfd pfd[4 + 2 * MAX_EXECS];
+      int map[4 + 2 * MAX_EXECS];
       nfds_t np = 0;
       size_t i;
 
       pfd[np].fd = sfd;
       pfd[np++].events = POLLIN;
       pfd[np].fd = ctl_fd;
+      pfd[np++].events = POLLIN;
+      pfd[np].fd = master;
+      pfd[np++].events = POLLIN;
+      pfd[np].fd = tty_in;
       pfd[np++].events = POLLIN;
       for (i = 0; i < MAX_EXECS; i++)
         {
@@ -686,7 +738,31 @@ int main (void)
         }
       if (poll (pfd, np, -1) < 0)
         continue;
-      for (i = 2; i < np; i++)
+      if (master >= 0 && pfd[2].revents)
+        {
+          char data[16384];
+          n = read (master, data, sizeof (data));
+          if (n > 0)
+            write_all (tty_out, data, (size_t)n);
+          else if (n == 0 || errno != EAGAIN)
+            {
+              close (master);
+              master = -1;
+            }
+        }
+      if (tty_in >= 0 && pfd[3].revents)
+        {
+          char data[16384];
+          n = read (tty_in, data, sizeof (data));
+          if (n > 0 && master >= 0)
+            write_all (master, data, (size_t)n);
+          else if (n <= 0)
+            {
+              close (tty_in);
+              tty_in = -1;
+            }
+        }
+      for (i = 4; i < np; i++)
         if (pfd[i].revents)
           {
             struct exec_proc *e = &execs[map[i] % MAX_EXECS];
@@ -715,6 +791,15 @@ int main (void)
               int code = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
               if (w == pid)
                 {
+                  /* What the workload wrote to its tty comes before its exit status. */
+                  while (master >= 0)
+                    {
+                      char data[16384];
+                      n = read (master, data, sizeof (data));
+                      if (n <= 0)
+                        break;
+                      write_all (tty_out, data, (size_t)n);
+                    }
                   snprintf (buf, sizeof (buf), "%d", code);
                   send_rec (REC_EXIT, buf);
                   power_off ();

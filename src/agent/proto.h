@@ -13,7 +13,8 @@
 #define REC_UMASK 'm'  /* octal */
 #define REC_RLIMIT 'r' /* "RESOURCE SOFT HARD" (numbers) */
 #define REC_HOSTNAME 'h'
-#define REC_MOUNT 'M' /* "type\0source\0destination\0options" */
+#define REC_TERMINAL 'T' /* "ROWS COLS": the workload gets a pty in the guest */
+#define REC_MOUNT 'M'    /* "type\0source\0destination\0options" */
 #define REC_END 'E'
 /* host -> agent, while the workload runs */
 #define REC_KILL 'K' /* decimal signal number */

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <termios.h>
 #include <sys/signalfd.h>
 #include <sys/uio.h>
 #include <sys/socket.h>
@@ -165,6 +167,23 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c)
 {
   size_t i;
   int r = capsa_vm_send_process (fd, c->process);
+
+  if (c->process->terminal)
+    {
+      /* stdio is the host pty's slave (the console): raw, so that the guest's pty alone cooks
+         and echoes; its size goes to the guest's pty. */
+      struct winsize ws = { 0 };
+      struct termios t;
+      char buf[32];
+      ioctl (0, TIOCGWINSZ, &ws);
+      if (tcgetattr (0, &t) == 0)
+        {
+          cfmakeraw (&t);
+          tcsetattr (0, TCSANOW, &t);
+        }
+      snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
+      r |= send_str (fd, REC_TERMINAL, buf);
+    }
 
   if (c->hostname)
     r |= send_str (fd, REC_HOSTNAME, c->hostname);

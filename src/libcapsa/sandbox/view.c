@@ -98,6 +98,23 @@ static int build (struct capsa_ctx *ctx, const struct capsa_vm_plan *plan, const
       if (touch (p, err) < 0 || bind_ro (srcs[i], fds[i], p, true, err) < 0)
         return -1;
     }
+  /* A console (process.terminal) is a pty of a devpts of the VMM's own. */
+  if (ctx->config->process->terminal)
+    {
+      snprintf (p, sizeof (p), "%s/dev/pts", view_root);
+      if (mkdir (p, 0755) < 0
+          || mount ("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
+                    "newinstance,ptmxmode=0666,mode=0620")
+               < 0)
+        return capsa_make_error (err, errno, "VMM view: mount devpts");
+      snprintf (p, sizeof (p), "%s/dev/ptmx", view_root);
+      if (symlink ("pts/ptmx", p) < 0)
+        return capsa_make_error (err, errno, "VMM view: symlink \"%s\"", p);
+      /* The console's mount point (the view's root is read-only by then). */
+      snprintf (p, sizeof (p), "%s/dev/console", view_root);
+      if (touch (p, err) < 0)
+        return -1;
+    }
   /* The container rootfs, exported read-write to the guest. */
   snprintf (p, sizeof (p), "%s%s", view_root, VM_VIEW_ROOTFS);
   if (bind_ro (srcs[SRC_ROOTFS], fds[SRC_ROOTFS], p, true, err) < 0)

@@ -39,10 +39,6 @@ int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   struct sockaddr_un sa;
 
-  if (ctx->config->process->terminal)
-    return capsa_make_error (err, 0,
-                             "config.json: .process.terminal: a terminal is not supported in VM "
-                             "isolation mode yet");
   if (capsa_vm_plan_build (ctx, &plan, err) < 0)
     return -1;
   if (socket_addr (ctx->state_dir, &sa, err) < 0)
