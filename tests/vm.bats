@@ -283,3 +283,15 @@ run_ctr () {
   grep -q '^33 111$' "$out.txt" || fail "size: $(cat "$out.txt")"
   grep -q '^got:typed-input$' "$out.txt" || fail "input: $(cat "$out.txt")"
 }
+
+@test "vm: a signal sent while the guest boots reaches the workload" {
+  vm_on
+  set_args sleep 1000
+  capsa_bg create -b "$BUNDLE" ctr
+  capsa start ctr
+  # the guest is still booting: the signal waits for the workload instead of being lost
+  capsa kill ctr TERM
+  wait_status ctr stopped
+  capsa delete ctr
+  assert_no_leftovers ctr
+}

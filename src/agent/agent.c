@@ -827,6 +827,15 @@ int main (void)
             }
           if (tag == REC_KILL)
             kill (pid, (int)parse_ul (d, 10));
+          else if (tag == REC_TERMINAL && master >= 0)
+            {
+              unsigned r = 0, c = 0;
+              if (sscanf (d, "%u %u", &r, &c) == 2)
+                {
+                  struct winsize ws = { .ws_row = (unsigned short)r, .ws_col = (unsigned short)c };
+                  ioctl (master, TIOCSWINSZ, &ws);
+                }
+            }
           else if (tag == REC_EXEC)
             exec_start (d);
           else if (tag == REC_EXEC_IN)

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static bool vm_terminal; /* the workload has a terminal: SIGWINCH resizes the guest's pty */
+
 static int write_all (int fd, const void *buf, size_t len)
 {
   const char *p = buf;
@@ -183,6 +185,7 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c)
         }
       snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
       r |= send_str (fd, REC_TERMINAL, buf);
+      vm_terminal = true;
     }
 
   if (c->hostname)
@@ -263,6 +266,45 @@ static int relay (int from, int to, struct console_tail *t)
   return 0;
 }
 
+/* ---- signals for the workload ---- */
+
+static bool workload_started, killed_before_start;
+static pid_t vmm_pid = -1;
+static int pending[16];
+static size_t npending;
+
+/* Signals that arrive before the agent started the workload wait for it; SIGKILL stops the VM
+ * at once, as it would stop a container that has not run its process yet. */
+static int deliver (int ctl, int sig)
+{
+  char buf[16];
+  if (!workload_started)
+    {
+      if (sig == SIGKILL)
+        {
+          killed_before_start = true;
+          return kill (vmm_pid, SIGKILL);
+        }
+      if (npending < sizeof (pending) / sizeof (pending[0]))
+        pending[npending++] = sig;
+      return 0;
+    }
+  if (ctl < 0)
+    return -1;
+  snprintf (buf, sizeof (buf), "%d", sig);
+  return capsa_vm_send_rec (ctl, REC_KILL, buf, strlen (buf));
+}
+
+static void send_winsize (int ctl)
+{
+  struct winsize ws = { 0 };
+  char buf[32];
+  if (ctl < 0 || ioctl (0, TIOCGWINSZ, &ws) < 0)
+    return;
+  snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
+  capsa_vm_send_rec (ctl, REC_TERMINAL, buf, strlen (buf));
+}
+
 /* ---- capsa exec requests ---- */
 
 #define MAX_EXECS 16
@@ -332,7 +374,7 @@ static void handle_client (int c, int ctl)
       len = hdr[0] | (hdr[1] << 8) | (hdr[2] << 16) | ((size_t)hdr[3] << 24);
       if (len > 64 || (d = calloc (1, len + 1)) == NULL)
         goto drop;
-      ok = read_all (c, d, len) == 0 && ctl >= 0 && capsa_vm_send_rec (ctl, REC_KILL, d, len) == 0;
+      ok = read_all (c, d, len) == 0 && deliver (ctl, atoi (d)) == 0;
       capsa_vm_send_rec (c, ok ? 'k' : 'f', "", 0);
       free (d);
       goto drop;
@@ -403,6 +445,7 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
   bool started = false, vmm_done = false, in_open = true;
   size_t i;
 
+  vmm_pid = vmm;
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);
   for (i = 0; i < sizeof (forwarded) / sizeof (forwarded[0]); i++)
@@ -531,7 +574,12 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
           else
             {
               if (tag == REC_STARTED)
-                started = true;
+                {
+                  started = workload_started = true;
+                  for (i = 0; i < npending; i++)
+                    deliver (ctl, pending[i]);
+                  npending = 0;
+                }
               else if (tag == REC_ERROR)
                 report ("%s", d, NULL);
               else if (tag == REC_EXIT)
@@ -604,12 +652,10 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
                       vmm_status = st;
                     }
                 }
-              else if (ctl >= 0)
-                {
-                  char buf[16];
-                  snprintf (buf, sizeof (buf), "%u", si.ssi_signo);
-                  capsa_vm_send_rec (ctl, REC_KILL, buf, strlen (buf));
-                }
+              else if (si.ssi_signo == SIGWINCH && vm_terminal)
+                send_winsize (ctl);
+              else
+                deliver (ctl, (int)si.ssi_signo);
             }
         }
 #undef READY
@@ -617,6 +663,8 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
   for (i = 0; i < MAX_EXECS; i++)
     if (execs[i].used)
       exec_close (&execs[i]);
+  if (code < 0 && killed_before_start)
+    return 128 + SIGKILL;
   if (code < 0)
     {
       char st[64];
