@@ -18,6 +18,7 @@ fi
 #        (cpio); the agent links statically against glibc (libc6-dev, in build-essential).
 # engines (tests/podman.bats, tests/containerd.bats): podman with conmon and catatonit (--init),
 #        containerd with its runc shim v2 and ctr, skopeo for the OCI archive, script (util-linux).
+# reliability: clang and its libFuzzer/sanitizer runtimes for `make fuzz` (tests/fuzz), valgrind.
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
@@ -25,4 +26,5 @@ apt-get install -y -qq --no-install-recommends \
   bats bats-support bats-assert busybox-static jq python3 clang-format \
   util-linux iproute2 procps \
   qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils \
-  podman conmon catatonit containerd skopeo >/dev/null
+  podman conmon catatonit containerd skopeo \
+  clang libclang-rt-14-dev valgrind >/dev/null

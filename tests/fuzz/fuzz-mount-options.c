@@ -33,8 +33,11 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   else
     {
       FUZZ_ASSERT (err == NULL, "success with an error");
-      FUZZ_ASSERT (o.data == NULL || o.data[0] != ',', "mount data starts with a comma: %s",
-                   o.data);
+      /* Options are passed on one by one: no empty item, unless an option held commas. */
+      FUZZ_ASSERT (o.data == NULL || memchr (data, ',', size) != NULL
+                     || (o.data[0] != '\0' && o.data[0] != ',' && strstr (o.data, ",,") == NULL
+                         && o.data[strlen (o.data) - 1] != ','),
+                   "empty item in mount data \"%s\"", o.data);
       capsa_mount_opts_free (&o);
     }
   free (opts);

@@ -124,7 +124,7 @@ run () {
       artifacts=$(ls "$out/crash-$t-"* 2>/dev/null | tr '\n' ' ')
       printf 'fuzz %-14s FAILED (status %d) after %s executions: %s\n' "$t" "$rc" "${runs:-?}" \
         "${artifacts:-see $log}"
-      grep -E '^(==[0-9]+==ERROR|SUMMARY|invariant failed|.*runtime error)' "$log" | head -5 | sed 's/^/  /'
+      grep -a -E '^(==[0-9]+==ERROR|SUMMARY|invariant failed|.*runtime error)' "$log" | head -5 | sed 's/^/  /'
       echo "  reproduce: $out/fuzz-$t FILE; keep it as a test: cp FILE $fuzzdir/regressions/$t/"
     fi
   done
@@ -146,7 +146,7 @@ replay () {
     else
       status=1
       printf 'replay %-14s FAILED (see %s)\n' "$t" "$out/replay-$t.log"
-      grep -E '^(Running:|==[0-9]+==ERROR|SUMMARY|invariant failed|.*runtime error)' "$out/replay-$t.log" | tail -5 | sed 's/^/  /'
+      grep -a -E '^(Running:|==[0-9]+==ERROR|SUMMARY|invariant failed|.*runtime error)' "$out/replay-$t.log" | tail -5 | sed 's/^/  /'
     fi
   done
   return $status
