@@ -337,3 +337,30 @@ state_is () {
   assert_output "9"
   podman rm t-csw >/dev/null
 }
+
+@test "capsa: NOTIFY_SOCKET passthrough (podman --sdnotify=container, systemd units) reaches the caller" {
+  eng_require python3
+  local b=$BATS_TEST_TMPDIR/bundle
+  mkdir -p "$b"
+  cp -a "$CAPSA_TEST_CACHE/rootfs" "$b/rootfs"
+  (cd "$b" && "$CAPSA" spec)
+  # busybox has no sd_notify tool: its logger sends one datagram to /dev/log, pointed at the socket
+  jq '.process.terminal = false | del(.linux.resources) | .linux.cgroupsPath = "capsa-notify-" + $m
+      | .process.args = ["sh", "-c", "test -S \"$NOTIFY_SOCKET\" && ln -s \"$NOTIFY_SOCKET\" /dev/log && logger READY=1"]' \
+    --arg m "${BATS_TEST_TMPDIR##*/}" "$b/config.json" >"$b/c.json"
+  mv "$b/c.json" "$b/config.json"
+  run timeout 30 python3 -c '
+import os, socket, subprocess, sys
+capsa, d = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(d + "/notify.sock")
+s.settimeout(10)
+env = dict(os.environ, NOTIFY_SOCKET=d + "/notify.sock")
+r = subprocess.run([capsa, "--root", d + "/state", "run", "--bundle", d + "/bundle", "notify"],
+                   env=env, stdin=subprocess.DEVNULL)
+print("status", r.returncode)
+print(s.recv(4096).decode())' "$CAPSA" "$BATS_TEST_TMPDIR"
+  assert_success
+  assert_line "status 0"
+  assert_output --regexp 'READY=1$'
+}
