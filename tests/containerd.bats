@@ -224,4 +224,21 @@ task_gone_or_stopped () {
   run jq -r .status <<<"$output"
   assert_output "running"
   ctr_rm t-shim
+  # the shim deletes, then deletes again with --force on cleanup: both succeed
+  run in_jail "$CAPSA" --root "$root" --log "$BATS_TEST_TMPDIR/log.json" --log-format json delete --force t-shim
+  assert_success
+}
+
+@test "containerd: capsa delete then delete --force on a stopped container both succeed" {
+  ctr_d t-dd sh -c 'exit 0'
+  retry_until 200 task_gone_or_stopped t-dd
+  local root=$ENG_TMP/runc-root/$CTR_NS
+  run in_jail "$CAPSA" --root "$root" --log "$BATS_TEST_TMPDIR/log.json" --log-format json delete t-dd
+  assert_success
+  run in_jail "$CAPSA" --root "$root" --log "$BATS_TEST_TMPDIR/log.json" --log-format json delete --force t-dd
+  assert_success
+  ctr_ tasks delete t-dd >/dev/null 2>&1 || true
+  ctr_ containers delete t-dd >/dev/null 2>&1 || true
+  run ctr_ containers ls -q
+  refute_output --partial "t-dd"
 }

@@ -107,6 +107,12 @@ state_is () {
   assert_output ""
 }
 
+@test "podman: info reports capsa and its version as the OCI runtime" {
+  run podman info --format '{{.Host.OCIRuntime.Path}} {{.Host.OCIRuntime.Version}}'
+  assert_success
+  assert_output --regexp "^$CAPSA capsa version"
+}
+
 @test "podman: run -i passes piped stdin" {
   run bash -c 'printf "line one\nline two\n" | "$@"' _ podman run -i --rm "$IMG" sh -c 'wc -l; cat /dev/null'
   assert_success
