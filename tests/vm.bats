@@ -295,3 +295,15 @@ run_ctr () {
   capsa delete ctr
   assert_no_leftovers ctr
 }
+
+@test "vm: a missing program fails create, as in a container" {
+  set_args nonexistent-cmd
+  create_ctr () {
+    run_bg create -b "$BUNDLE" ctr
+    [ "$status" -ne 0 ] || capsa delete --force ctr
+  }
+  both create_ctr
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *'exec: "nonexistent-cmd": executable file not found in $PATH'* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}

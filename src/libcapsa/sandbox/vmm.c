@@ -120,6 +120,9 @@ static int check_executable (struct capsa_ctx *ctx, capsa_error_t *err)
 /* The rootfs stays reachable through ctx->rootfs_fd after the pivot. */
 int capsa_sandbox_finalize (struct capsa_ctx *ctx, capsa_error_t *err)
 {
+  /* Before `created`, where a container's program is looked up too, with the same text. */
+  if (check_executable (ctx, err) < 0)
+    return -1;
   return capsa_vm_view_enter (err);
 }
 
@@ -130,9 +133,6 @@ int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
   pid_t pid;
   int i, code;
 
-  /* Where a container's execve would fail, with the same text. */
-  if (check_executable (ctx, err) < 0)
-    return -1;
   for (i = 0; i < VM_FD_COUNT; i++)
     if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[i]) < 0)
       return capsa_make_error (err, errno, "socketpair");
