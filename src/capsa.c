@@ -194,6 +194,7 @@ int main (int argc, char **argv)
   const struct capsa_command *cmd;
   char *default_root = NULL;
   bool debug = false;
+  char **orig_argv = argv;
   int c, ret;
 
   g.argv0 = argv[0];
@@ -321,6 +322,18 @@ int main (int argc, char **argv)
     {
       capsa_make_error (&err, 0, "unknown command \"%s\" (see `capsa --help`)", argv[optind]);
       return fail (&err);
+    }
+
+  /* The commands that execve container programs run from a sealed copy of capsa, and keep the
+   * caller's environment out of the container's view (see cloned-binary.c). */
+  if (cmd->fn == capsa_cmd_create || cmd->fn == capsa_cmd_run || cmd->fn == capsa_cmd_exec)
+    {
+#ifndef CAPSA_NO_CLONED_BINARY
+      if (capsa_ensure_cloned_binary (orig_argv, &err) < 0)
+        return fail (&err);
+#endif
+      if (capsa_scrub_environment (&err) < 0)
+        return fail (&err);
     }
 
   argc -= optind;

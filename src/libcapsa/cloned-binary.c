@@ -1,0 +1,169 @@
+/* cloned-binary.c: create, run and exec run from a sealed memfd copy of capsa (CVE-2019-5736),
+ * and drop the caller's environment block so container processes cannot read it. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "error.h"
+
+extern char **environ;
+
+#define CAPSA_CLONE_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+/* A container process can make capsa run again inside the container (an entrypoint
+ * `#!/proc/self/exe`, an ELF interpreter or a symlink pointing there), and then reopen that
+ * process's /proc/<pid>/exe for writing once it exits.  When every capsa that execs container
+ * programs runs from a sealed anonymous copy, that reopen reaches only the copy, which the seals
+ * make immutable.  The copy is recognised by its seals: a regular file has none (F_GET_SEALS
+ * fails), and nothing in a container can add seals to the host binary, so there is no marker
+ * to forge and no re-exec loop. */
+static int is_cloned (int exe_fd)
+{
+  int seals = fcntl (exe_fd, F_GET_SEALS);
+  return seals >= 0 && (seals & CAPSA_CLONE_SEALS) == CAPSA_CLONE_SEALS;
+}
+
+static int copy_all (int dst, int src, off_t size)
+{
+  off_t done = 0;
+  char buf[65536];
+
+  while (done < size)
+    {
+      ssize_t n = sendfile (dst, src, NULL, (size_t)(size - done));
+      if (n < 0 && (errno == EINVAL || errno == ENOSYS) && done == 0)
+        break; /* no sendfile between these files: plain copy below */
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return n < 0 ? -1 : (errno = EIO, -1);
+      done += n;
+    }
+  while (done < size)
+    {
+      ssize_t n = read (src, buf, sizeof (buf)), w = 0;
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return n < 0 ? -1 : (errno = EIO, -1);
+      while (w < n)
+        {
+          ssize_t k = write (dst, buf + w, (size_t)(n - w));
+          if (k < 0 && errno == EINTR)
+            continue;
+          if (k < 0)
+            return -1;
+          w += k;
+        }
+      done += n;
+    }
+  return 0;
+}
+
+int capsa_ensure_cloned_binary (char **argv, capsa_error_t *err)
+{
+  struct stat st;
+  int exe, mfd;
+
+  exe = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (exe < 0)
+    return capsa_make_error (err, errno, "open `/proc/self/exe` to copy the runtime binary");
+  if (is_cloned (exe))
+    {
+      close (exe);
+      return 0;
+    }
+  if (fstat (exe, &st) < 0)
+    {
+      capsa_make_error (err, errno, "stat `/proc/self/exe`");
+      goto fail_exe;
+    }
+  mfd = memfd_create ("capsa", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0)
+    {
+      capsa_make_error (err, errno, "memfd_create for the runtime binary copy");
+      goto fail_exe;
+    }
+  if (copy_all (mfd, exe, st.st_size) < 0)
+    {
+      capsa_make_error (err, errno, "copy `/proc/self/exe` into a memfd");
+      goto fail_mfd;
+    }
+  close (exe);
+  exe = -1;
+  if (fcntl (mfd, F_ADD_SEALS, CAPSA_CLONE_SEALS) < 0)
+    {
+      capsa_make_error (err, errno, "seal the runtime binary copy");
+      goto fail_mfd;
+    }
+  /* fexecve keeps argv[0] and the environment; the copy is close-on-exec, so nothing but the
+   * kernel's reference to the new executable keeps it. */
+  fexecve (mfd, argv, environ);
+  capsa_make_error (err, errno, "execute the runtime binary copy");
+fail_mfd:
+  close (mfd);
+fail_exe:
+  if (exe >= 0)
+    close (exe);
+  return -1;
+}
+
+/* /proc/<pid>/environ shows the bytes between the process's env_start and env_end (fields 50
+ * and 51 of /proc/self/stat), whatever `environ` points to later, and on recent kernels even
+ * for non-dumpable processes.  The container init and the exec child are copies of this
+ * process, so the caller's environment is moved to the heap and the original block zeroed
+ * before they exist. */
+int capsa_scrub_environment (capsa_error_t *err)
+{
+  char buf[4096], *p;
+  unsigned long start = 0, end = 0;
+  size_t n = 0, i;
+  char **copy;
+  ssize_t len;
+  int fd, field;
+
+  fd = open ("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return capsa_make_error (err, errno, "open `/proc/self/stat`");
+  len = read (fd, buf, sizeof (buf) - 1);
+  close (fd);
+  if (len <= 0)
+    return capsa_make_error (err, len < 0 ? errno : EIO, "read `/proc/self/stat`");
+  buf[len] = '\0';
+  /* the command name (field 2) may hold spaces and parentheses: count from the last ')' */
+  p = strrchr (buf, ')');
+  for (field = 2; p != NULL && field < 51; field++)
+    {
+      p = strchr (p + 1, ' ');
+      if (p != NULL && field + 1 == 50)
+        start = strtoul (p + 1, NULL, 10);
+      if (p != NULL && field + 1 == 51)
+        end = strtoul (p + 1, NULL, 10);
+    }
+  if (start == 0 || end <= start)
+    return capsa_make_error (err, 0, "`/proc/self/stat`: no environment bounds");
+
+  while (environ != NULL && environ[n] != NULL)
+    n++;
+  copy = calloc (n + 1, sizeof (*copy));
+  if (copy == NULL)
+    return capsa_make_error (err, ENOMEM, "copy the environment");
+  for (i = 0; i < n; i++)
+    {
+      copy[i] = strdup (environ[i]);
+      if (copy[i] == NULL)
+        return capsa_make_error (err, ENOMEM, "copy the environment");
+    }
+  environ = copy;
+  memset ((void *)start, 0, end - start);
+  return 0;
+}
