@@ -37,7 +37,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 EOF
   eng_setup_jail
   # shims put runtime logs and sockets below /run/containerd unless told otherwise
-  eng_private_dir /run/containerd
+  eng_overlay_dir /run
   in_jail containerd --config "$ENG_TMP/config.toml" </dev/null >"$ENG_TMP/containerd.log" 2>&1 &
   export CTR_PID=$!
   retry_until 200 ctr --address "$CTR_SOCK" version >/dev/null \

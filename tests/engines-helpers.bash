@@ -41,8 +41,7 @@ for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
 done
 exec sleep infinity'
 
-# eng_setup_jail: start the jail holder ($ENG_JAIL is its PID) and give it a private
-# /var/lib/containers (containers/image writes its blob cache there whatever the config says).
+# eng_setup_jail: start the jail holder ($ENG_JAIL is its PID), with a private view of /var/lib.
 eng_setup_jail () {
   local i
   unshare -C -m --propagation private sh -c "$ENG_JAIL_SCRIPT" </dev/null >/dev/null 2>&1 3>&- &
@@ -56,19 +55,19 @@ eng_setup_jail () {
   done
   [ "$(cat "/proc/$ENG_JAIL/comm" 2>/dev/null)" = sleep ] || return 1
   export ENG_JAIL
-  eng_private_dir /var/lib/containers
+  # containers/image keeps a blob cache in /var/lib/containers whatever the configuration says
+  eng_overlay_dir /var/lib
 }
 
-# eng_private_dir DIR: inside the jail, DIR is an empty directory under $ENG_TMP (bind mount). A
-# mount point DIR missing on the host is created and removed again by eng_teardown_jail.
-eng_private_dir () {
+# eng_overlay_dir DIR: inside the jail, DIR shows the host's content but every change to it goes to
+# an upper directory under $ENG_TMP (overlayfs). The host's DIR is never written, and no mount
+# point has to be created on the host (which concurrent runs could remove under each other).
+eng_overlay_dir () {
   local dir=$1 priv
-  priv=$ENG_TMP/private$(echo "$dir" | tr / _)
-  mkdir -p "$priv"
-  if [ ! -d "$dir" ]; then
-    mkdir "$dir" && echo "$dir" >>"$ENG_TMP/created-dirs"
-  fi
-  nsenter -t "$ENG_JAIL" -m mount --bind "$priv" "$dir"
+  priv=$ENG_TMP/overlay$(echo "$dir" | tr / _)
+  mkdir -p "$priv/upper" "$priv/work"
+  nsenter -t "$ENG_JAIL" -m mount -t overlay overlay \
+    -o "lowerdir=$dir,upperdir=$priv/upper,workdir=$priv/work" "$dir"
 }
 
 # in_jail CMD...: run CMD inside the jail (same working directory), bounded in time, with bats'
@@ -112,9 +111,6 @@ eng_teardown_jail () {
     sleep 0.02
   done
   wait "$ENG_JAIL" 2>/dev/null || true
-  if [ -e "$ENG_TMP/created-dirs" ]; then
-    xargs -r rmdir <"$ENG_TMP/created-dirs" 2>/dev/null || true
-  fi
   if grep -q " $ENG_TMP" /proc/self/mounts; then
     echo "# engines: mounts left under $ENG_TMP" >&3
     return 1

@@ -48,7 +48,7 @@ EOF
   export CONTAINERS_CONF=$ENG_TMP/containers.conf CONTAINERS_STORAGE_CONF=$ENG_TMP/storage.conf
   eng_setup_jail
   # podman calls the runtime without --root: capsa's default state root, private to the suite
-  eng_private_dir /run/capsa
+  eng_overlay_dir /run
   eng_busybox_tar
   podman import "$ENG_TMP/rootfs.tar" "$IMG" >/dev/null
 }
