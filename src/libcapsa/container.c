@@ -447,11 +447,23 @@ static int setup_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct c
       < 0)
     {
       cg->mgr = NULL;
-      /* Unprivileged without delegation: fine as long as nothing asks for limits. */
-      if (geteuid () != 0 && l->resources == NULL && (*err)->status == EACCES)
+      /* Rootless without a delegated cgroup (every hierarchy refused: EACCES, or none left:
+       * ENOENT): fine as long as nothing asks for limits, as with runc. */
+      if ((g->rootless || geteuid () != 0)
+          && ((*err)->status == EACCES || (*err)->status == ENOENT))
         {
           char *t = capsa_error_text (*err);
-          capsa_warn ("running without a cgroup of its own: %s", t);
+          if (l->resources != NULL)
+            {
+              capsa_error_release (err);
+              capsa_make_error (err, 0,
+                                "config.json: .linux.resources: cannot be applied rootless "
+                                "without a delegated cgroup (%s); remove .linux.resources",
+                                t);
+              free (t);
+              return -1;
+            }
+          capsa_debug ("rootless: running without a cgroup of its own: %s", t);
           free (t);
           capsa_error_release (err);
           return 0;
