@@ -710,6 +710,17 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   j.sync[0] = fd_above (j.sync[0], j.fd_floor);
   j.sync[1] = fd_above (j.sync[1], j.fd_floor);
 
+  /* Rootless: the container's pid and time namespaces belong to its user namespace, where only
+   * its members hold capabilities: join it first (unprivileged, we lose nothing on the host). */
+  if (geteuid () != 0 && j.ns_fd[0] >= 0)
+    {
+      if (setns (j.ns_fd[0], CLONE_NEWUSER) < 0)
+        {
+          capsa_make_error (err, errno, "join the container's user namespace");
+          goto out;
+        }
+      close_fd (&j.ns_fd[0]);
+    }
   /* pid and time namespaces apply to the children of the process that joins them: join them
    * here, so the new process is our own child (we wait for it) without an intermediate. */
   for (i = 0; i < N_NS; i++)
