@@ -197,6 +197,16 @@ task_gone_or_stopped () {
   assert_output --partial "stdin-is-tty"
 }
 
+@test "containerd: ctr tasks exec -t gives the process a tty" {
+  eng_require script
+  ctr_d t-exectty
+  run script -qec "$(declare -f in_jail); ENG_JAIL=$ENG_JAIL ENG_TIMEOUT=$ENG_TIMEOUT in_jail ctr --address $CTR_SOCK --namespace $CTR_NS tasks exec -t --exec-id et1 --fifo-dir $ENG_TMP/fifo t-exectty sh -c 'tty; test -t 0 && echo stdin-is-tty'" /dev/null </dev/null
+  assert_success
+  assert_output --partial "/dev/pts/"
+  assert_output --partial "stdin-is-tty"
+  ctr_rm t-exectty
+}
+
 @test "containerd: runtime errors reach the JSON log as level=error" {
   run ctr_run --rm "$IMG" t-bad /no/such/binary </dev/null
   assert_failure
