@@ -36,23 +36,25 @@
  * namespace first (it owns the others), the mount namespace last.  pid and time
  * apply to children only: the runtime joins those itself right before it forks
  * the process. */
-static const struct {
+static const struct
+{
   const char *name;
   int flag;
   bool for_children;
 } ns_kinds[] = {
-    {"user", CLONE_NEWUSER, false}, {"cgroup", CLONE_NEWCGROUP, false},
-    {"ipc", CLONE_NEWIPC, false},   {"uts", CLONE_NEWUTS, false},
-    {"net", CLONE_NEWNET, false},   {"mnt", CLONE_NEWNS, false},
-    {"pid", CLONE_NEWPID, true},    {"time", CLONE_NEWTIME, true},
+  { "user", CLONE_NEWUSER, false }, { "cgroup", CLONE_NEWCGROUP, false },
+  { "ipc", CLONE_NEWIPC, false },   { "uts", CLONE_NEWUTS, false },
+  { "net", CLONE_NEWNET, false },   { "mnt", CLONE_NEWNS, false },
+  { "pid", CLONE_NEWPID, true },    { "time", CLONE_NEWTIME, true },
 };
-#define N_NS (sizeof(ns_kinds) / sizeof(ns_kinds[0]))
+#define N_NS (sizeof (ns_kinds) / sizeof (ns_kinds[0]))
 
 /* Everything the new process needs, prepared by the runtime before the fork. */
-struct exec_job {
+struct exec_job
+{
   const struct capsa_exec_opts *o;
   struct oci_config *config;
-  struct oci_process p; /* the process to run (shallow: see the owned fields) */
+  struct oci_process p;          /* the process to run (shallow: see the owned fields) */
   struct oci_process *from_file; /* -p: the parsed process.json */
   char **args, **env;            /* owned arrays (the strings are borrowed) */
   struct oci_capabilities caps;  /* owned arrays when --cap was given */
@@ -60,53 +62,56 @@ struct exec_job {
   uint32_t *gids;
   int ns_fd[N_NS]; /* -1: already shared with the runtime */
   int sync[2];
-  int cons[2]; /* foreground terminal without --console-socket: our end, its end
-                */
+  int cons[2];    /* foreground terminal without --console-socket: our end, its end
+                   */
   int console_fd; /* the --console-socket connection (the process's end) */
-  int fd_floor; /* internal fds stay at or above this (above the preserved fds)
-                 */
+  int fd_floor;   /* internal fds stay at or above this (above the preserved fds)
+                   */
   bool apparmor_on;
   char *state_json;
 };
 
 /* Move `fd` to the floor or above, close-on-exec. */
-static int fd_above(int fd, int floor) {
+static int fd_above (int fd, int floor)
+{
   int n;
   if (fd < 0 || fd >= floor)
     return fd;
-  n = fcntl(fd, F_DUPFD_CLOEXEC, floor);
-  close(fd);
+  n = fcntl (fd, F_DUPFD_CLOEXEC, floor);
+  close (fd);
   return n;
 }
 
-static void close_fd(int *fd) {
+static void close_fd (int *fd)
+{
   if (*fd >= 0)
-    close(*fd);
+    close (*fd);
   *fd = -1;
 }
 
 /* ---------------------------------------------------------------- the process
  * ----------- */
 
-static char **append_strv(char **a, size_t na, char **b, size_t nb) {
-  char **v = calloc(na + nb + 1, sizeof(char *));
+static char **append_strv (char **a, size_t na, char **b, size_t nb)
+{
+  char **v = calloc (na + nb + 1, sizeof (char *));
   if (v == NULL)
-    abort();
+    abort ();
   if (na)
-    memcpy(v, a, na * sizeof(char *));
+    memcpy (v, a, na * sizeof (char *));
   if (nb)
-    memcpy(v + na, b, nb * sizeof(char *));
+    memcpy (v + na, b, nb * sizeof (char *));
   return v;
 }
 
-static int parse_id(const char *s, const char *what, uint32_t *out,
-                    capsa_error_t *err) {
+static int parse_id (const char *s, const char *what, uint32_t *out, capsa_error_t *err)
+{
   char *end;
   unsigned long long v;
   errno = 0;
-  v = strtoull(s, &end, 10);
+  v = strtoull (s, &end, 10);
   if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno || v > UINT32_MAX)
-    return capsa_make_error(err, 0, "%s: invalid id \"%s\"", what, s);
+    return capsa_make_error (err, 0, "%s: invalid id \"%s\"", what, s);
   *out = (uint32_t)v;
   return 0;
 }
@@ -116,130 +121,134 @@ static int parse_id(const char *s, const char *what, uint32_t *out,
  * effective and permitted; to ambient too when the process has inheritable
  * capabilities), noNewPrivileges and labels overridden.  A process.json is used
  * as it is. */
-static int build_process(struct exec_job *j, capsa_error_t *err) {
+static int build_process (struct exec_job *j, capsa_error_t *err)
+{
   const struct capsa_exec_opts *o = j->o;
   struct oci_process *p = &j->p;
   size_t i;
 
-  if (o->process_file) {
-    char *msg = NULL;
-    j->from_file =
-        oci_process_parse_file(o->process_file, "process.json", &msg);
-    if (j->from_file == NULL) {
-      capsa_make_error(err, 0, "%s", msg ? msg : "process.json: cannot parse");
-      free(msg);
-      return -1;
-    }
-    *p = *j->from_file;
-  } else {
-    const struct oci_process *cp = j->config->process;
-    if (cp == NULL)
-      return capsa_make_error(err, 0, "config.json: .process: missing");
-    *p = *cp;
-    j->args = append_strv(o->args, o->args_len, NULL, 0);
-    p->args = j->args;
-    p->args_len = o->args_len;
-    p->command_line = NULL;
-    j->env = append_strv(cp->env, cp->env_len, o->env, o->env_len);
-    p->env = j->env;
-    p->env_len = cp->env_len + o->env_len;
-    p->terminal = o->tty;
-    p->console_size = NULL;
-    if (o->cwd)
-      p->cwd = (char *)o->cwd;
-    if (o->user && o->user[0]) {
-      char *copy = strdup(o->user), *colon;
-      int r;
-      if (copy == NULL)
-        abort();
-      colon = strchr(copy, ':');
-      if (colon)
-        *colon++ = '\0';
-      p->user.gid = 0;
-      p->user.username = NULL;
-      r = parse_id(copy, "--user", &p->user.uid, err);
-      if (r == 0 && colon)
-        r = parse_id(colon, "--user", &p->user.gid, err);
-      free(copy);
-      if (r < 0)
-        return -1;
-    }
-    if (o->additional_gids_len) {
-      j->gids =
-          calloc(cp->user.additional_gids_len + o->additional_gids_len + 1,
-                 sizeof(uint32_t));
-      if (j->gids == NULL)
-        abort();
-      if (cp->user.additional_gids_len)
-        memcpy(j->gids, cp->user.additional_gids,
-               cp->user.additional_gids_len * sizeof(uint32_t));
-      for (i = 0; i < o->additional_gids_len; i++)
-        if (parse_id(o->additional_gids[i], "--additional-gids",
-                     &j->gids[cp->user.additional_gids_len + i], err) < 0)
+  if (o->process_file)
+    {
+      char *msg = NULL;
+      j->from_file = oci_process_parse_file (o->process_file, "process.json", &msg);
+      if (j->from_file == NULL)
+        {
+          capsa_make_error (err, 0, "%s", msg ? msg : "process.json: cannot parse");
+          free (msg);
           return -1;
-      p->user.additional_gids = j->gids;
-      p->user.additional_gids_len =
-          cp->user.additional_gids_len + o->additional_gids_len;
+        }
+      *p = *j->from_file;
     }
-    if (o->caps_len) {
-      struct oci_capabilities *c = &j->caps, *old = cp->capabilities;
-      struct oci_capabilities none = {0};
-      if (old == NULL)
-        old = &none;
-      *c = *old;
-      c->bounding =
-          append_strv(old->bounding, old->bounding_len, o->caps, o->caps_len);
-      c->bounding_len = old->bounding_len + o->caps_len;
-      c->effective =
-          append_strv(old->effective, old->effective_len, o->caps, o->caps_len);
-      c->effective_len = old->effective_len + o->caps_len;
-      c->permitted =
-          append_strv(old->permitted, old->permitted_len, o->caps, o->caps_len);
-      c->permitted_len = old->permitted_len + o->caps_len;
-      c->ambient = append_strv(old->ambient, old->ambient_len, o->caps,
-                               old->inheritable ? o->caps_len : 0);
-      c->ambient_len = old->ambient_len + (old->inheritable ? o->caps_len : 0);
-      j->caps_owned = true;
-      p->capabilities = c;
+  else
+    {
+      const struct oci_process *cp = j->config->process;
+      if (cp == NULL)
+        return capsa_make_error (err, 0, "config.json: .process: missing");
+      *p = *cp;
+      j->args = append_strv (o->args, o->args_len, NULL, 0);
+      p->args = j->args;
+      p->args_len = o->args_len;
+      p->command_line = NULL;
+      j->env = append_strv (cp->env, cp->env_len, o->env, o->env_len);
+      p->env = j->env;
+      p->env_len = cp->env_len + o->env_len;
+      p->terminal = o->tty;
+      p->console_size = NULL;
+      if (o->cwd)
+        p->cwd = (char *)o->cwd;
+      if (o->user && o->user[0])
+        {
+          char *copy = strdup (o->user), *colon;
+          int r;
+          if (copy == NULL)
+            abort ();
+          colon = strchr (copy, ':');
+          if (colon)
+            *colon++ = '\0';
+          p->user.gid = 0;
+          p->user.username = NULL;
+          r = parse_id (copy, "--user", &p->user.uid, err);
+          if (r == 0 && colon)
+            r = parse_id (colon, "--user", &p->user.gid, err);
+          free (copy);
+          if (r < 0)
+            return -1;
+        }
+      if (o->additional_gids_len)
+        {
+          j->gids
+            = calloc (cp->user.additional_gids_len + o->additional_gids_len + 1, sizeof (uint32_t));
+          if (j->gids == NULL)
+            abort ();
+          if (cp->user.additional_gids_len)
+            memcpy (j->gids, cp->user.additional_gids,
+                    cp->user.additional_gids_len * sizeof (uint32_t));
+          for (i = 0; i < o->additional_gids_len; i++)
+            if (parse_id (o->additional_gids[i], "--additional-gids",
+                          &j->gids[cp->user.additional_gids_len + i], err)
+                < 0)
+              return -1;
+          p->user.additional_gids = j->gids;
+          p->user.additional_gids_len = cp->user.additional_gids_len + o->additional_gids_len;
+        }
+      if (o->caps_len)
+        {
+          struct oci_capabilities *c = &j->caps, *old = cp->capabilities;
+          struct oci_capabilities none = { 0 };
+          if (old == NULL)
+            old = &none;
+          *c = *old;
+          c->bounding = append_strv (old->bounding, old->bounding_len, o->caps, o->caps_len);
+          c->bounding_len = old->bounding_len + o->caps_len;
+          c->effective = append_strv (old->effective, old->effective_len, o->caps, o->caps_len);
+          c->effective_len = old->effective_len + o->caps_len;
+          c->permitted = append_strv (old->permitted, old->permitted_len, o->caps, o->caps_len);
+          c->permitted_len = old->permitted_len + o->caps_len;
+          c->ambient = append_strv (old->ambient, old->ambient_len, o->caps,
+                                    old->inheritable ? o->caps_len : 0);
+          c->ambient_len = old->ambient_len + (old->inheritable ? o->caps_len : 0);
+          j->caps_owned = true;
+          p->capabilities = c;
+        }
+      if (o->no_new_privs)
+        p->no_new_privileges = true;
+      if (o->apparmor)
+        p->apparmor_profile = (char *)o->apparmor;
+      if (o->process_label)
+        p->selinux_label = (char *)o->process_label;
     }
-    if (o->no_new_privs)
-      p->no_new_privileges = true;
-    if (o->apparmor)
-      p->apparmor_profile = (char *)o->apparmor;
-    if (o->process_label)
-      p->selinux_label = (char *)o->process_label;
-  }
   if (p->args_len == 0 || p->args == NULL || p->args[0] == NULL)
-    return capsa_make_error(err, 0, "process args cannot be empty");
+    return capsa_make_error (err, 0, "process args cannot be empty");
   if (p->cwd == NULL || p->cwd[0] != '/')
-    return capsa_make_error(err, 0, "cwd \"%s\" must be an absolute path",
-                            p->cwd ? p->cwd : "");
+    return capsa_make_error (err, 0, "cwd \"%s\" must be an absolute path", p->cwd ? p->cwd : "");
   return 0;
 }
 
-static void job_release(struct exec_job *j) {
+static void job_release (struct exec_job *j)
+{
   size_t i;
-  free(j->args);
-  free(j->env);
-  free(j->gids);
-  if (j->caps_owned) {
-    free(j->caps.bounding);
-    free(j->caps.effective);
-    free(j->caps.permitted);
-    free(j->caps.ambient);
-  }
+  free (j->args);
+  free (j->env);
+  free (j->gids);
+  if (j->caps_owned)
+    {
+      free (j->caps.bounding);
+      free (j->caps.effective);
+      free (j->caps.permitted);
+      free (j->caps.ambient);
+    }
   if (j->from_file)
-    oci_process_free(j->from_file);
+    oci_process_free (j->from_file);
   if (j->config)
-    oci_config_free(j->config);
+    oci_config_free (j->config);
   for (i = 0; i < N_NS; i++)
-    close_fd(&j->ns_fd[i]);
-  close_fd(&j->sync[0]);
-  close_fd(&j->sync[1]);
-  close_fd(&j->cons[0]);
-  close_fd(&j->cons[1]);
-  close_fd(&j->console_fd);
-  free(j->state_json);
+    close_fd (&j->ns_fd[i]);
+  close_fd (&j->sync[0]);
+  close_fd (&j->sync[1]);
+  close_fd (&j->cons[0]);
+  close_fd (&j->cons[1]);
+  close_fd (&j->console_fd);
+  free (j->state_json);
 }
 
 /* ---------------------------------------------------------------- the new
@@ -248,136 +257,148 @@ static void job_release(struct exec_job *j) {
 /* A new pty of the container's devpts as the controlling terminal on 0-2;
  * returns the master. (Unlike the init's terminal, /dev/console stays as it
  * is.) */
-static int exec_pty(const struct oci_process *p, capsa_error_t *err) {
+static int exec_pty (const struct oci_process *p, capsa_error_t *err)
+{
   int master, slave, i;
   char name[64];
 
-  master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
-    return capsa_make_error(err, errno, "open \"/dev/ptmx\"");
-  master = fd_above(master, 3);
-  if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
-      ptsname_r(master, name, sizeof(name)) != 0) {
-    capsa_make_error(err, errno, "set up the pty");
-    goto fail;
-  }
-  slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    return capsa_make_error (err, errno, "open \"/dev/ptmx\"");
+  master = fd_above (master, 3);
+  if (master < 0 || grantpt (master) < 0 || unlockpt (master) < 0
+      || ptsname_r (master, name, sizeof (name)) != 0)
+    {
+      capsa_make_error (err, errno, "set up the pty");
+      goto fail;
+    }
+  slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
-    slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0) {
-    capsa_make_error(err, errno, "open pty \"%s\"", name);
-    goto fail;
-  }
-  if (fchown(slave, p->user.uid, (gid_t)-1) < 0 && errno != EINVAL) {
-    capsa_make_error(err, errno, "chown pty \"%s\" to %u", name,
-                     (unsigned)p->user.uid);
-    goto fail_slave;
-  }
-  if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
-    capsa_make_error(err, errno, "make \"%s\" the controlling terminal", name);
-    goto fail_slave;
-  }
-  if (p->console_size) {
-    struct winsize ws = {.ws_row = (unsigned short)p->console_size->height,
-                         .ws_col = (unsigned short)p->console_size->width};
-    ioctl(slave, TIOCSWINSZ, &ws);
-  }
-  for (i = 0; i < 3; i++)
-    if (dup2(slave, i) < 0) {
-      capsa_make_error(err, errno, "dup2 pty to fd %d", i);
+    slave = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0)
+    {
+      capsa_make_error (err, errno, "open pty \"%s\"", name);
+      goto fail;
+    }
+  if (fchown (slave, p->user.uid, (gid_t)-1) < 0 && errno != EINVAL)
+    {
+      capsa_make_error (err, errno, "chown pty \"%s\" to %u", name, (unsigned)p->user.uid);
       goto fail_slave;
     }
+  if (setsid () < 0 || ioctl (slave, TIOCSCTTY, 0) < 0)
+    {
+      capsa_make_error (err, errno, "make \"%s\" the controlling terminal", name);
+      goto fail_slave;
+    }
+  if (p->console_size)
+    {
+      struct winsize ws = { .ws_row = (unsigned short)p->console_size->height,
+                            .ws_col = (unsigned short)p->console_size->width };
+      ioctl (slave, TIOCSWINSZ, &ws);
+    }
+  for (i = 0; i < 3; i++)
+    if (dup2 (slave, i) < 0)
+      {
+        capsa_make_error (err, errno, "dup2 pty to fd %d", i);
+        goto fail_slave;
+      }
   if (slave > 2)
-    close(slave);
+    close (slave);
   return master;
 fail_slave:
   if (slave > 2)
-    close(slave);
+    close (slave);
 fail:
   if (master >= 0)
-    close(master);
+    close (master);
   return -1;
 }
 
-static int write_attr(const char *path, const char *val) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
+static int write_attr (const char *path, const char *val)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
   ssize_t n;
   if (fd < 0)
     return -1;
-  n = write(fd, val, strlen(val));
-  close(fd);
-  return n == (ssize_t)strlen(val) ? 0 : -1;
+  n = write (fd, val, strlen (val));
+  close (fd);
+  return n == (ssize_t)strlen (val) ? 0 : -1;
 }
 
 /* The AppArmor profile and SELinux label take effect at execve; both are
  * skipped on a host where the LSM is not enabled (as other runtimes do). */
-static int apply_labels(struct exec_job *j, capsa_error_t *err) {
+static int apply_labels (struct exec_job *j, capsa_error_t *err)
+{
   const struct oci_process *p = &j->p;
 
-  if (p->apparmor_profile && p->apparmor_profile[0] && j->apparmor_on) {
-    char *v;
-    if (asprintf(&v, "exec %s", p->apparmor_profile) < 0)
-      abort();
-    if (write_attr("/proc/self/attr/apparmor/exec", v) < 0 &&
-        write_attr("/proc/self/attr/exec", v) < 0) {
-      int e = errno;
-      free(v);
-      return capsa_make_error(err, e, "set apparmor profile \"%s\"",
-                              p->apparmor_profile);
+  if (p->apparmor_profile && p->apparmor_profile[0] && j->apparmor_on)
+    {
+      char *v;
+      if (asprintf (&v, "exec %s", p->apparmor_profile) < 0)
+        abort ();
+      if (write_attr ("/proc/self/attr/apparmor/exec", v) < 0
+          && write_attr ("/proc/self/attr/exec", v) < 0)
+        {
+          int e = errno;
+          free (v);
+          return capsa_make_error (err, e, "set apparmor profile \"%s\"", p->apparmor_profile);
+        }
+      free (v);
     }
-    free(v);
-  }
 #ifdef HAVE_SELINUX
-  if (p->selinux_label && p->selinux_label[0] && is_selinux_enabled() > 0 &&
-      setexeccon(p->selinux_label) < 0)
-    return capsa_make_error(err, errno, "set selinux label \"%s\"",
-                            p->selinux_label);
+  if (p->selinux_label && p->selinux_label[0] && is_selinux_enabled () > 0
+      && setexeccon (p->selinux_label) < 0)
+    return capsa_make_error (err, errno, "set selinux label \"%s\"", p->selinux_label);
 #endif
   return 0;
 }
 
-static void __attribute__((noreturn)) child_fail(int sync, capsa_error_t *err) {
+static void __attribute__ ((noreturn)) child_fail (int sync, capsa_error_t *err)
+{
   capsa_error_t tmp = NULL;
-  capsa_sync_send(sync, SYNC_ERROR, (*err)->status, 0, (*err)->msg, &tmp);
-  _exit(127);
+  capsa_sync_send (sync, SYNC_ERROR, (*err)->status, 0, (*err)->msg, &tmp);
+  _exit (127);
 }
 
-static void __attribute__((noreturn)) exec_child(struct exec_job *j) {
+static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
+{
   capsa_error_t err = NULL;
-  struct capsa_create_opts copts = {0};
-  struct capsa_ctx ctx = {0};
+  struct capsa_create_opts copts = { 0 };
+  struct capsa_ctx ctx = { 0 };
   struct capsa_sync_msg msg;
   int sync = j->sync[1];
   size_t i;
 
-  close_fd(&j->sync[0]);
-  close_fd(&j->cons[0]);
+  close_fd (&j->sync[0]);
+  close_fd (&j->cons[0]);
   /* Nothing of the container's runs before the runtime has put us in its
    * cgroup. */
-  if (capsa_sync_recv(sync, SYNC_READY, &msg, &err) < 0)
-    _exit(127);
-  capsa_sync_msg_free(&msg);
-  for (i = 0; i < N_NS; i++) {
-    if (ns_kinds[i].for_children || j->ns_fd[i] < 0)
-      continue;
-    if (setns(j->ns_fd[i], ns_kinds[i].flag) < 0) {
-      capsa_make_error(&err, errno, "join the container's %s namespace",
-                       ns_kinds[i].name);
-      child_fail(sync, &err);
+  if (capsa_sync_recv (sync, SYNC_READY, &msg, &err) < 0)
+    _exit (127);
+  capsa_sync_msg_free (&msg);
+  for (i = 0; i < N_NS; i++)
+    {
+      if (ns_kinds[i].for_children || j->ns_fd[i] < 0)
+        continue;
+      if (setns (j->ns_fd[i], ns_kinds[i].flag) < 0)
+        {
+          capsa_make_error (&err, errno, "join the container's %s namespace", ns_kinds[i].name);
+          child_fail (sync, &err);
+        }
+      close_fd (&j->ns_fd[i]);
     }
-    close_fd(&j->ns_fd[i]);
-  }
-  if (j->p.terminal) {
-    int sock = j->console_fd >= 0 ? j->console_fd : j->cons[1];
-    int master = exec_pty(&j->p, &err);
-    if (master < 0 || capsa_send_fd(sock, master, &err) < 0)
-      child_fail(sync, &err);
-    close(master);
-  }
-  close_fd(&j->console_fd);
-  close_fd(&j->cons[1]);
-  if (apply_labels(j, &err) < 0)
-    child_fail(sync, &err);
+  if (j->p.terminal)
+    {
+      int sock = j->console_fd >= 0 ? j->console_fd : j->cons[1];
+      int master = exec_pty (&j->p, &err);
+      if (master < 0 || capsa_send_fd (sock, master, &err) < 0)
+        child_fail (sync, &err);
+      close (master);
+    }
+  close_fd (&j->console_fd);
+  close_fd (&j->cons[1]);
+  if (apply_labels (j, &err) < 0)
+    child_fail (sync, &err);
 
   copts.id = j->o->id;
   copts.preserve_fds = j->o->preserve_fds;
@@ -386,8 +407,8 @@ static void __attribute__((noreturn)) exec_child(struct exec_job *j) {
   ctx.config = j->config;
   ctx.rootfs_fd = ctx.exec_fifo_fd = ctx.console_socket_fd = -1;
   ctx.state_json = j->state_json;
-  capsa_process_exec(&ctx, &j->p, &err);
-  child_fail(sync, &err);
+  capsa_process_exec (&ctx, &j->p, &err);
+  child_fail (sync, &err);
 }
 
 /* ---------------------------------------------------------------- the runtime
@@ -395,32 +416,36 @@ static void __attribute__((noreturn)) exec_child(struct exec_job *j) {
 
 /* Open the container's namespaces that differ from ours (joining one's own user
  * namespace is an error, and nothing needs doing for the others). */
-static int open_namespaces(struct exec_job *j, pid_t pid, capsa_error_t *err) {
+static int open_namespaces (struct exec_job *j, pid_t pid, capsa_error_t *err)
+{
   size_t i;
-  for (i = 0; i < N_NS; i++) {
-    char path[64], self[64];
-    struct stat a, b;
-    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_kinds[i].name);
-    snprintf(self, sizeof(self), "/proc/self/ns/%s", ns_kinds[i].name);
-    if (stat(path, &a) < 0) {
-      if (errno == ENOENT && stat(self, &b) < 0)
-        continue; /* a namespace kind this kernel lacks */
-      return capsa_make_error(err, errno, "open \"%s\"", path);
+  for (i = 0; i < N_NS; i++)
+    {
+      char path[64], self[64];
+      struct stat a, b;
+      snprintf (path, sizeof (path), "/proc/%d/ns/%s", (int)pid, ns_kinds[i].name);
+      snprintf (self, sizeof (self), "/proc/self/ns/%s", ns_kinds[i].name);
+      if (stat (path, &a) < 0)
+        {
+          if (errno == ENOENT && stat (self, &b) < 0)
+            continue; /* a namespace kind this kernel lacks */
+          return capsa_make_error (err, errno, "open \"%s\"", path);
+        }
+      if (stat (self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+        continue;
+      j->ns_fd[i] = fd_above (open (path, O_RDONLY | O_CLOEXEC), j->fd_floor);
+      if (j->ns_fd[i] < 0)
+        return capsa_make_error (err, errno, "open \"%s\"", path);
     }
-    if (stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-      continue;
-    j->ns_fd[i] = fd_above(open(path, O_RDONLY | O_CLOEXEC), j->fd_floor);
-    if (j->ns_fd[i] < 0)
-      return capsa_make_error(err, errno, "open \"%s\"", path);
-  }
   return 0;
 }
 
 /* --cgroup [CONTROLLERS:]SUBPATH: move `pid` into SUBPATH below the container's
  * cgroup, in every hierarchy (or in those of CONTROLLERS).  The sub-cgroup must
  * exist.  Plain values first, so a value naming controllers wins for those. */
-static int enter_sub_cgroups(const struct capsa_exec_opts *o, pid_t init,
-                             pid_t pid, capsa_error_t *err) {
+static int enter_sub_cgroups (const struct capsa_exec_opts *o, pid_t init, pid_t pid,
+                              capsa_error_t *err)
+{
   const struct cg_host *hs;
   char path[64], *data = NULL;
   size_t len, pass, i, k;
@@ -428,369 +453,398 @@ static int enter_sub_cgroups(const struct capsa_exec_opts *o, pid_t init,
 
   if (o->cgroups_len == 0)
     return 0;
-  hs = cg_host(err);
+  hs = cg_host (err);
   if (hs == NULL)
     return -1;
-  snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)init);
-  if (capsa_read_file(path, &data, &len, err) < 0)
+  snprintf (path, sizeof (path), "/proc/%d/cgroup", (int)init);
+  if (capsa_read_file (path, &data, &len, err) < 0)
     return -1;
-  snprintf(buf, sizeof(buf), "%d", (int)pid);
+  snprintf (buf, sizeof (buf), "%d", (int)pid);
   for (pass = 0; pass < 2; pass++)
-    for (i = 0; i < o->cgroups_len; i++) {
-      const char *v = o->cgroups[i], *colon = strchr(v, ':'),
-                 *sub = colon ? colon + 1 : v;
-      char *ctrls = colon ? strndup(v, (size_t)(colon - v)) : NULL;
-      bool matched = false;
+    for (i = 0; i < o->cgroups_len; i++)
+      {
+        const char *v = o->cgroups[i], *colon = strchr (v, ':'), *sub = colon ? colon + 1 : v;
+        char *ctrls = colon ? strndup (v, (size_t)(colon - v)) : NULL;
+        bool matched = false;
 
-      if ((pass == 0) != (colon == NULL)) {
-        free(ctrls);
-        continue;
-      }
-      while (*sub == '/')
-        sub++;
-      if (sub[0] == '\0' || strstr(sub, "..") != NULL) {
-        free(ctrls);
-        free(data);
-        return capsa_make_error(err, 0, "--cgroup: invalid sub-cgroup \"%s\"",
-                                v);
-      }
-      for (k = 0; k < hs->n; k++) {
-        const struct cg_hier *h = &hs->h[k];
-        char *line, *save = NULL, *copy = strdup(data), *cgpath = NULL,
-                    dir[PATH_MAX];
-        size_t rl;
-        if (copy == NULL)
-          abort();
-        /* This hierarchy's line of /proc/<init>/cgroup: "ID:CONTROLLERS:PATH".
-         */
-        for (line = strtok_r(copy, "\n", &save); line;
-             line = strtok_r(NULL, "\n", &save)) {
-          char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-          if (c2 == NULL)
-            continue;
-          *c2 = '\0';
-          if (strcmp(c1 + 1, h->ctrls) == 0) {
-            cgpath = c2 + 1;
-            break;
-          }
-        }
-        /* Skip hierarchies where the container has no cgroup of its own. */
-        if (cgpath == NULL || (h->own && strcmp(cgpath, h->own) == 0)) {
-          free(copy);
-          continue;
-        }
-        if (ctrls) {
-          bool all = true;
-          char *c, *s2 = NULL, *cc = strdup(ctrls);
-          for (c = strtok_r(cc, ",", &s2); c; c = strtok_r(NULL, ",", &s2))
-            if (!cg_list_has(h->ctrls, c))
-              all = false;
-          free(cc);
-          if (!all || h->v2) {
-            free(copy);
+        if ((pass == 0) != (colon == NULL))
+          {
+            free (ctrls);
             continue;
           }
-        }
-        rl = strcmp(h->root, "/") == 0 ? 0 : strlen(h->root);
-        snprintf(dir, sizeof(dir), "%s%s/%s", h->mnt,
-                 strlen(cgpath) >= rl ? cgpath + rl : "", sub);
-        free(copy);
-        matched = true;
-        if (cg_write(dir, "cgroup.procs", buf) < 0) {
-          int e = errno;
-          free(ctrls);
-          free(data);
-          return capsa_make_error(err, e, "--cgroup: move process %d into `%s`",
-                                  (int)pid, dir);
-        }
+        while (*sub == '/')
+          sub++;
+        if (sub[0] == '\0' || strstr (sub, "..") != NULL)
+          {
+            free (ctrls);
+            free (data);
+            return capsa_make_error (err, 0, "--cgroup: invalid sub-cgroup \"%s\"", v);
+          }
+        for (k = 0; k < hs->n; k++)
+          {
+            const struct cg_hier *h = &hs->h[k];
+            char *line, *save = NULL, *copy = strdup (data), *cgpath = NULL, dir[PATH_MAX];
+            size_t rl;
+            if (copy == NULL)
+              abort ();
+            /* This hierarchy's line of /proc/<init>/cgroup: "ID:CONTROLLERS:PATH".
+             */
+            for (line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+              {
+                char *c1 = strchr (line, ':'), *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
+                if (c2 == NULL)
+                  continue;
+                *c2 = '\0';
+                if (strcmp (c1 + 1, h->ctrls) == 0)
+                  {
+                    cgpath = c2 + 1;
+                    break;
+                  }
+              }
+            /* Skip hierarchies where the container has no cgroup of its own. */
+            if (cgpath == NULL || (h->own && strcmp (cgpath, h->own) == 0))
+              {
+                free (copy);
+                continue;
+              }
+            if (ctrls)
+              {
+                bool all = true;
+                char *c, *s2 = NULL, *cc = strdup (ctrls);
+                for (c = strtok_r (cc, ",", &s2); c; c = strtok_r (NULL, ",", &s2))
+                  if (!cg_list_has (h->ctrls, c))
+                    all = false;
+                free (cc);
+                if (!all || h->v2)
+                  {
+                    free (copy);
+                    continue;
+                  }
+              }
+            rl = strcmp (h->root, "/") == 0 ? 0 : strlen (h->root);
+            snprintf (dir, sizeof (dir), "%s%s/%s", h->mnt,
+                      strlen (cgpath) >= rl ? cgpath + rl : "", sub);
+            free (copy);
+            matched = true;
+            if (cg_write (dir, "cgroup.procs", buf) < 0)
+              {
+                int e = errno;
+                free (ctrls);
+                free (data);
+                return capsa_make_error (err, e, "--cgroup: move process %d into `%s`", (int)pid,
+                                         dir);
+              }
+          }
+        if (!matched)
+          {
+            int r = capsa_make_error (err, 0, "--cgroup \"%s\": no cgroup of the container in %s%s",
+                                      v, ctrls ? "a hierarchy with " : "any hierarchy",
+                                      ctrls ? ctrls : "");
+            free (ctrls);
+            free (data);
+            return r;
+          }
+        free (ctrls);
       }
-      if (!matched) {
-        int r = capsa_make_error(
-            err, 0, "--cgroup \"%s\": no cgroup of the container in %s%s", v,
-            ctrls ? "a hierarchy with " : "any hierarchy", ctrls ? ctrls : "");
-        free(ctrls);
-        free(data);
-        return r;
-      }
-      free(ctrls);
-    }
-  free(data);
+  free (data);
   return 0;
 }
 
-static bool apparmor_enabled(void) {
+static bool apparmor_enabled (void)
+{
   char c = 0;
-  int fd =
-      open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+  int fd = open ("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return false;
-  if (read(fd, &c, 1) != 1)
+  if (read (fd, &c, 1) != 1)
     c = 0;
-  close(fd);
+  close (fd);
   return c == 'Y';
 }
 
-static int write_pid_file(const char *path, pid_t pid, capsa_error_t *err) {
+static int write_pid_file (const char *path, pid_t pid, capsa_error_t *err)
+{
   char buf[32];
-  int n = snprintf(buf, sizeof(buf), "%d", pid);
-  if (capsa_write_file_atomic(path, buf, (size_t)n, err) < 0)
-    return capsa_error_prefix(err, "pid file");
+  int n = snprintf (buf, sizeof (buf), "%d", pid);
+  if (capsa_write_file_atomic (path, buf, (size_t)n, err) < 0)
+    return capsa_error_prefix (err, "pid file");
   return 0;
 }
 
 static volatile pid_t forward_pid;
 
-static void forward_signal(int sig) {
+static void forward_signal (int sig)
+{
   if (forward_pid > 0)
-    kill(forward_pid, sig);
+    kill (forward_pid, sig);
 }
 
-static int exit_status(int status) {
-  if (WIFEXITED(status))
-    return WEXITSTATUS(status);
-  if (WIFSIGNALED(status))
-    return 128 + WTERMSIG(status);
+static int exit_status (int status)
+{
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
   return 255;
 }
 
 /* Foreground: forward signals, copy the terminal, wait; returns the exit
  * status. */
-static int wait_foreground(pid_t pid, int proxy, capsa_error_t *err) {
-  static const int fwd[] = {SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
-                            SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT};
-  struct sigaction sa = {0};
+static int wait_foreground (pid_t pid, int proxy, capsa_error_t *err)
+{
+  static const int fwd[]
+    = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
+  struct sigaction sa = { 0 };
   int status = 0;
   size_t i;
 
   forward_pid = pid;
   sa.sa_handler = forward_signal;
   sa.sa_flags = SA_RESTART;
-  for (i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
+  for (i = 0; i < sizeof (fwd) / sizeof (fwd[0]); i++)
     if (!(fwd[i] == SIGWINCH && proxy >= 0))
-      sigaction(fwd[i], &sa, NULL);
-  if (proxy >= 0) {
-    int master = capsa_recv_fd(proxy, err);
-    if (master >= 0) {
-      capsa_terminal_proxy(master, err);
-      close(master);
+      sigaction (fwd[i], &sa, NULL);
+  if (proxy >= 0)
+    {
+      int master = capsa_recv_fd (proxy, err);
+      if (master >= 0)
+        {
+          capsa_terminal_proxy (master, err);
+          close (master);
+        }
+      capsa_error_release (err);
     }
-    capsa_error_release(err);
-  }
-  while (waitpid(pid, &status, 0) < 0)
+  while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)
-      return capsa_make_error(err, errno, "wait for process %d", (int)pid);
+      return capsa_make_error (err, errno, "wait for process %d", (int)pid);
   forward_pid = 0;
-  return exit_status(status);
+  return exit_status (status);
 }
 
-static int lookup_container(struct exec_job *j, const char *dir,
-                            struct capsa_state_file *st, capsa_error_t *err) {
-  const char *status = capsa_state_status(dir, st);
+static int lookup_container (struct exec_job *j, const char *dir, struct capsa_state_file *st,
+                             capsa_error_t *err)
+{
+  const char *status = capsa_state_status (dir, st);
   char path[PATH_MAX], *msg = NULL;
 
-  if (strcmp(status, "stopped") == 0)
-    return capsa_make_error(err, 0, "cannot exec in a stopped container");
-  if (strcmp(status, "paused") == 0 && !j->o->ignore_paused)
-    return capsa_make_error(
-        err, 0,
-        "cannot exec in a paused container (use --ignore-paused to override)");
-  if (strcmp(status, "creating") == 0)
-    return capsa_make_error(err, 0,
-                            "cannot exec in a container that is being created");
-  snprintf(path, sizeof(path), "%s/config.json", dir);
-  j->config = oci_config_parse_file(path, "config.json", &msg);
-  if (j->config == NULL) {
-    capsa_make_error(err, 0, "%s", msg ? msg : "config.json: cannot parse");
-    free(msg);
-    return -1;
-  }
+  if (strcmp (status, "stopped") == 0)
+    return capsa_make_error (err, 0, "cannot exec in a stopped container");
+  if (strcmp (status, "paused") == 0 && !j->o->ignore_paused)
+    return capsa_make_error (err, 0,
+                             "cannot exec in a paused container (use --ignore-paused to override)");
+  if (strcmp (status, "creating") == 0)
+    return capsa_make_error (err, 0, "cannot exec in a container that is being created");
+  snprintf (path, sizeof (path), "%s/config.json", dir);
+  j->config = oci_config_parse_file (path, "config.json", &msg);
+  if (j->config == NULL)
+    {
+      capsa_make_error (err, 0, "%s", msg ? msg : "config.json: cannot parse");
+      free (msg);
+      return -1;
+    }
   return 0;
 }
 
-int capsa_container_exec(struct capsa_global *g,
-                         const struct capsa_exec_opts *o, capsa_error_t *err) {
+int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *o,
+                          capsa_error_t *err)
+{
   struct exec_job j;
-  struct capsa_state_file st = {0};
-  struct capsa_cgroup cg = {0};
+  struct capsa_state_file st = { 0 };
+  struct capsa_cgroup cg = { 0 };
   struct capsa_sync_msg msg;
   char *dir = NULL;
-  const char *lfds = getenv("LISTEN_FDS");
+  const char *lfds = getenv ("LISTEN_FDS");
   int dfd, ret = -1;
   pid_t pid = -1;
   size_t i;
 
-  memset(&j, 0, sizeof(j));
+  memset (&j, 0, sizeof (j));
   j.o = o;
   for (i = 0; i < N_NS; i++)
     j.ns_fd[i] = -1;
   j.sync[0] = j.sync[1] = j.cons[0] = j.cons[1] = j.console_fd = -1;
   /* Internal fds must not land on the fds handed to the process (3.. LISTEN_FDS
    * + N). */
-  j.fd_floor = 3 + (o->preserve_fds > 0 ? o->preserve_fds : 0) +
-               (lfds ? atoi(lfds) : 0) + 1;
+  j.fd_floor = 3 + (o->preserve_fds > 0 ? o->preserve_fds : 0) + (lfds ? atoi (lfds) : 0) + 1;
   if (j.fd_floor < 4 || j.fd_floor > 65536)
     j.fd_floor = 4;
 
-  dfd = capsa_state_open_locked(g, o->id, &dir, err);
+  dfd = capsa_state_open_locked (g, o->id, &dir, err);
   if (dfd < 0)
-    return capsa_error_prefix(err, "exec in container `%s`", o->id);
-  if (capsa_state_read(dir, &st, err) < 0)
+    return capsa_error_prefix (err, "exec in container `%s`", o->id);
+  if (capsa_state_read (dir, &st, err) < 0)
     goto out;
-  if (lookup_container(&j, dir, &st, err) < 0 || build_process(&j, err) < 0)
+  if (lookup_container (&j, dir, &st, err) < 0 || build_process (&j, err) < 0)
     goto out;
-  if (st.vm) {
-    /* VM mode: the process runs in the guest, through the VM's control channel.
-     */
-    int fds[3] = {0, 1, 2}, status;
-    if (j.p.terminal || o->detach) {
-      capsa_make_error(
-          err, 0,
-          "exec with a terminal or --detach is not supported in VM mode yet");
+  if (st.vm)
+    {
+      /* VM mode: the process runs in the guest, through the VM's control channel.
+       */
+      int fds[3] = { 0, 1, 2 }, status;
+      if (j.p.terminal || o->detach)
+        {
+          capsa_make_error (err, 0,
+                            "exec with a terminal or --detach is not supported in VM mode yet");
+          goto out;
+        }
+      if (capsa_sandbox_exec_process (dir, &j.p, fds, &status, err) == 0)
+        ret = status;
       goto out;
     }
-    if (capsa_sandbox_exec_process(dir, &j.p, fds, &status, err) == 0)
-      ret = status;
-    goto out;
-  }
-  if (j.p.terminal && o->detach && o->console_socket == NULL) {
-    capsa_make_error(err, 0,
-                     "cannot allocate tty if capsa will detach without setting "
-                     "console socket");
-    goto out;
-  }
-  if (!j.p.terminal && o->console_socket) {
-    capsa_make_error(
-        err, 0,
-        "cannot use console socket if capsa will not detach or allocate tty");
-    goto out;
-  }
-  if (o->console_socket) {
-    j.console_fd =
-        fd_above(capsa_console_socket_open(o->console_socket, err), j.fd_floor);
-    if (j.console_fd < 0)
-      goto out;
-  } else if (j.p.terminal) {
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, j.cons) < 0) {
-      capsa_make_error(err, errno, "socketpair");
+  if (j.p.terminal && o->detach && o->console_socket == NULL)
+    {
+      capsa_make_error (err, 0,
+                        "cannot allocate tty if capsa will detach without setting "
+                        "console socket");
       goto out;
     }
-    j.cons[0] = fd_above(j.cons[0], j.fd_floor);
-    j.cons[1] = fd_above(j.cons[1], j.fd_floor);
-  }
-  if (open_namespaces(&j, st.pid, err) < 0)
+  if (!j.p.terminal && o->console_socket)
+    {
+      capsa_make_error (err, 0,
+                        "cannot use console socket if capsa will not detach or allocate tty");
+      goto out;
+    }
+  if (o->console_socket)
+    {
+      j.console_fd = fd_above (capsa_console_socket_open (o->console_socket, err), j.fd_floor);
+      if (j.console_fd < 0)
+        goto out;
+    }
+  else if (j.p.terminal)
+    {
+      if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, j.cons) < 0)
+        {
+          capsa_make_error (err, errno, "socketpair");
+          goto out;
+        }
+      j.cons[0] = fd_above (j.cons[0], j.fd_floor);
+      j.cons[1] = fd_above (j.cons[1], j.fd_floor);
+    }
+  if (open_namespaces (&j, st.pid, err) < 0)
     goto out;
   /* The namespaces are those of the init we recorded, not of a process that
    * reused its pid. */
-  if (capsa_process_start_time(st.pid) != st.start_time) {
-    capsa_make_error(err, 0, "cannot exec in a stopped container");
+  if (capsa_process_start_time (st.pid) != st.start_time)
+    {
+      capsa_make_error (err, 0, "cannot exec in a stopped container");
+      goto out;
+    }
+  if (capsa_state_cgroup (&st, &cg, err) < 0)
     goto out;
-  }
-  if (capsa_state_cgroup(&st, &cg, err) < 0)
-    goto out;
-  j.state_json = capsa_state_oci_json(&st, "running", false);
-  j.apparmor_on = j.p.apparmor_profile && apparmor_enabled();
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, j.sync) < 0) {
-    capsa_make_error(err, errno, "socketpair");
-    goto out;
-  }
-  j.sync[0] = fd_above(j.sync[0], j.fd_floor);
-  j.sync[1] = fd_above(j.sync[1], j.fd_floor);
+  j.state_json = capsa_state_oci_json (&st, "running", false);
+  j.apparmor_on = j.p.apparmor_profile && apparmor_enabled ();
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, j.sync) < 0)
+    {
+      capsa_make_error (err, errno, "socketpair");
+      goto out;
+    }
+  j.sync[0] = fd_above (j.sync[0], j.fd_floor);
+  j.sync[1] = fd_above (j.sync[1], j.fd_floor);
 
   /* Rootless: the container's pid and time namespaces belong to its user
    * namespace, where only its members hold capabilities: join it first
    * (unprivileged, we lose nothing on the host). */
-  if (geteuid() != 0 && j.ns_fd[0] >= 0) {
-    if (setns(j.ns_fd[0], CLONE_NEWUSER) < 0) {
-      capsa_make_error(err, errno, "join the container's user namespace");
-      goto out;
+  if (geteuid () != 0 && j.ns_fd[0] >= 0)
+    {
+      if (setns (j.ns_fd[0], CLONE_NEWUSER) < 0)
+        {
+          capsa_make_error (err, errno, "join the container's user namespace");
+          goto out;
+        }
+      close_fd (&j.ns_fd[0]);
     }
-    close_fd(&j.ns_fd[0]);
-  }
   /* pid and time namespaces apply to the children of the process that joins
    * them: join them here, so the new process is our own child (we wait for it)
    * without an intermediate. */
   for (i = 0; i < N_NS; i++)
-    if (ns_kinds[i].for_children && j.ns_fd[i] >= 0) {
-      if (setns(j.ns_fd[i], ns_kinds[i].flag) < 0) {
-        capsa_make_error(err, errno, "join the container's %s namespace",
-                         ns_kinds[i].name);
-        goto out;
+    if (ns_kinds[i].for_children && j.ns_fd[i] >= 0)
+      {
+        if (setns (j.ns_fd[i], ns_kinds[i].flag) < 0)
+          {
+            capsa_make_error (err, errno, "join the container's %s namespace", ns_kinds[i].name);
+            goto out;
+          }
+        close_fd (&j.ns_fd[i]);
       }
-      close_fd(&j.ns_fd[i]);
-    }
 
-  if (capsa_seccomp_prepare(j.config->linux_ ? j.config->linux_->seccomp : NULL,
-                            j.fd_floor, err) < 0)
+  if (capsa_seccomp_prepare (j.config->linux_ ? j.config->linux_->seccomp : NULL, j.fd_floor, err)
+      < 0)
     goto out;
   /* The child is a capsa image inside the container's pid namespace until its
    * execve: no ptrace and no /proc/<pid>/exe|mem|environ for the container's
    * processes. */
-  prctl(PR_SET_DUMPABLE, 0);
-  pid = fork();
-  if (pid < 0) {
-    capsa_make_error(err, errno, "fork");
-    goto out;
-  }
-  if (pid == 0) {
-    close(dfd);
-    exec_child(&j);
-  }
-  capsa_seccomp_release();
-  close_fd(&j.sync[1]);
-  close_fd(&j.cons[1]);
-  close_fd(&j.console_fd);
+  prctl (PR_SET_DUMPABLE, 0);
+  pid = fork ();
+  if (pid < 0)
+    {
+      capsa_make_error (err, errno, "fork");
+      goto out;
+    }
+  if (pid == 0)
+    {
+      close (dfd);
+      exec_child (&j);
+    }
+  capsa_seccomp_release ();
+  close_fd (&j.sync[1]);
+  close_fd (&j.cons[1]);
+  close_fd (&j.console_fd);
   for (i = 0; i < N_NS; i++)
-    close_fd(&j.ns_fd[i]);
+    close_fd (&j.ns_fd[i]);
 
-  if (cg.mgr && cg.mgr->enter(&cg, pid, err) < 0)
+  if (cg.mgr && cg.mgr->enter (&cg, pid, err) < 0)
     goto fail;
-  if (enter_sub_cgroups(o, st.pid, pid, err) < 0)
+  if (enter_sub_cgroups (o, st.pid, pid, err) < 0)
     goto fail;
-  if (capsa_sync_send(j.sync[0], SYNC_READY, 0, 0, NULL, err) < 0)
+  if (capsa_sync_send (j.sync[0], SYNC_READY, 0, 0, NULL, err) < 0)
     goto fail;
   /* EOF: execve succeeded (the socket is close-on-exec); a message is the
    * error. */
-  if (capsa_sync_recv(j.sync[0], 0, &msg, err) < 0) {
-    if ((*err)->status != 0 ||
-        strcmp((*err)->msg, "container init exited unexpectedly") != 0) {
-      waitpid(pid, NULL, 0);
-      pid = -1;
-      goto out;
+  if (capsa_sync_recv (j.sync[0], 0, &msg, err) < 0)
+    {
+      if ((*err)->status != 0 || strcmp ((*err)->msg, "container init exited unexpectedly") != 0)
+        {
+          waitpid (pid, NULL, 0);
+          pid = -1;
+          goto out;
+        }
+      capsa_error_release (err);
     }
-    capsa_error_release(err);
-  } else {
-    capsa_sync_msg_free(&msg);
-    capsa_make_error(err, 0, "unexpected message from the exec process");
-    goto fail;
-  }
-  close_fd(&j.sync[0]);
-  if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0)
+  else
+    {
+      capsa_sync_msg_free (&msg);
+      capsa_make_error (err, 0, "unexpected message from the exec process");
+      goto fail;
+    }
+  close_fd (&j.sync[0]);
+  if (o->pid_file && write_pid_file (o->pid_file, pid, err) < 0)
     goto fail;
   /* Other commands (kill, delete) may work on the container while the process
    * runs. */
-  close(dfd);
+  close (dfd);
   dfd = -1;
   if (o->detach)
     ret = 0;
   else
-    ret = wait_foreground(pid, j.cons[0], err);
+    ret = wait_foreground (pid, j.cons[0], err);
   goto out;
 
 fail:
-  if (pid > 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-  }
+  if (pid > 0)
+    {
+      kill (pid, SIGKILL);
+      waitpid (pid, NULL, 0);
+    }
 out:
-  capsa_seccomp_release();
+  capsa_seccomp_release ();
   if (cg.mgr)
-    cg.mgr->release(&cg);
-  job_release(&j);
-  capsa_state_file_free(&st);
+    cg.mgr->release (&cg);
+  job_release (&j);
+  capsa_state_file_free (&st);
   if (dfd >= 0)
-    close(dfd);
-  free(dir);
+    close (dfd);
+  free (dir);
   if (ret < 0)
-    capsa_error_prefix(err, "exec in container `%s`", o->id);
+    capsa_error_prefix (err, "exec in container `%s`", o->id);
   return ret;
 }
