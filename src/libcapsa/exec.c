@@ -1,12 +1,11 @@
-/* capsa: exec: a new process in a container's namespaces, cgroup, limits and
- * seccomp filter. */
-#include "cgroup/cgroup-private.h"
-#include "cgroup/cgroup.h"
-#include "internal.h"
-#include "sandbox/sandbox.h"
-#include "state.h"
-#include "sync.h"
+/* capsa: exec: a new process in a container's namespaces, cgroup, limits and seccomp filter. */
 #include <config.h>
+#include "internal.h"
+#include "cgroup/cgroup.h"
+#include "cgroup/cgroup-private.h"
+#include "state.h"
+#include "sandbox/sandbox.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,10 +31,9 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-/* The container's namespaces, in the order the new process joins them: the user
- * namespace first (it owns the others), the mount namespace last.  pid and time
- * apply to children only: the runtime joins those itself right before it forks
- * the process. */
+/* The container's namespaces, in the order the new process joins them: the user namespace
+ * first (it owns the others), the mount namespace last.  pid and time apply to children only:
+ * the runtime joins those itself right before it forks the process. */
 static const struct
 {
   const char *name;
@@ -62,11 +60,9 @@ struct exec_job
   uint32_t *gids;
   int ns_fd[N_NS]; /* -1: already shared with the runtime */
   int sync[2];
-  int cons[2];    /* foreground terminal without --console-socket: our end, its end
-                   */
+  int cons[2];    /* foreground terminal without --console-socket: our end, its end */
   int console_fd; /* the --console-socket connection (the process's end) */
-  int fd_floor;   /* internal fds stay at or above this (above the preserved fds)
-                   */
+  int fd_floor;   /* internal fds stay at or above this (above the preserved fds) */
   bool apparmor_on;
   char *state_json;
 };
@@ -89,8 +85,7 @@ static void close_fd (int *fd)
   *fd = -1;
 }
 
-/* ---------------------------------------------------------------- the process
- * ----------- */
+/* ---------------------------------------------------------------- the process ----------- */
 
 static char **append_strv (char **a, size_t na, char **b, size_t nb)
 {
@@ -116,11 +111,10 @@ static int parse_id (const char *s, const char *what, uint32_t *out, capsa_error
   return 0;
 }
 
-/* runc's reading of the flags: the container's process with args, env
- * (appended), cwd, user, additional groups, capabilities (added to bounding,
- * effective and permitted; to ambient too when the process has inheritable
- * capabilities), noNewPrivileges and labels overridden.  A process.json is used
- * as it is. */
+/* runc's reading of the flags: the container's process with args, env (appended), cwd, user,
+ * additional groups, capabilities (added to bounding, effective and permitted; to ambient too
+ * when the process has inheritable capabilities), noNewPrivileges and labels overridden.  A
+ * process.json is used as it is. */
 static int build_process (struct exec_job *j, capsa_error_t *err)
 {
   const struct capsa_exec_opts *o = j->o;
@@ -251,12 +245,10 @@ static void job_release (struct exec_job *j)
   free (j->state_json);
 }
 
-/* ---------------------------------------------------------------- the new
- * process -------- */
+/* ---------------------------------------------------------------- the new process -------- */
 
-/* A new pty of the container's devpts as the controlling terminal on 0-2;
- * returns the master. (Unlike the init's terminal, /dev/console stays as it
- * is.) */
+/* A new pty of the container's devpts as the controlling terminal on 0-2; returns the master.
+ * (Unlike the init's terminal, /dev/console stays as it is.) */
 static int exec_pty (const struct oci_process *p, capsa_error_t *err)
 {
   int master, slave, i;
@@ -325,8 +317,8 @@ static int write_attr (const char *path, const char *val)
   return n == (ssize_t)strlen (val) ? 0 : -1;
 }
 
-/* The AppArmor profile and SELinux label take effect at execve; both are
- * skipped on a host where the LSM is not enabled (as other runtimes do). */
+/* The AppArmor profile and SELinux label take effect at execve; both are skipped on a host
+ * where the LSM is not enabled (as other runtimes do). */
 static int apply_labels (struct exec_job *j, capsa_error_t *err)
 {
   const struct oci_process *p = &j->p;
@@ -371,8 +363,7 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
 
   close_fd (&j->sync[0]);
   close_fd (&j->cons[0]);
-  /* Nothing of the container's runs before the runtime has put us in its
-   * cgroup. */
+  /* Nothing of the container's runs before the runtime has put us in its cgroup. */
   if (capsa_sync_recv (sync, SYNC_READY, &msg, &err) < 0)
     _exit (127);
   capsa_sync_msg_free (&msg);
@@ -411,11 +402,10 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
   child_fail (sync, &err);
 }
 
-/* ---------------------------------------------------------------- the runtime
- * side ------- */
+/* ---------------------------------------------------------------- the runtime side ------- */
 
-/* Open the container's namespaces that differ from ours (joining one's own user
- * namespace is an error, and nothing needs doing for the others). */
+/* Open the container's namespaces that differ from ours (joining one's own user namespace is
+ * an error, and nothing needs doing for the others). */
 static int open_namespaces (struct exec_job *j, pid_t pid, capsa_error_t *err)
 {
   size_t i;
@@ -440,9 +430,9 @@ static int open_namespaces (struct exec_job *j, pid_t pid, capsa_error_t *err)
   return 0;
 }
 
-/* --cgroup [CONTROLLERS:]SUBPATH: move `pid` into SUBPATH below the container's
- * cgroup, in every hierarchy (or in those of CONTROLLERS).  The sub-cgroup must
- * exist.  Plain values first, so a value naming controllers wins for those. */
+/* --cgroup [CONTROLLERS:]SUBPATH: move `pid` into SUBPATH below the container's cgroup, in every
+ * hierarchy (or in those of CONTROLLERS).  The sub-cgroup must exist.  Plain values first, so a
+ * value naming controllers wins for those. */
 static int enter_sub_cgroups (const struct capsa_exec_opts *o, pid_t init, pid_t pid,
                               capsa_error_t *err)
 {
@@ -487,8 +477,7 @@ static int enter_sub_cgroups (const struct capsa_exec_opts *o, pid_t init, pid_t
             size_t rl;
             if (copy == NULL)
               abort ();
-            /* This hierarchy's line of /proc/<init>/cgroup: "ID:CONTROLLERS:PATH".
-             */
+            /* This hierarchy's line of /proc/<init>/cgroup: "ID:CONTROLLERS:PATH". */
             for (line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
               {
                 char *c1 = strchr (line, ':'), *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
@@ -588,8 +577,7 @@ static int exit_status (int status)
   return 255;
 }
 
-/* Foreground: forward signals, copy the terminal, wait; returns the exit
- * status. */
+/* Foreground: forward signals, copy the terminal, wait; returns the exit status. */
 static int wait_foreground (pid_t pid, int proxy, capsa_error_t *err)
 {
   static const int fwd[]
@@ -663,8 +651,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   for (i = 0; i < N_NS; i++)
     j.ns_fd[i] = -1;
   j.sync[0] = j.sync[1] = j.cons[0] = j.cons[1] = j.console_fd = -1;
-  /* Internal fds must not land on the fds handed to the process (3.. LISTEN_FDS
-   * + N). */
+  /* Internal fds must not land on the fds handed to the process (3.. LISTEN_FDS + N). */
   j.fd_floor = 3 + (o->preserve_fds > 0 ? o->preserve_fds : 0) + (lfds ? atoi (lfds) : 0) + 1;
   if (j.fd_floor < 4 || j.fd_floor > 65536)
     j.fd_floor = 4;
@@ -678,8 +665,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
     goto out;
   if (st.vm)
     {
-      /* VM mode: the process runs in the guest, through the VM's control channel.
-       */
+      /* VM mode: the process runs in the guest, through the VM's control channel. */
       int fds[3] = { 0, 1, 2 }, status;
       if (j.p.terminal || o->detach)
         {
@@ -694,8 +680,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   if (j.p.terminal && o->detach && o->console_socket == NULL)
     {
       capsa_make_error (err, 0,
-                        "cannot allocate tty if capsa will detach without setting "
-                        "console socket");
+                        "cannot allocate tty if capsa will detach without setting console socket");
       goto out;
     }
   if (!j.p.terminal && o->console_socket)
@@ -722,8 +707,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
     }
   if (open_namespaces (&j, st.pid, err) < 0)
     goto out;
-  /* The namespaces are those of the init we recorded, not of a process that
-   * reused its pid. */
+  /* The namespaces are those of the init we recorded, not of a process that reused its pid. */
   if (capsa_process_start_time (st.pid) != st.start_time)
     {
       capsa_make_error (err, 0, "cannot exec in a stopped container");
@@ -741,9 +725,8 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   j.sync[0] = fd_above (j.sync[0], j.fd_floor);
   j.sync[1] = fd_above (j.sync[1], j.fd_floor);
 
-  /* Rootless: the container's pid and time namespaces belong to its user
-   * namespace, where only its members hold capabilities: join it first
-   * (unprivileged, we lose nothing on the host). */
+  /* Rootless: the container's pid and time namespaces belong to its user namespace, where only
+   * its members hold capabilities: join it first (unprivileged, we lose nothing on the host). */
   if (geteuid () != 0 && j.ns_fd[0] >= 0)
     {
       if (setns (j.ns_fd[0], CLONE_NEWUSER) < 0)
@@ -753,9 +736,8 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
         }
       close_fd (&j.ns_fd[0]);
     }
-  /* pid and time namespaces apply to the children of the process that joins
-   * them: join them here, so the new process is our own child (we wait for it)
-   * without an intermediate. */
+  /* pid and time namespaces apply to the children of the process that joins them: join them
+   * here, so the new process is our own child (we wait for it) without an intermediate. */
   for (i = 0; i < N_NS; i++)
     if (ns_kinds[i].for_children && j.ns_fd[i] >= 0)
       {
@@ -770,9 +752,8 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   if (capsa_seccomp_prepare (j.config->linux_ ? j.config->linux_->seccomp : NULL, j.fd_floor, err)
       < 0)
     goto out;
-  /* The child is a capsa image inside the container's pid namespace until its
-   * execve: no ptrace and no /proc/<pid>/exe|mem|environ for the container's
-   * processes. */
+  /* The child is a capsa image inside the container's pid namespace until its execve: no
+   * ptrace and no /proc/<pid>/exe|mem|environ for the container's processes. */
   prctl (PR_SET_DUMPABLE, 0);
   pid = fork ();
   if (pid < 0)
@@ -798,8 +779,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
     goto fail;
   if (capsa_sync_send (j.sync[0], SYNC_READY, 0, 0, NULL, err) < 0)
     goto fail;
-  /* EOF: execve succeeded (the socket is close-on-exec); a message is the
-   * error. */
+  /* EOF: execve succeeded (the socket is close-on-exec); a message is the error. */
   if (capsa_sync_recv (j.sync[0], 0, &msg, err) < 0)
     {
       if ((*err)->status != 0 || strcmp ((*err)->msg, "container init exited unexpectedly") != 0)
@@ -819,8 +799,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   close_fd (&j.sync[0]);
   if (o->pid_file && write_pid_file (o->pid_file, pid, err) < 0)
     goto fail;
-  /* Other commands (kill, delete) may work on the container while the process
-   * runs. */
+  /* Other commands (kill, delete) may work on the container while the process runs. */
   close (dfd);
   dfd = -1;
   if (o->detach)
