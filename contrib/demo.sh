@@ -23,3 +23,9 @@ jq 'del(.linux.resources) | .process.terminal = false | .process.args = ["sh", "
   config.json > config.json.new
 mv config.json.new config.json
 "$CAPSA" run "capsa-demo-$$"
+
+# The same bundle once more in VM isolation mode (needs the guest assets: make vm-assets).
+jq '.annotations["run.oci.handler"] = "vm" | .process.args = ["sh", "-c", "echo Hello from a capsa micro-VM: kernel $(uname -r)"]' \
+  config.json > config.json.new
+mv config.json.new config.json
+"$CAPSA" run "capsa-demo-vm-$$"

@@ -2,9 +2,12 @@
 # capsa: build the default guest kernel (vmlinux, PVH entry) from Debian's linux-source-6.1.
 # Usage: build-kernel.sh OUTPUT [WORKDIR]
 # OUTPUT is the vmlinux to write; WORKDIR (default: a temp dir) holds the ~1.5 GB build tree.
-# With CAPSA_VM_CACHE set (e.g. /var/cache/capsa-vm), a kernel built from the same config and
-# source tarball is reused instead of rebuilt.
+# A kernel built from the same config and source tarball is kept in CAPSA_VM_CACHE (default
+# /var/cache/capsa-vm when run as root; set it empty to always build) and reused from there.
 set -eu
+if [ "$(id -u)" = 0 ]; then
+  CAPSA_VM_CACHE=${CAPSA_VM_CACHE-/var/cache/capsa-vm}
+fi
 out=${1:?usage: build-kernel.sh OUTPUT [WORKDIR]}
 here=$(cd "$(dirname "$0")" && pwd)
 fragment=$here/guest-kernel.config
