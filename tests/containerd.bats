@@ -10,8 +10,9 @@ load engines-helpers
 IMG=docker.io/library/capsa-busybox:latest
 
 setup_file () {
-  eng_require containerd ctr containerd-shim-runc-v2 skopeo nsenter
-  [ -x "$CAPSA" ] || skip "CAPSA=$CAPSA is not an executable"
+  export ENG_SKIP
+  ENG_SKIP=$(eng_missing containerd ctr containerd-shim-runc-v2 skopeo nsenter)
+  if [ -n "$ENG_SKIP" ]; then return 0; fi
   export CAPSA=$(realpath "$CAPSA")
   export ENG_TMP=$(mktemp -d /tmp/capsa-containerd.XXXXXX)
   export CTR_NS=capsa-ctr-${ENG_TMP##*.}
@@ -52,7 +53,7 @@ EOF
 }
 
 teardown_file () {
-  [ -n "${ENG_TMP:-}" ] || return 0
+  if [ -z "${ENG_TMP:-}" ]; then return 0; fi
   if [ -n "${CTR_PID:-}" ]; then
     local t c
     for t in $(ctr_ tasks ls -q 2>/dev/null); do

@@ -10,13 +10,28 @@
 load helpers
 
 # The suites manage their own state; helpers.bash's per-test capsa leak checks do not apply.
-setup () { :; }
+# setup_file cannot skip a whole file with this bats: it sets ENG_SKIP and every test skips.
+setup () {
+  if [ -n "${ENG_SKIP:-}" ]; then skip "$ENG_SKIP"; fi
+}
 teardown () { :; }
 
 # Seconds any single engine command may take before the test calls it hung.
 ENG_TIMEOUT=${ENG_TIMEOUT:-60}
 
-# eng_skip_unless CMD...: skip the whole file unless every command is installed (with the reason).
+# eng_missing CMD...: the reason to skip when a command is not installed (empty when all are).
+eng_missing () {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null || {
+      echo "$c is not installed (contrib/install-deps.sh installs it)"
+      return 0
+    }
+  done
+  [ -x "$CAPSA" ] || echo "CAPSA=$CAPSA is not an executable"
+}
+
+# eng_require CMD...: skip the test unless every command is installed (with the reason).
 eng_require () {
   local c
   for c in "$@"; do

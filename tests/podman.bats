@@ -11,8 +11,9 @@ load engines-helpers
 IMG=localhost/capsa-busybox:latest
 
 setup_file () {
-  eng_require podman conmon nsenter
-  [ -x "$CAPSA" ] || skip "CAPSA=$CAPSA is not an executable"
+  export ENG_SKIP
+  ENG_SKIP=$(eng_missing podman conmon nsenter)
+  if [ -n "$ENG_SKIP" ]; then return 0; fi
   export CAPSA=$(realpath "$CAPSA")
   export ENG_TMP=$(mktemp -d /tmp/capsa-podman.XXXXXX)
   export PODMAN_CGROUP_PARENT=/capsa-podman-${ENG_TMP##*.}
@@ -54,7 +55,7 @@ EOF
 }
 
 teardown_file () {
-  [ -n "${ENG_TMP:-}" ] || return 0
+  if [ -z "${ENG_TMP:-}" ]; then return 0; fi
   if [ -n "${ENG_JAIL:-}" ]; then
     podman rm -a -f -t 0 >/dev/null 2>&1 || true
     podman system reset -f >/dev/null 2>&1 || true
