@@ -207,6 +207,22 @@ state_is () {
   assert_output --partial "stdin-is-tty"
 }
 
+@test "podman: update changes a running container's limits" {
+  podman_d t-update >/dev/null
+  run podman update --memory 96m --cpus 0.25 t-update
+  assert_success
+  run podman exec t-update sh -c '
+    if [ -d /sys/fs/cgroup/memory ]; then
+      cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us
+    else
+      cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max
+    fi' </dev/null
+  assert_success
+  assert_line "100663296"
+  assert_line --regexp "^25000( 100000)?$"
+  podman rm -f -t 0 t-update >/dev/null
+}
+
 @test "podman: run -d, ps and inspect" {
   local id
   id=$(podman_d t-ps)
