@@ -73,11 +73,15 @@ static void print_help (FILE *f)
 
 static void print_version (void)
 {
+  char *vm = capsa_vm_description ();
   printf ("capsa version %s\n"
           "commit: %s\n"
           "spec: %s\n"
+          "%s\n"
           "%s\n",
-          PACKAGE_VERSION, GIT_COMMIT, CAPSA_OCI_VERSION, capsa_feature_line ());
+          PACKAGE_VERSION, GIT_COMMIT, CAPSA_OCI_VERSION, capsa_feature_line (),
+          vm ? vm : "vm: unknown");
+  free (vm);
 }
 
 int capsa_cmd_getopt (const char *cmd, int argc, char **argv, const char *shortopts,

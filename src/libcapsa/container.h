@@ -143,6 +143,8 @@ int capsa_parse_signal (const char *s, capsa_error_t *err);
 char *capsa_spec_default (bool rootless);
 /* `capsa features`: the features document, malloc'd JSON text. */
 char *capsa_features_json (void);
+/* The "vm: <hypervisor> (<kvm|tcg>)" line of --version, malloc'd. */
+char *capsa_vm_description (void);
 /* The "+FEATURE ..." line of --version (without the newline). */
 const char *capsa_feature_line (void);
 

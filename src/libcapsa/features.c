@@ -1,5 +1,6 @@
 /* capsa: the OCI features document (`capsa features`) and the feature line of --version. */
 #include <config.h>
+#include "sandbox/sandbox.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -259,7 +260,8 @@ static void gen_linux (yajl_gen g)
 #else
   enabled_object (g, "seccomp", false);
 #endif
-  enabled_object (g, "apparmor", false);
+  /* capsa applies process.apparmorProfile itself (no libapparmor needed): supported. */
+  enabled_object (g, "apparmor", true);
   /* Whether capsa can apply SELinux labels, not whether this host enforces SELinux (the spec
    * makes the features document independent of the host). */
 #ifdef HAVE_SELINUX
@@ -274,6 +276,18 @@ static void gen_linux (yajl_gen g)
   yajl_gen_map_close (g);
   enabled_object (g, "netDevices", false);
   yajl_gen_map_close (g);
+}
+
+char *capsa_vm_description (void)
+{
+  const char *accel = NULL;
+  char *hv = capsa_sandbox_hypervisor (&accel), *out;
+  if (hv == NULL)
+    return strdup ("vm: no hypervisor found (VM isolation mode unavailable)");
+  if (asprintf (&out, "vm: %s (%s)", hv, accel ? accel : "tcg") < 0)
+    out = NULL;
+  free (hv);
+  return out;
 }
 
 static void gen_annotations (yajl_gen g)
@@ -291,6 +305,14 @@ static void gen_annotations (yajl_gen g)
   kv (g, "org.opencontainers.runc.checkpoint.enabled", "false");
   kv (g, "run.oci.capsa.commit", GIT_COMMIT);
   kv (g, "run.oci.capsa.version", PACKAGE_VERSION);
+  {
+    /* VM isolation mode (run.oci.handler=vm): the hypervisor this host would use. */
+    const char *accel = NULL;
+    char *hv = capsa_sandbox_hypervisor (&accel);
+    kv (g, "run.oci.capsa.vm.hypervisor", hv ? hv : "none");
+    kv (g, "run.oci.capsa.vm.accel", hv && accel ? accel : "none");
+    free (hv);
+  }
   yajl_gen_map_close (g);
 }
 
