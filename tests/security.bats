@@ -474,3 +474,92 @@ SCRIPT
   assert_line read=0
   refute_output --partial capsa-secret-4711
 }
+
+# ---------------------------------------------------------------- LSM labels --------------
+
+selinux_on () {
+  [ -e /sys/fs/selinux/enforce ]
+}
+
+apparmor_on () {
+  [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]
+}
+
+@test "lsm: process.selinuxLabel without SELinux is a clear error (as runc), nothing left" {
+  selinux_on && skip "SELinux is enabled on this host (covered by the labelled-process test)"
+  cfg '.process.selinuxLabel = "system_u:system_r:container_t:s0"'
+  for cmd in create run; do
+    run_capsa $cmd -b "$BUNDLE" ctr
+    assert_failure
+    assert_error_line
+    assert_output --partial 'config.json: .process.selinuxLabel: SELinux is not enabled on this host'
+    assert_no_leftovers ctr
+  done
+}
+
+@test "lsm: process.apparmorProfile without AppArmor is a clear error (as runc), nothing left" {
+  apparmor_on && skip "AppArmor is enabled on this host (covered by the profile test)"
+  cfg '.process.apparmorProfile = "capsa-test-profile"'
+  for cmd in create run; do
+    run_capsa $cmd -b "$BUNDLE" ctr
+    assert_failure
+    assert_error_line
+    assert_output --partial 'config.json: .process.apparmorProfile: AppArmor is not enabled on this host'
+    assert_no_leftovers ctr
+  done
+}
+
+@test "lsm: capsa exec --apparmor / --process-label on a host without the LSM fail clearly" {
+  apparmor_on && selinux_on && skip "both LSMs are enabled on this host"
+  set_args sleep 100
+  run_bg run -d -b "$BUNDLE" ctr
+  assert_success
+  if ! apparmor_on; then
+    run capsa exec --apparmor capsa-test-profile ctr true
+    assert_failure
+    assert_output --partial 'process.apparmorProfile: AppArmor is not enabled on this host'
+  fi
+  if ! selinux_on; then
+    run capsa exec --process-label system_u:system_r:container_t:s0 ctr true
+    assert_failure
+    assert_output --partial 'process.selinuxLabel: SELinux is not enabled on this host'
+  fi
+  run capsa exec ctr true
+  assert_success
+  capsa delete -f ctr
+}
+
+@test "lsm: linux.mountLabel is ignored without SELinux (no context= on the mounts)" {
+  selinux_on && skip "SELinux is enabled on this host (covered by the labelled-mounts test)"
+  cfg '.linux.mountLabel = "system_u:object_r:container_file_t:s0:c1,c2"'
+  run_in_ctr 'grep -c "context=" /proc/self/mountinfo; awk "\$5 == \"/dev\" || \$5 == \"/dev/pts\" {n++} END {print \"mounts\", n}" /proc/self/mountinfo'
+  assert_line 0
+  assert_line "mounts 2"
+}
+
+@test "lsm: the process runs with its SELinux label and mounts carry mountLabel" {
+  selinux_on || skip "SELinux is not enabled on this host (no selinuxfs): cannot apply labels"
+  local label
+  label=$(cat /proc/self/attr/current | tr -d '\0')
+  cfg '.process.selinuxLabel = $l | .linux.mountLabel = "system_u:object_r:container_file_t:s0"' --arg l "$label"
+  run_in_ctr 'cat /proc/self/attr/current; echo; grep -c context= /proc/self/mountinfo'
+  assert_success
+  assert_output --partial "$label"
+}
+
+@test "lsm: the process runs under its AppArmor profile" {
+  apparmor_on || skip "AppArmor is not enabled on this host (module parameter enabled != Y)"
+  cfg '.process.apparmorProfile = "unconfined"'
+  run_in_ctr 'cat /proc/self/attr/current'
+  assert_success
+  assert_output --partial unconfined
+}
+
+@test "lsm: features reports apparmor and selinux support" {
+  run capsa features
+  assert_success
+  echo "$output" | jq -e '.linux.apparmor.enabled == true' >/dev/null || fail "apparmor: $output"
+  if "$CAPSA" --version | grep -q -- '+SELINUX\|+selinux'; then
+    echo "$output" | jq -e '.linux.selinux.enabled == true' >/dev/null || fail "selinux: $output"
+  fi
+}

@@ -23,10 +23,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#ifdef HAVE_SELINUX
-#include <selinux/selinux.h>
-#endif
-
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -63,7 +59,6 @@ struct exec_job
   int cons[2];    /* foreground terminal without --console-socket: our end, its end */
   int console_fd; /* the --console-socket connection (the process's end) */
   int fd_floor;   /* internal fds stay at or above this (above the preserved fds) */
-  bool apparmor_on;
   char *state_json;
 };
 
@@ -306,45 +301,6 @@ fail:
   return -1;
 }
 
-static int write_attr (const char *path, const char *val)
-{
-  int fd = open (path, O_WRONLY | O_CLOEXEC);
-  ssize_t n;
-  if (fd < 0)
-    return -1;
-  n = write (fd, val, strlen (val));
-  close (fd);
-  return n == (ssize_t)strlen (val) ? 0 : -1;
-}
-
-/* The AppArmor profile and SELinux label take effect at execve; both are skipped on a host
- * where the LSM is not enabled (as other runtimes do). */
-static int apply_labels (struct exec_job *j, capsa_error_t *err)
-{
-  const struct oci_process *p = &j->p;
-
-  if (p->apparmor_profile && p->apparmor_profile[0] && j->apparmor_on)
-    {
-      char *v;
-      if (asprintf (&v, "exec %s", p->apparmor_profile) < 0)
-        abort ();
-      if (write_attr ("/proc/self/attr/apparmor/exec", v) < 0
-          && write_attr ("/proc/self/attr/exec", v) < 0)
-        {
-          int e = errno;
-          free (v);
-          return capsa_make_error (err, e, "set apparmor profile \"%s\"", p->apparmor_profile);
-        }
-      free (v);
-    }
-#ifdef HAVE_SELINUX
-  if (p->selinux_label && p->selinux_label[0] && is_selinux_enabled () > 0
-      && setexeccon (p->selinux_label) < 0)
-    return capsa_make_error (err, errno, "set selinux label \"%s\"", p->selinux_label);
-#endif
-  return 0;
-}
-
 static void __attribute__ ((noreturn)) child_fail (int sync, capsa_error_t *err)
 {
   capsa_error_t tmp = NULL;
@@ -388,8 +344,6 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
     }
   close_fd (&j->console_fd);
   close_fd (&j->cons[1]);
-  if (apply_labels (j, &err) < 0)
-    child_fail (sync, &err);
 
   copts.id = j->o->id;
   copts.preserve_fds = j->o->preserve_fds;
@@ -537,18 +491,6 @@ static int enter_sub_cgroups (const struct capsa_exec_opts *o, pid_t init, pid_t
       }
   free (data);
   return 0;
-}
-
-static bool apparmor_enabled (void)
-{
-  char c = 0;
-  int fd = open ("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  if (read (fd, &c, 1) != 1)
-    c = 0;
-  close (fd);
-  return c == 'Y';
 }
 
 static int write_pid_file (const char *path, pid_t pid, capsa_error_t *err)
@@ -716,7 +658,6 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   if (capsa_state_cgroup (&st, &cg, err) < 0)
     goto out;
   j.state_json = capsa_state_oci_json (&st, "running", false);
-  j.apparmor_on = j.p.apparmor_profile && apparmor_enabled ();
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, j.sync) < 0)
     {
       capsa_make_error (err, errno, "socketpair");

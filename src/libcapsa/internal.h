@@ -102,6 +102,15 @@ int capsa_set_rlimits (const struct oci_process *p, capsa_error_t *err);
  * unknown ones at create; names the kernel lacks only warn at exec). */
 int capsa_process_validate (const struct oci_process *p, capsa_error_t *err);
 int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err);
+/* LSM labels (process.c): whether the host enforces AppArmor / SELinux; linux.mountLabel for
+ * a new mount of TYPE: the mount data with context= added (malloc'd; NULL when nothing is to
+ * add: no SELinux, no label, or a type labelled after mounting), and that labelling of the new
+ * mount (fd MNTFD) for the other types (mqueue). */
+bool capsa_apparmor_enabled (void);
+bool capsa_selinux_enabled (void);
+char *capsa_mount_label_data (const char *type, const char *data, const char *label);
+int capsa_mount_label_apply (const char *type, int mntfd, const char *label, const char *dest,
+                             capsa_error_t *err);
 
 /* terminal.c */
 /* In the container (after pivot): open a new pty from /dev/ptmx, make the slave the controlling

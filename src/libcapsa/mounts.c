@@ -833,7 +833,15 @@ int capsa_mount_one (struct capsa_ctx *ctx, int rootfd, const struct oci_mount *
         }
       if (strcmp (t, "cgroup") == 0)
         t = "cgroup2";
-      mnt = mount_fs_at (rootfd, m->source ? m->source : t, t, dest, target, flags, o.data, err);
+      {
+        const char *label = ctx->config->linux_ ? ctx->config->linux_->mount_label : NULL;
+        char *labelled = capsa_mount_label_data (t, o.data, label);
+        mnt = mount_fs_at (rootfd, m->source ? m->source : t, t, dest, target, flags,
+                           labelled ? labelled : o.data, err);
+        free (labelled);
+        if (mnt >= 0 && capsa_mount_label_apply (t, mnt, label, dest, err) < 0)
+          goto out;
+      }
       if (mnt >= 0 && o.tmpcopyup && strcmp (t, "tmpfs") == 0)
         {
           /* `target` was opened before the mount: it still reaches the directory below. */

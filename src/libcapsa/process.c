@@ -14,13 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifdef HAVE_SELINUX
+#include <selinux/selinux.h>
+#endif
 #ifdef HAVE_CAP
 #include <sys/capability.h>
 #endif
@@ -63,6 +69,7 @@ static const struct
 };
 
 static int rlimit_resource (const char *name);
+static int check_labels (const struct oci_process *p, const char *where, capsa_error_t *err);
 
 int capsa_set_rlimits (const struct oci_process *p, capsa_error_t *err)
 {
@@ -152,6 +159,154 @@ int capsa_process_validate (const struct oci_process *p, capsa_error_t *err)
           || validate_caps (c->inheritable, c->inheritable_len, "inheritable", err) < 0
           || validate_caps (c->ambient, c->ambient_len, "ambient", err) < 0))
     return -1;
+  return check_labels (p, "config.json: ", err);
+}
+
+/* ---- LSM labels: process.apparmorProfile, process.selinuxLabel, linux.mountLabel --------- */
+
+bool capsa_apparmor_enabled (void)
+{
+  char c = 0;
+  int fd = open ("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  if (read (fd, &c, 1) != 1)
+    c = 0;
+  close (fd);
+  return c == 'Y';
+}
+
+bool capsa_selinux_enabled (void)
+{
+#ifdef HAVE_SELINUX
+  return is_selinux_enabled () > 0;
+#else
+  return false;
+#endif
+}
+
+/* As runc: a process label the host cannot apply is an error (the container would otherwise
+ * run unconfined while its config asks for confinement). */
+static int check_labels (const struct oci_process *p, const char *where, capsa_error_t *err)
+{
+  if (p->selinux_label && p->selinux_label[0] && !capsa_selinux_enabled ())
+    return capsa_make_error (err, 0, "%s.process.selinuxLabel: SELinux is not enabled on this host",
+                             where);
+  if (p->apparmor_profile && p->apparmor_profile[0] && !capsa_apparmor_enabled ())
+    return capsa_make_error (
+      err, 0, "%s.process.apparmorProfile: AppArmor is not enabled on this host", where);
+  return 0;
+}
+
+/* Write VALUE to /proc/thread-self/attr/NAME of the real procfs: the container's /proc is
+ * opened without following a symlink and checked, and the walk below it crosses no mount, so
+ * a bind mount over attr files (or a fake /proc) in the rootfs cannot take the write. */
+static int write_proc_attr (const char *name, const char *value)
+{
+  struct open_how how = { 0 };
+  struct statfs sf;
+  char path[64];
+  size_t len = strlen (value);
+  ssize_t w;
+  int procfd, fd, e;
+
+  procfd = open ("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (procfd < 0)
+    return -1;
+  if (fstatfs (procfd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+    {
+      close (procfd);
+      errno = EXDEV;
+      return -1;
+    }
+  snprintf (path, sizeof (path), "thread-self/attr/%s", name);
+  how.flags = O_WRONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  fd = (int)syscall (SYS_openat2, procfd, path, &how, sizeof (how));
+  if (fd < 0 && errno == ENOSYS)
+    {
+      fd = openat (procfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd >= 0 && (fstatfs (fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC))
+        {
+          close (fd);
+          fd = -1;
+          errno = EXDEV;
+        }
+    }
+  e = errno;
+  close (procfd);
+  if (fd < 0)
+    {
+      errno = e;
+      return -1;
+    }
+  w = write (fd, value, len);
+  e = errno;
+  close (fd);
+  if (w != (ssize_t)len)
+    {
+      errno = w < 0 ? e : EIO;
+      return -1;
+    }
+  return 0;
+}
+
+/* Both labels take effect at the coming execve. */
+static int apply_labels (const struct oci_process *p, capsa_error_t *err)
+{
+  if (check_labels (p, "", err) < 0)
+    return -1;
+  if (p->apparmor_profile && p->apparmor_profile[0])
+    {
+      char *v;
+      if (asprintf (&v, "exec %s", p->apparmor_profile) < 0)
+        return capsa_make_error (err, ENOMEM, "apparmor profile");
+      /* attr/apparmor/exec where the kernel stacks LSMs, attr/exec before */
+      if (write_proc_attr ("apparmor/exec", v) < 0
+          && (errno != ENOENT || write_proc_attr ("exec", v) < 0))
+        {
+          int e = errno;
+          free (v);
+          return capsa_make_error (err, e, "apply apparmor profile \"%s\"", p->apparmor_profile);
+        }
+      free (v);
+    }
+#ifdef HAVE_SELINUX
+  if (p->selinux_label && p->selinux_label[0] && setexeccon (p->selinux_label) < 0)
+    return capsa_make_error (err, errno, "set selinux exec label \"%s\"", p->selinux_label);
+#endif
+  return 0;
+}
+
+char *capsa_mount_label_data (const char *type, const char *data, const char *label)
+{
+  char *out = NULL;
+
+  /* Without SELinux the label means nothing, and context= would fail the mount: ignored, as
+   * crun does.  tmpfs and devpts take it as a mount option; mqueue is relabelled by the
+   * caller (capsa_mount_label_apply). */
+  if (label == NULL || label[0] == '\0' || !capsa_selinux_enabled () || type == NULL
+      || (strcmp (type, "tmpfs") != 0 && strcmp (type, "devpts") != 0))
+    return NULL;
+  if (asprintf (&out, "%s%scontext=\"%s\"", data && data[0] ? data : "", data && data[0] ? "," : "",
+                label)
+      < 0)
+    return NULL;
+  return out;
+}
+
+int capsa_mount_label_apply (const char *type, int mntfd, const char *label, const char *dest,
+                             capsa_error_t *err)
+{
+#ifdef HAVE_SELINUX
+  char fdp[32];
+  if (label == NULL || label[0] == '\0' || !capsa_selinux_enabled () || type == NULL
+      || strcmp (type, "mqueue") != 0)
+    return 0;
+  if (setfilecon (capsa_fd_path (mntfd, fdp), label) < 0)
+    return capsa_make_error (err, errno, "mount \"%s\" on \"%s\": set selinux label \"%s\"", type,
+                             dest, label);
+#endif
   return 0;
 }
 
@@ -855,6 +1010,9 @@ int capsa_process_exec (struct capsa_ctx *ctx, const struct oci_process *p, caps
   if (prepare_fds (ctx, nlisten + npreserve, err) < 0)
     goto fail;
   if (ctx->before_exec && ctx->before_exec (ctx, err) < 0)
+    goto fail;
+  /* The LSM labels last: nothing of the runtime runs confined by them. */
+  if (apply_labels (p, err) < 0)
     goto fail;
   /* With noNewPrivileges the filter comes last, so it constrains as few runtime syscalls as
    * possible. */
