@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,9 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -69,6 +73,23 @@ static int copy_all (int dst, int src, off_t size)
   return 0;
 }
 
+/* An unprivileged caller without capabilities (rootless) needs no copy when it cannot write the
+ * binary itself: its containers hold no more host privileges than it does (their user namespace
+ * maps at most its own and its subordinate ids, never host root).  Writable means here: not
+ * owned by root, group- or world-writable, or with an ACL (which could grant more). */
+static bool caller_cannot_write (int exe_fd, const struct stat *st)
+{
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2] = { { 0 } };
+
+  if (geteuid () == 0 || st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return false;
+  if (syscall (SYS_capget, &h, d) < 0 || d[0].effective != 0 || d[1].effective != 0
+      || d[0].permitted != 0 || d[1].permitted != 0)
+    return false;
+  return fgetxattr (exe_fd, "system.posix_acl_access", NULL, 0) < 0 && errno == ENODATA;
+}
+
 int capsa_ensure_cloned_binary (char **argv, capsa_error_t *err)
 {
   struct stat st;
@@ -86,6 +107,11 @@ int capsa_ensure_cloned_binary (char **argv, capsa_error_t *err)
     {
       capsa_make_error (err, errno, "stat `/proc/self/exe`");
       goto fail_exe;
+    }
+  if (caller_cannot_write (exe, &st))
+    {
+      close (exe);
+      return 0;
     }
   mfd = memfd_create ("capsa", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (mfd < 0)
