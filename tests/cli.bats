@@ -225,3 +225,24 @@ COMMANDS="create start run state kill delete list spec features"
   assert_success
   [ ! -e "/run/capsa/$id" ]
 }
+
+@test "every command has a man page that renders without warnings" {
+  command -v man >/dev/null || skip "man (man-db) is not installed"
+  local dir=$BATS_TEST_DIRNAME/../man cmd page out
+  # the commands are the ones `capsa --help` lists (help is not a page of its own)
+  run_capsa --help
+  assert_success
+  local cmds
+  cmds=$(printf '%s\n' "$output" | sed -n '/^Commands:/,/^$/p' | awk 'NF && $1 != "Commands:" && $1 != "help" {print $1}')
+  [ -n "$cmds" ] || fail "no commands in --help"
+  for page in "$dir/capsa.8" $(for cmd in $cmds; do echo "$dir/capsa-$cmd.8"; done); do
+    [ -f "$page" ] || fail "missing man page $page"
+    out=$(MANWIDTH=80 LC_ALL=C man --warnings -l "$page" 2>&1 >/dev/null)
+    [ -z "$out" ] || fail "$page: $out"
+    MANWIDTH=80 man -l "$page" 2>/dev/null | grep -q . || fail "$page renders empty"
+  done
+  # and make install installs them all
+  for page in "$dir"/*.8; do
+    grep -q "man/$(basename "$page")" "$BATS_TEST_DIRNAME/../Makefile.am" || fail "$page not in dist_man_MANS"
+  done
+}
