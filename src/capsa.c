@@ -335,6 +335,9 @@ int main (int argc, char **argv)
 #ifndef CAPSA_NO_CLONED_BINARY
       if (capsa_ensure_cloned_binary (orig_argv, &err) < 0)
         return fail (&err);
+#else
+      /* (a build for checking that the CVE-2019-5736 test catches the attack) */
+      (void)orig_argv;
 #endif
       if (capsa_scrub_environment (&err) < 0)
         return fail (&err);
