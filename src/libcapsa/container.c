@@ -1033,6 +1033,17 @@ static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_o
                         capsa_error_t *err)
 {
   int pidfd = pidfd_open_ (st->pid);
+  if (pidfd < 0 && errno == ENOSYS)
+    {
+      /* No pidfd (kernel < 5.3, or valgrind): kill() after the same start-time check. */
+      if (capsa_process_start_time (st->pid) != st->start_time)
+        return capsa_make_error (err, 0, "container is not running");
+      if (kill (st->pid, sig) < 0)
+        return capsa_make_error (err, errno, "send signal %d", sig);
+      if (pidfd_out)
+        *pidfd_out = -1;
+      return 0;
+    }
   if (pidfd < 0)
     {
       if (errno == ESRCH)
@@ -1170,12 +1181,18 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
       capsa_error_t tmp = NULL;
       if (!st->pidns)
         signal_descendants (st->pid, SIGKILL);
-      if (signal_init (st, SIGKILL, &pidfd, &tmp) == 0)
+      if (signal_init (st, SIGKILL, &pidfd, &tmp) == 0 && pidfd >= 0)
         {
           struct pollfd p = { pidfd, POLLIN, 0 };
           while (poll (&p, 1, 10000) < 0 && errno == EINTR)
             ;
           close (pidfd);
+        }
+      else if (pidfd < 0)
+        {
+          /* Without a pidfd: wait (bounded) until the init is gone or a zombie. */
+          for (int i = 0; i < 1000 && capsa_process_start_time (st->pid) == st->start_time; i++)
+            usleep (10000);
         }
       capsa_error_release (&tmp);
     }
