@@ -111,9 +111,14 @@ run () {
   for t in $(targets "$@"); do
     mkdir -p "$out/corpus-$t"
     log=$out/fuzz-$t.log
+    # seed dirs that exist (git keeps no empty regressions/TARGET dir; libFuzzer stops on a
+    # missing one)
+    local seeds=()
+    for d in "$fuzzdir/corpus/$t" "$fuzzdir/regressions/$t"; do
+      [ -d "$d" ] && seeds+=("$d")
+    done
     "$out/fuzz-$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$out/crash-$t-" "$out/corpus-$t" "$fuzzdir/corpus/$t" \
-      "$fuzzdir/regressions/$t" >"$log" 2>&1
+      -artifact_prefix="$out/crash-$t-" "$out/corpus-$t" "${seeds[@]}" >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     if [ "$rc" -eq 0 ]; then
