@@ -22,6 +22,9 @@ setup_file () {
   cat >"$ENG_TMP/containers.conf" <<EOF
 [containers]
 netns = "none"
+# conmon stays in podman's own (jailed) cgroup: its default libpod_parent/conmon was made at
+# the host root of the memory hierarchy, outside the machine's accounting
+cgroups = "no-conmon"
 pull_policy = "never"
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 init_path = "$init"
@@ -61,6 +64,8 @@ teardown_file () {
     podman system reset -f >/dev/null 2>&1 || true
     in_jail sh -c "grep -o ' $ENG_TMP/[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l" || true
     eng_cgroup_cleanup "${PODMAN_CGROUP_PARENT#/}"
+    # conmon of commands without --cgroup-parent (start, exec) goes to podman's default parent
+    eng_cgroup_cleanup libpod_parent
     eng_teardown_jail || true
   fi
   rm -rf "$ENG_TMP"
