@@ -215,36 +215,6 @@ status_field () {
   assert_line listen-three
 }
 
-# console_receiver SOCKET OUTFILE [INPUT]: accept one console fd on SOCKET, optionally write INPUT
-# to it, copy everything read from it to OUTFILE until the terminal closes.
-console_receiver () {
-  python3 - "$@" <<'PY' &
-import os, socket, sys
-path, out = sys.argv[1], sys.argv[2]
-srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-srv.bind(path)
-srv.listen(1)
-open(out + ".ready", "w").close()
-conn, _ = srv.accept()
-_, fds, _, _ = socket.recv_fds(conn, 4096, 4)
-master = fds[0]
-if len(sys.argv) > 3:
-    os.write(master, sys.argv[3].encode())
-with open(out, "wb") as f:
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        f.write(data)
-        f.flush()
-PY
-  RECEIVER=$!
-  wait_for test -e "$2.ready"
-}
-
 @test "terminal: the console is sent to --console-socket and is the process's tty" {
   [ -x /usr/bin/python3 ] || command -v python3 >/dev/null || skip "python3 needed for the console receiver"
   local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
