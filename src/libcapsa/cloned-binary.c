@@ -2,7 +2,9 @@
  * and drop the caller's environment block so container processes cannot read it. */
 #include <config.h>
 
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/auxv.h>
 #include <sys/xattr.h>
 #include <linux/capability.h>
 #include <unistd.h>
@@ -73,6 +76,41 @@ static int copy_all (int dst, int src, off_t size)
   return 0;
 }
 
+/* How many leading bytes of the binary the kernel and the dynamic loader need to run it: up to
+ * the end of the furthest segment the program headers describe (read from this process's own
+ * mapped headers, which come from the same file).  Debug sections and the section header table
+ * lie beyond it, usually three quarters of the file, and copying them into the memfd was the
+ * largest single cost of the copy.  0 when the headers cannot be read: copy everything. */
+static off_t image_size (off_t file_size)
+{
+  const ElfW (Phdr) *ph = (const ElfW (Phdr) *)getauxval (AT_PHDR);
+  unsigned long n = getauxval (AT_PHNUM), i;
+  off_t end = (off_t)sizeof (ElfW (Ehdr));
+
+  if (ph == NULL || n == 0)
+    return 0;
+  for (i = 0; i < n; i++)
+    if (ph[i].p_filesz > 0 && (off_t)(ph[i].p_offset + ph[i].p_filesz) > end)
+      end = (off_t)(ph[i].p_offset + ph[i].p_filesz);
+  return end <= file_size ? end : 0;
+}
+
+/* The copy keeps the ELF header but says it has no section headers, as a stripped file would:
+ * they are not in the copy. */
+static int drop_section_headers (int mfd)
+{
+  ElfW (Ehdr) eh;
+
+  if (pread (mfd, &eh, sizeof (eh), 0) != (ssize_t)sizeof (eh))
+    return -1;
+  if (memcmp (eh.e_ident, ELFMAG, SELFMAG) != 0)
+    return (errno = ENOEXEC, -1);
+  eh.e_shoff = 0;
+  eh.e_shnum = 0;
+  eh.e_shstrndx = SHN_UNDEF;
+  return pwrite (mfd, &eh, sizeof (eh), 0) == (ssize_t)sizeof (eh) ? 0 : -1;
+}
+
 /* An unprivileged caller without capabilities (rootless) needs no copy when it cannot write the
  * binary itself: its containers hold no more host privileges than it does (their user namespace
  * maps at most its own and its subordinate ids, never host root).  Writable means here: not
@@ -93,6 +131,7 @@ static bool caller_cannot_write (int exe_fd, const struct stat *st)
 int capsa_ensure_cloned_binary (char **argv, capsa_error_t *err)
 {
   struct stat st;
+  off_t size;
   int exe, mfd;
 
   exe = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -119,7 +158,9 @@ int capsa_ensure_cloned_binary (char **argv, capsa_error_t *err)
       capsa_make_error (err, errno, "memfd_create for the runtime binary copy");
       goto fail_exe;
     }
-  if (copy_all (mfd, exe, st.st_size) < 0)
+  size = image_size (st.st_size);
+  if (copy_all (mfd, exe, size > 0 ? size : st.st_size) < 0
+      || (size > 0 && size < st.st_size && drop_section_headers (mfd) < 0))
     {
       capsa_make_error (err, errno, "copy `/proc/self/exe` into a memfd");
       goto fail_mfd;
