@@ -93,7 +93,7 @@ bundle sleep '.process.args = ["/bin/sleep", "100000"]'
   echo "runc:  $RUNC ($("$RUNC" --version 2>&1 | head -n 1))"
   echo "All runtimes ran in a private mount + cgroup namespace with /sys/fs/cgroup/unified"
   echo "unmounted (crun 1.8.1 refuses hybrid cgroups) and the v1 hierarchies rooted at our own"
-  echo "cgroups; each runtime has its own --root.  Bundle: static busybox, \`runc spec\` config"
+  echo "cgroups; each runtime has its own --root on a tmpfs.  Bundle: static busybox, \`runc spec\` config"
   echo "with terminal off, no ambient capabilities, args /bin/true, default cgroupsPath."
   echo "Runs are interleaved (capsa crun runc capsa ...).  CPU = user+sys of the runtime's whole"
   echo "process tree (getrusage RUSAGE_CHILDREN); RSS = peak RSS of the largest single process."
