@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -378,11 +379,25 @@ static int mask_paths (struct capsa_ctx *ctx, int rootfd, capsa_error_t *err)
       else
         {
           int null = capsa_open_in_root (rootfd, "/dev/null", false, false, err);
+          struct stat ns;
 
           if (null < 0)
             {
               close (target);
               return capsa_error_prefix (err, "masked path \"%s\"", p);
+            }
+          /* The mask must be the null device itself.  A /dev/null that is a symlink (a bind
+           * mount on /dev, a volume shared with another container) would bind its target, e.g.
+           * a procfs file that readonlyPaths protects, writable over the masked path
+           * (CVE-2025-31133). */
+          if (fstat (null, &ns) < 0 || !S_ISCHR (ns.st_mode) || ns.st_rdev != makedev (1, 3))
+            {
+              close (null);
+              close (target);
+              return capsa_make_error (err, 0,
+                                       "masked path \"%s\": \"/dev/null\" in the container is "
+                                       "not the null device",
+                                       p);
             }
           mnt = capsa_bind_mount_at ("/dev/null", null, rootfd, p, target, false, err);
           close (null);
