@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -496,9 +497,40 @@ static struct exec_proc
   bool used, exited;
   uint32_t id;
   pid_t pid;
-  int in, out, err; /* our ends of the pipes, -1 when closed */
+  int in, out, err; /* our ends of the pipes (or of the pty), -1 when closed */
+  int master;       /* the pty master (a terminal), else -1; `out` reads it */
   int code;
 } execs[MAX_EXECS];
+
+static struct exec_proc *exec_by_id (uint32_t id)
+{
+  size_t i;
+  for (i = 0; i < MAX_EXECS; i++)
+    if (execs[i].used && execs[i].id == id)
+      return &execs[i];
+  return NULL;
+}
+
+/* A pty of the container's devpts for a process with a terminal: *master and *slave. */
+static int open_pty (unsigned short rows, unsigned short cols, int *master, int *slave)
+{
+  struct winsize ws = { .ws_row = rows, .ws_col = cols };
+  *slave = -1;
+  *master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*master < 0 || grantpt (*master) < 0 || unlockpt (*master) < 0)
+    goto fail;
+  *slave = ioctl (*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*slave < 0)
+    goto fail;
+  if (rows && cols)
+    ioctl (*master, TIOCSWINSZ, &ws);
+  return 0;
+fail:
+  if (*master >= 0)
+    close (*master);
+  *master = -1;
+  return -1;
+}
 
 static void exec_data (char tag, struct exec_proc *e, const char *buf, size_t n)
 {
@@ -520,6 +552,8 @@ static void exec_maybe_done (struct exec_proc *e)
   send_rec (REC_EXEC_EXIT, buf);
   if (e->in >= 0)
     close (e->in);
+  if (e->master >= 0)
+    close (e->master);
   e->used = false;
 }
 
@@ -547,28 +581,54 @@ static void exec_start (const char *idtext)
         e = &execs[i];
         break;
       }
-  if (e == NULL || s.nargs == 0 || pipe2 (pin, O_CLOEXEC) < 0 || pipe2 (pout, O_CLOEXEC) < 0
-      || pipe2 (perr, O_CLOEXEC) < 0 || pipe2 (rep, O_CLOEXEC) < 0)
+  if (e == NULL || s.nargs == 0 || pipe2 (rep, O_CLOEXEC) < 0)
+    goto fail;
+  if (s.terminal)
     {
-      snprintf (buf, sizeof (buf), "%s 1", idtext);
-      send_rec (REC_EXEC_EXIT, buf);
-      return;
+      /* One pty: the process's stdio is its slave; the master carries input and output. */
+      int master, slave;
+      if (open_pty (s.rows, s.cols, &master, &slave) < 0)
+        {
+          logmsg ("capsa-agent: exec: open a pty: %m");
+          goto fail_rep;
+        }
+      pin[0] = pout[1] = perr[1] = slave;
+      pin[1] = fcntl (master, F_DUPFD_CLOEXEC, 3);
+      pout[0] = master;
+      perr[0] = -1;
     }
+  else if (pipe2 (pin, O_CLOEXEC) < 0 || pipe2 (pout, O_CLOEXEC) < 0 || pipe2 (perr, O_CLOEXEC) < 0)
+    goto fail_rep;
   memset (e, 0, sizeof (*e));
   e->used = true;
   e->id = (uint32_t)strtoul (idtext, NULL, 10);
+  e->master = s.terminal ? pout[0] : -1;
   e->pid = fork ();
   if (e->pid == 0)
     child (&s, pin[0], pout[1], perr[1], rep[1]);
   close (pin[0]);
-  close (pout[1]);
-  close (perr[1]);
+  if (!s.terminal)
+    {
+      close (pout[1]);
+      close (perr[1]);
+    }
   close (rep[1]);
   e->in = pin[1];
   e->out = pout[0];
   e->err = perr[0];
+  if (e->master >= 0)
+    {
+      /* Our master stays open (input, size) after EIO: read through a duplicate. */
+      e->out = fcntl (e->master, F_DUPFD_CLOEXEC, 3);
+      fcntl (e->out, F_SETFL, O_NONBLOCK);
+    }
   n = read (rep[0], buf, sizeof (buf) - 1);
   close (rep[0]);
+  if (n <= 0)
+    {
+      snprintf (buf, sizeof (buf), "%u", e->id);
+      send_rec (REC_EXEC_STARTED, buf);
+    }
   if (n > 0)
     {
       char *msg;
@@ -578,8 +638,32 @@ static void exec_start (const char *idtext)
         {
           char line[720];
           int len = snprintf (line, sizeof (line), "capsa: %s\n", msg + 1);
-          exec_data (REC_EXEC_ERR, e, line, (size_t)len);
+          exec_data (e->master >= 0 ? REC_EXEC_OUT : REC_EXEC_ERR, e, line, (size_t)len);
         }
+    }
+  return;
+fail_rep:
+  close (rep[0]);
+  close (rep[1]);
+fail:
+  snprintf (buf, sizeof (buf), "%s 1", idtext);
+  send_rec (REC_EXEC_EXIT, buf);
+}
+
+/* REC_EXEC_KILL "id signal", REC_EXEC_WINSZ "id rows cols". */
+static void exec_control (char tag, const char *d)
+{
+  unsigned id = 0, a = 0, b = 0;
+  int n = sscanf (d, "%u %u %u", &id, &a, &b);
+  struct exec_proc *e = exec_by_id (id);
+  if (e == NULL || e->exited)
+    return;
+  if (tag == REC_EXEC_KILL && n >= 2)
+    kill (e->pid, (int)a);
+  else if (tag == REC_EXEC_WINSZ && n == 3 && e->master >= 0)
+    {
+      struct winsize ws = { .ws_row = (unsigned short)a, .ws_col = (unsigned short)b };
+      ioctl (e->master, TIOCSWINSZ, &ws);
     }
 }
 
@@ -602,6 +686,30 @@ static void exec_input (const char *d, size_t len)
       }
 }
 
+/* A packaged kernel's modules (build-initramfs.sh --modules-from): /modules/load names them in
+ * load order.  The project's kernel has everything built in and its initramfs has no /modules. */
+static void load_modules (void)
+{
+  char line[256];
+  FILE *f = fopen ("/modules/load", "re");
+  while (f && fgets (line, sizeof (line), f))
+    {
+      char path[300];
+      int fd;
+      line[strcspn (line, "\n")] = '\0';
+      if (line[0] == '\0')
+        continue;
+      snprintf (path, sizeof (path), "/modules/%s.ko", line);
+      fd = open (path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || (syscall (SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST))
+        logmsg ("capsa-agent: load module %s: %m", line);
+      if (fd >= 0)
+        close (fd);
+    }
+  if (f)
+    fclose (f);
+}
+
 int main (void)
 {
   static struct spec s = { .umask = 022 };
@@ -614,6 +722,7 @@ int main (void)
   mount ("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
   mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mount ("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  load_modules ();
 
   ctl_fd = open_port (CAPSA_PORT_CTL, O_RDWR);
   if (ctl_fd < 0)
@@ -772,6 +881,8 @@ int main (void)
             n = read (*fdp, data, sizeof (data));
             if (n > 0)
               exec_data (is_err ? REC_EXEC_ERR : REC_EXEC_OUT, e, data, (size_t)n);
+            else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+              continue;
             else
               {
                 close (*fdp);
@@ -840,6 +951,8 @@ int main (void)
             exec_start (d);
           else if (tag == REC_EXEC_IN)
             exec_input (d, len);
+          else if (tag == REC_EXEC_KILL || tag == REC_EXEC_WINSZ)
+            exec_control (tag, d);
           free (d);
         }
     }

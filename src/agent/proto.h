@@ -19,18 +19,29 @@
 /* host -> agent, while the workload runs */
 #define REC_KILL 'K' /* decimal signal number */
 /* host -> agent: `capsa exec`: REC_EXEC (payload: decimal exec id), the process records as
- * above (no mounts), REC_END; then REC_EXEC_IN records (4-byte LE id + data; empty = EOF). */
+ * above (no mounts; REC_TERMINAL gives it a pty of the guest), REC_END; then REC_EXEC_IN records
+ * (4-byte LE id + data; empty = EOF), REC_EXEC_KILL ("id signal") and REC_EXEC_WINSZ ("id rows
+ * cols"). */
 #define REC_EXEC 'x'
 #define REC_EXEC_IN 'i'
+#define REC_EXEC_KILL 'q'
+#define REC_EXEC_WINSZ 'w'
 /* agent -> host, for an exec: output (4-byte LE id + data) and the exit ("id code"), sent after
  * the process's output reached EOF. */
 #define REC_EXEC_OUT 'o'
 #define REC_EXEC_ERR 'r'
 #define REC_EXEC_EXIT 'y'
+#define REC_EXEC_STARTED 's' /* decimal id: the process was executed */
 /* agent -> host */
 #define REC_STARTED 'S' /* the workload was executed */
 #define REC_ERROR 'F'   /* one-line error text, before REC_EXIT */
 #define REC_EXIT 'X'    /* decimal exit status for the container: code, or 128+signal */
+
+/* `capsa exec` <-> the container's supervisor (the VM control socket in the state dir): the byte
+ * REC_EXEC with the process's three stdio fds (SCM_RIGHTS), its records up to REC_END; then the
+ * client may send REC_KILL (a signal for the process) and REC_TERMINAL (its new size), and gets
+ * REC_STARTED once it runs and REC_EXIT with its status.  A client that goes away kills the
+ * process (SIGKILL): that connection is the process's only handle on the host. */
 
 #define CAPSA_PORT_CTL "capsa.ctl"
 #define CAPSA_PORT_OUT "capsa.stdout"

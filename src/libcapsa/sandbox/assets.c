@@ -106,6 +106,54 @@ static char *default_asset (const char *name)
   return NULL;
 }
 
+/* Whether the initramfs carries kernel modules (/modules/load, written by
+ * contrib/vm/build-initramfs.sh --modules-from): then the kernel is a packaged one (Debian's),
+ * which finds the virtio-mmio devices only through ACPI and keeps time only with its APIC timer;
+ * the project's kernel (everything built in, no ACPI) takes the devices from the command line.
+ * Reads the headers of an uncompressed newc cpio; any other format counts as modular. */
+static bool initrd_has_modules (const char *path)
+{
+  char hdr[110 + 256];
+  off_t off = 0;
+  bool found = false;
+  int fd = open (path, O_RDONLY | O_CLOEXEC), i;
+
+  if (fd < 0)
+    return false;
+  for (i = 0; i < 4096; i++)
+    {
+      unsigned long fsize, nsize;
+      char num[9];
+      ssize_t n = pread (fd, hdr, sizeof (hdr) - 1, off);
+      if (n < 110 || memcmp (hdr, "070701", 6) != 0)
+        {
+          found = i == 0; /* not a plain newc cpio (e.g. compressed): a packaged kernel's */
+          break;
+        }
+      hdr[n] = '\0';
+      memcpy (num, hdr + 54, 8);
+      num[8] = '\0';
+      fsize = strtoul (num, NULL, 16);
+      memcpy (num, hdr + 94, 8);
+      nsize = strtoul (num, NULL, 16);
+      if (nsize > 0 && 110 + nsize <= (unsigned long)n)
+        {
+          const char *name = hdr + 110;
+          if (strcmp (name, "TRAILER!!!") == 0)
+            break;
+          if (strcmp (name, "modules/load") == 0 || strcmp (name, "./modules/load") == 0)
+            {
+              found = true;
+              break;
+            }
+        }
+      off += (off_t)((110 + nsize + 3) & ~3UL);
+      off += (off_t)((fsize + 3) & ~3UL);
+    }
+  close (fd);
+  return found;
+}
+
 /* Resource rule: vm.hwConfig wins; else vCPUs = ceil(cpu quota / period) and memory = the memory
  * limit minus the VMM's overhead (at least 48 MiB); else 1 vCPU and 256 MiB. */
 static void size_vm (const struct oci_config *c, struct capsa_vm_plan *plan)
@@ -185,6 +233,8 @@ int capsa_vm_plan_build (struct capsa_ctx *ctx, struct capsa_vm_plan *plan, caps
                              "VM isolation mode: no guest initramfs with capsa's agent "
                              "(%s in $CAPSA_VM_ASSETS or %s; run `make vm-assets install-vm`)",
                              VM_INITRD_NAME, CAPSA_VM_ASSETS_DIR);
+
+  plan->modular = initrd_has_modules (plan->initrd);
 
   if (accel && strcmp (accel, "kvm") != 0 && strcmp (accel, "tcg") != 0
       && strcmp (accel, "auto") != 0)

@@ -21,7 +21,8 @@ struct capsa_vm_plan
   char *kernel, *initrd; /* host paths */
   char **kernel_params;
   size_t kernel_params_len;
-  bool kvm; /* KVM acceleration, else TCG */
+  bool kvm;     /* KVM acceleration, else TCG */
+  bool modular; /* a packaged kernel whose initramfs carries its modules (see assets.c) */
   unsigned vcpus;
   uint64_t mem_mib;
   char *name; /* "capsa:<state dir>": names the VMM process for ps and leak checks */
