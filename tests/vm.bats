@@ -340,3 +340,95 @@ debian_kernel () {
   [[ "$stderr" == *'exec: "nonexistent-cmd": executable file not found in $PATH'* ]] || fail "$stderr"
   assert_no_leftovers ctr
 }
+
+@test "vm: exec -t --console-socket: the process has a pty of the guest, relayed to the socket" {
+  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
+  local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
+  vm_on
+  set_args sh -c 'echo ready; exec sleep 1000'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -q ready "$OUT"
+  console_receiver "$sock" "$out" $'typed-input\n'
+  run capsa exec -t --console-socket "$sock" ctr sh -c 'read line; tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; echo "got:$line"; uname -r; exit 5' </dev/null
+  assert_equal "$status" 5
+  local i
+  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
+  kill "$RECEIVER" 2>/dev/null || true
+  tr -d '\r' <"$out" >"$out.txt"
+  grep -q '^/dev/pts/[0-9]' "$out.txt" || fail "tty: $(cat "$out.txt")"
+  grep -q '^all-tty$' "$out.txt" || fail "not a tty: $(cat "$out.txt")"
+  grep -q '^got:typed-input$' "$out.txt" || fail "input: $(cat "$out.txt")"
+  ! grep -qx "$(uname -r)" "$out.txt" || fail "exec ran on the host: $(cat "$out.txt")"
+  # a terminal with --detach needs a console socket, as in a container
+  run capsa exec -t -d ctr true
+  assert_failure
+  [[ "$output" == *"cannot allocate tty if capsa will detach without setting console socket"* ]] || fail "$output"
+  capsa kill ctr KILL
+  wait_status ctr stopped
+  capsa delete ctr
+  assert_no_leftovers ctr
+}
+
+# subreaper_exec PIDFILE ARGS...: `capsa exec -d --pid-file PIDFILE ARGS...` under a child
+# subreaper, as containerd's shim runs it: prints exec's status, then waits for the process the
+# pid file names (it is reparented to the subreaper) and prints its exit status (or 128+signal).
+# With SUBREAPER_SIGNAL set, sends that signal to the pid once $SUBREAPER_READY exists.
+subreaper_exec () {
+  python3 - "$CAPSA" "$ROOT" "$@" <<'PY'
+import ctypes, os, signal, subprocess, sys, time
+capsa, root, pidfile = sys.argv[1], sys.argv[2], sys.argv[3]
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+t0 = time.monotonic()
+rc = subprocess.call([capsa, "--root", root, "exec", "-d", "--pid-file", pidfile] + sys.argv[4:],
+                     stdin=subprocess.DEVNULL)
+print("exec-status", rc, "%.1f" % (time.monotonic() - t0), flush=True)
+if rc != 0:
+    sys.exit(0)
+pid = int(open(pidfile).read())
+sig = os.environ.get("SUBREAPER_SIGNAL")
+if sig:
+    ready = os.environ["SUBREAPER_READY"]
+    for _ in range(600):
+        if os.path.exists(ready):
+            break
+        time.sleep(0.05)
+    os.kill(pid, int(sig))
+while True:
+    p, st = os.waitpid(-1, 0)
+    if p == pid:
+        break
+print("process-status", os.waitstatus_to_exitcode(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st), flush=True)
+PY
+}
+
+@test "vm: exec -d returns at once; the pid file names a host proxy with the process's status and signals" {
+  command -v python3 >/dev/null || skip "python3 needed for the subreaper"
+  vm_on
+  set_args sh -c 'echo ready; exec sleep 1000'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -q ready "$OUT"
+  local pf=$BATS_TEST_TMPDIR/exec.pid
+  run subreaper_exec "$pf" ctr sh -c 'sleep 3; echo done-in-guest > /root/exec-d; exit 6'
+  assert_success
+  assert_line --index 0 --regexp '^exec-status 0 '
+  assert_line --index 1 'process-status 6'
+  assert_equal "$(cat "$BUNDLE/rootfs/root/exec-d")" done-in-guest
+  # the detached process's exit did not stop the VM
+  assert_equal "$(state_of ctr)" running
+  # a signal for the proxy reaches the process in the guest (trapped SIGTERM)
+  SUBREAPER_SIGNAL=15 SUBREAPER_READY=$BUNDLE/rootfs/root/trap-ready \
+    run subreaper_exec "$pf" ctr sh -c 'trap "exit 7" TERM; touch /root/trap-ready; while :; do sleep 0.1; done'
+  assert_line --index 1 'process-status 7'
+  # SIGKILL of the proxy kills the process in the guest
+  rm -f "$BUNDLE/rootfs/root/trap-ready"
+  SUBREAPER_SIGNAL=9 SUBREAPER_READY=$BUNDLE/rootfs/root/trap-ready \
+    run subreaper_exec "$pf" ctr sh -c 'touch /root/trap-ready; sleep 2; touch /root/survived'
+  assert_line --index 1 'process-status 137'
+  sleep 3
+  [ ! -e "$BUNDLE/rootfs/root/survived" ] || fail "the guest process survived its proxy's SIGKILL"
+  assert_equal "$(state_of ctr)" running
+  capsa kill ctr KILL
+  wait_status ctr stopped
+  capsa delete ctr
+  assert_no_leftovers ctr
+}

@@ -610,16 +610,11 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
     goto out;
   if (st.vm)
     {
-      /* VM mode: the process runs in the guest, through the VM's control channel. */
-      int fds[3] = { 0, 1, 2 }, status;
-      if (j.p.terminal || o->detach)
-        {
-          capsa_make_error (err, 0,
-                            "exec with a terminal or --detach is not supported in VM mode yet");
-          goto out;
-        }
-      if (capsa_sandbox_exec_process (dir, &j.p, fds, &status, err) == 0)
-        ret = status;
+      /* VM mode: the process runs in the guest, through the VM's control channel; other
+       * commands (kill, delete) may work on the container meanwhile. */
+      close (dfd);
+      dfd = -1;
+      ret = capsa_sandbox_exec_process (dir, &j.p, o->console_socket, o->detach, o->pid_file, err);
       goto out;
     }
   if (j.p.terminal && o->detach && o->console_socket == NULL)

@@ -313,7 +313,7 @@ struct exec_req
 {
   bool used;
   uint32_t id;
-  int conn;   /* the `capsa exec` client, gets REC_EXIT */
+  int conn;   /* the `capsa exec` client (REC_STARTED, REC_EXIT), -1 once it went away */
   int fds[3]; /* its stdin, stdout, stderr */
 };
 
@@ -326,8 +326,51 @@ static void exec_close (struct exec_req *e)
   for (i = 0; i < 3; i++)
     if (e->fds[i] >= 0)
       close (e->fds[i]);
-  close (e->conn);
+  if (e->conn >= 0)
+    close (e->conn);
   e->used = false;
+}
+
+static struct exec_req *exec_by_id (uint32_t id)
+{
+  size_t i;
+  for (i = 0; i < MAX_EXECS; i++)
+    if (execs[i].used && execs[i].id == id)
+      return &execs[i];
+  return NULL;
+}
+
+/* A record from a running exec's client: a signal or a terminal size for its process; EOF (the
+ * client died) kills the process, which nothing on the host could reach any more. */
+static void exec_client (struct exec_req *e, int ctl)
+{
+  char tag, *d = NULL, buf[64];
+  size_t len;
+  if (capsa_vm_recv_rec (e->conn, &tag, &d, &len) < 0)
+    {
+      close (e->conn);
+      e->conn = -1;
+      snprintf (buf, sizeof (buf), "%u %d", e->id, SIGKILL);
+      if (ctl >= 0)
+        capsa_vm_send_rec (ctl, REC_EXEC_KILL, buf, strlen (buf));
+      return;
+    }
+  if (tag == REC_KILL)
+    {
+      snprintf (buf, sizeof (buf), "%u %d", e->id, atoi (d));
+      if (ctl >= 0)
+        capsa_vm_send_rec (ctl, REC_EXEC_KILL, buf, strlen (buf));
+    }
+  else if (tag == REC_TERMINAL)
+    {
+      unsigned r = 0, c = 0;
+      if (sscanf (d, "%u %u", &r, &c) == 2 && ctl >= 0)
+        {
+          snprintf (buf, sizeof (buf), "%u %u %u", e->id, r, c);
+          capsa_vm_send_rec (ctl, REC_EXEC_WINSZ, buf, strlen (buf));
+        }
+    }
+  free (d);
 }
 
 static struct exec_req *exec_find (const char *d, size_t len)
@@ -446,6 +489,8 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
   size_t i;
 
   vmm_pid = vmm;
+  /* A reader that went away (an exec client, the container's stdout) is an EPIPE to handle. */
+  signal (SIGPIPE, SIG_IGN);
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);
   for (i = 0; i < sizeof (forwarded) / sizeof (forwarded[0]); i++)
@@ -462,8 +507,8 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
 
   while (!vmm_done || out >= 0 || errfd >= 0)
     {
-      struct pollfd pfd[7 + MAX_EXECS];
-      int exec_idx[MAX_EXECS];
+      struct pollfd pfd[7 + 2 * MAX_EXECS];
+      int exec_idx[MAX_EXECS], conn_idx[MAX_EXECS];
       int nfds = 0, r, wait_ms;
       struct timespec t0, t1;
       enum
@@ -503,11 +548,18 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
 #undef WATCH
       for (i = 0; i < MAX_EXECS; i++)
         {
-          exec_idx[i] = -1;
+          exec_idx[i] = conn_idx[i] = -1;
           if (execs[i].used && execs[i].fds[0] >= 0)
             {
               exec_idx[i] = nfds;
               pfd[nfds].fd = execs[i].fds[0];
+              pfd[nfds].events = POLLIN;
+              pfd[nfds++].revents = 0;
+            }
+          if (execs[i].used && execs[i].conn >= 0)
+            {
+              conn_idx[i] = nfds;
+              pfd[nfds].fd = execs[i].conn;
               pfd[nfds].events = POLLIN;
               pfd[nfds++].revents = 0;
             }
@@ -594,19 +646,26 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
                   if (fd >= 0)
                     write_all (fd, d + 4, len - 4);
                 }
+              else if (tag == REC_EXEC_STARTED)
+                {
+                  struct exec_req *e = exec_by_id ((uint32_t)strtoul (d, NULL, 10));
+                  if (e && e->conn >= 0)
+                    capsa_vm_send_rec (e->conn, REC_STARTED, "", 0);
+                }
               else if (tag == REC_EXEC_EXIT)
                 {
                   unsigned id = 0;
                   int ecode = 1;
+                  struct exec_req *e;
                   sscanf (d, "%u %d", &id, &ecode);
-                  for (i = 0; i < MAX_EXECS; i++)
-                    if (execs[i].used && execs[i].id == id)
-                      {
-                        char cb[16];
-                        snprintf (cb, sizeof (cb), "%d", ecode);
-                        capsa_vm_send_rec (execs[i].conn, REC_EXIT, cb, strlen (cb));
-                        exec_close (&execs[i]);
-                      }
+                  if ((e = exec_by_id (id)) != NULL)
+                    {
+                      char cb[16];
+                      snprintf (cb, sizeof (cb), "%d", ecode);
+                      if (e->conn >= 0)
+                        capsa_vm_send_rec (e->conn, REC_EXIT, cb, strlen (cb));
+                      exec_close (e);
+                    }
                 }
               free (d);
             }
@@ -618,7 +677,10 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
             handle_client (c, ctl);
         }
       for (i = 0; i < MAX_EXECS; i++)
-        if (exec_idx[i] >= 0 && pfd[exec_idx[i]].revents)
+        if (conn_idx[i] >= 0 && pfd[conn_idx[i]].revents && execs[i].used && execs[i].conn >= 0)
+          exec_client (&execs[i], ctl);
+      for (i = 0; i < MAX_EXECS; i++)
+        if (exec_idx[i] >= 0 && pfd[exec_idx[i]].revents && execs[i].used && execs[i].fds[0] >= 0)
           {
             struct exec_req *e = &execs[i];
             char buf[16384 + 4];

@@ -30,12 +30,20 @@ int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int 
  * installed) and, in *accel, the acceleration a VM gets here ("kvm" or "tcg"). */
 char *capsa_sandbox_hypervisor (const char **accel);
 
-/* Runtime side, for `capsa exec` into a running VM-mode container (dir: its state dir): runs
- * process `p` in the guest (args, env, cwd, user, groups, umask, rlimits; no terminal yet) with
- * stdio[0..2] as its stdin/stdout/stderr (relayed through the VM's control channel) and blocks
- * until it exits; *exit_status is its status (code, 128+signal, 126/127 when it cannot be
- * executed, with the reason on its stderr). */
-int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p, const int stdio[3],
-                                int *exit_status, capsa_error_t *err);
+/* Runtime side, for `capsa exec` into a running VM-mode container (dir: its state dir; the
+ * caller holds no lock on it): runs process `p` in the guest (args, env, cwd, user, groups, umask,
+ * rlimits) with our stdin/stdout/stderr relayed through the VM's control channel.
+ * - p->terminal: the process gets a pty of the guest; with `console_socket`, the master of a
+ *   host pty whose raw slave relays to the guest's goes to that socket; else our own terminal
+ *   (raw meanwhile) is relayed.
+ * - foreground: forwards our signals (and terminal size) to the process and returns its exit
+ *   status (code, 128+signal, 126/127 when it cannot be executed, with the reason on its
+ *   stderr); `pid_file` gets our pid.
+ * - `detach`: returns 0 once the process runs.  A proxy process of the host stands for it and
+ *   is what `pid_file` names: it exits with the process's status, forwards the signals it gets,
+ *   and killing it (SIGKILL) kills the process in the guest. */
+int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
+                                const char *console_socket, bool detach, const char *pid_file,
+                                capsa_error_t *err);
 
 #endif

@@ -13,10 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -216,29 +220,165 @@ int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int 
   return 0;
 }
 
-int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p, const int stdio[3],
-                                int *exit_status, capsa_error_t *err)
+/* The exec's side of its connection once the process runs: forwards our signals (and, with
+ * `winch`, our terminal's size) and returns the status in REC_EXIT. */
+static int exec_wait (int fd, bool winch, capsa_error_t *err)
+{
+  static const int fwd[]
+    = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT, SIGWINCH };
+  sigset_t mask, old;
+  int sfd, status = -1;
+  size_t i;
+
+  sigemptyset (&mask);
+  for (i = 0; i < sizeof (fwd) / sizeof (fwd[0]); i++)
+    sigaddset (&mask, fwd[i]);
+  sigprocmask (SIG_BLOCK, &mask, &old);
+  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
+  for (;;)
+    {
+      struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+      char tag = 0, *d = NULL, buf[32];
+      size_t len;
+      if (poll (pfd, sfd >= 0 ? 2 : 1, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (sfd >= 0 && pfd[1].revents)
+        {
+          struct signalfd_siginfo si;
+          while (read (sfd, &si, sizeof (si)) == sizeof (si))
+            {
+              struct winsize ws = { 0 };
+              if (si.ssi_signo != SIGWINCH)
+                {
+                  snprintf (buf, sizeof (buf), "%u", si.ssi_signo);
+                  capsa_vm_send_rec (fd, REC_KILL, buf, strlen (buf));
+                }
+              else if (winch && ioctl (0, TIOCGWINSZ, &ws) == 0)
+                {
+                  snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
+                  capsa_vm_send_rec (fd, REC_TERMINAL, buf, strlen (buf));
+                }
+              break;
+            }
+        }
+      if (!pfd[0].revents)
+        continue;
+      if (capsa_vm_recv_rec (fd, &tag, &d, &len) < 0)
+        break;
+      if (tag == REC_EXIT)
+        status = atoi (d);
+      free (d);
+      if (tag == REC_EXIT)
+        break;
+    }
+  if (sfd >= 0)
+    close (sfd);
+  sigprocmask (SIG_SETMASK, &old, NULL);
+  if (status < 0)
+    return capsa_make_error (err, 0, "the VM stopped before the process exited");
+  return status;
+}
+
+/* A pty of the host for `exec -t --console-socket`: its master goes to the socket, its slave,
+ * raw (the guest's pty alone cooks and echoes), becomes the process's stdio on the host side. */
+static int host_pty (const char *console_socket, const struct oci_process *p, capsa_error_t *err)
+{
+  struct termios t;
+  int master, slave = -1, sock;
+
+  sock = capsa_console_socket_open (console_socket, err);
+  if (sock < 0)
+    return -1;
+  master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0 || grantpt (master) < 0 || unlockpt (master) < 0
+      || (slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+    {
+      capsa_make_error (err, errno, "open a pty for the console");
+      goto out;
+    }
+  if (tcgetattr (slave, &t) == 0)
+    {
+      cfmakeraw (&t);
+      tcsetattr (slave, TCSANOW, &t);
+    }
+  if (p->console_size)
+    {
+      struct winsize ws = { .ws_row = (unsigned short)p->console_size->height,
+                            .ws_col = (unsigned short)p->console_size->width };
+      ioctl (master, TIOCSWINSZ, &ws);
+    }
+  if (capsa_send_fd (sock, master, err) < 0)
+    {
+      close (slave);
+      slave = -1;
+    }
+out:
+  if (master >= 0)
+    close (master);
+  close (sock);
+  return slave;
+}
+
+int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
+                                const char *console_socket, bool detach, const char *pid_file,
+                                capsa_error_t *err)
 {
   struct sockaddr_un sa;
-  char first = REC_EXEC, ccmsg[CMSG_SPACE (3 * sizeof (int))], tag = 0, *d = NULL;
+  char first = REC_EXEC, ccmsg[CMSG_SPACE (3 * sizeof (int))], tag = 0, *d = NULL, buf[32];
   struct iovec iov = { .iov_base = &first, .iov_len = 1 };
   struct msghdr mh
     = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ccmsg, .msg_controllen = sizeof (ccmsg) };
   struct cmsghdr *cm;
+  struct termios saved;
+  struct winsize ws = { 0 };
+  bool restore = false;
+  int stdio[3] = { 0, 1, 2 }, slave = -1, fd = -1, ret = -1;
   size_t len;
-  int fd;
+  pid_t proxy;
 
   if (p->args_len == 0 || p->args[0] == NULL)
     return capsa_make_error (err, 0, ".process.args: must not be empty");
+  if (p->terminal && detach && console_socket == NULL)
+    return capsa_make_error (
+      err, 0, "cannot allocate tty if capsa will detach without setting console socket");
+  if (!p->terminal && console_socket)
+    return capsa_make_error (err, 0,
+                             "cannot use console socket if capsa will not detach or allocate tty");
   if (socket_addr (dir, &sa, err) < 0)
     return -1;
+  if (p->terminal && console_socket)
+    {
+      if ((slave = host_pty (console_socket, p, err)) < 0)
+        return -1;
+      stdio[0] = stdio[1] = stdio[2] = slave;
+      ioctl (slave, TIOCGWINSZ, &ws);
+    }
+  else if (p->terminal && isatty (0))
+    {
+      /* Our own terminal, raw while the process runs. */
+      struct termios t;
+      ioctl (0, TIOCGWINSZ, &ws);
+      if (tcgetattr (0, &saved) == 0)
+        {
+          t = saved;
+          cfmakeraw (&t);
+          restore = tcsetattr (0, TCSANOW, &t) == 0;
+        }
+    }
+  else if (p->terminal && p->console_size)
+    {
+      ws.ws_row = (unsigned short)p->console_size->height;
+      ws.ws_col = (unsigned short)p->console_size->width;
+    }
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof (sa)) < 0)
     {
-      int e = errno;
-      if (fd >= 0)
-        close (fd);
-      return capsa_make_error (err, e, "connect to the VM control socket \"%s\"", sa.sun_path);
+      capsa_make_error (err, errno, "connect to the VM control socket \"%s\"", sa.sun_path);
+      goto out;
     }
   memset (ccmsg, 0, sizeof (ccmsg));
   cm = CMSG_FIRSTHDR (&mh);
@@ -246,36 +386,80 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p, co
   cm->cmsg_type = SCM_RIGHTS;
   cm->cmsg_len = CMSG_LEN (3 * sizeof (int));
   memcpy (CMSG_DATA (cm), stdio, 3 * sizeof (int));
+  snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
   if (sendmsg (fd, &mh, MSG_NOSIGNAL) != 1 || capsa_vm_send_process (fd, p) < 0
+      || (p->terminal && capsa_vm_send_rec (fd, REC_TERMINAL, buf, strlen (buf)) < 0)
       || capsa_vm_send_rec (fd, REC_END, "", 0) < 0)
     {
-      int e = errno;
-      close (fd);
-      return capsa_make_error (err, e, "send the process to the VM");
+      capsa_make_error (err, errno, "send the process to the VM");
+      goto out;
     }
-  /* No timeout: the process runs as long as it runs. */
-  for (;;)
+  if (slave >= 0)
+    close (slave); /* the supervisor holds it now */
+  slave = -1;
+  /* REC_STARTED once it runs, or REC_EXIT when it could not be executed. */
+  if (capsa_vm_recv_rec (fd, &tag, &d, &len) < 0 || (tag != REC_STARTED && tag != REC_EXIT))
     {
-      unsigned char hdr[5];
-      ssize_t n = recv (fd, hdr, 5, MSG_WAITALL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n != 5)
-        break;
-      len = hdr[1] | (hdr[2] << 8) | (hdr[3] << 16) | ((size_t)hdr[4] << 24);
-      d = calloc (1, len + 1);
-      if (d == NULL || (len && recv (fd, d, len, MSG_WAITALL) != (ssize_t)len))
-        break;
-      tag = (char)hdr[0];
-      break;
+      capsa_make_error (err, 0, "the VM stopped before the process started");
+      goto out;
     }
-  close (fd);
-  if (tag != REC_EXIT)
+  if (tag == REC_EXIT)
     {
-      free (d);
-      return capsa_make_error (err, 0, "the VM stopped before the process exited");
+      ret = atoi (d);
+      goto out;
     }
-  *exit_status = atoi (d);
+  if (!detach)
+    {
+      /* The pid file names this process: it relays signals and exits with the process. */
+      snprintf (buf, sizeof (buf), "%d", (int)getpid ());
+      if (pid_file && capsa_write_file_atomic (pid_file, buf, strlen (buf), err) < 0)
+        {
+          capsa_vm_send_rec (fd, REC_KILL, "9", 1);
+          capsa_error_prefix (err, "pid file");
+          goto out;
+        }
+      ret = exec_wait (fd, restore, err);
+      goto out;
+    }
+  /* Detached: a host process stands for the guest process (what the pid file names, e.g. for
+   * containerd's shim, which reaps it as a subreaper): it exits with the process's status,
+   * relays the signals it gets to it, and its death (SIGKILL) kills it. */
+  proxy = fork ();
+  if (proxy < 0)
+    {
+      capsa_make_error (err, errno, "fork the exec's proxy");
+      goto out;
+    }
+  if (proxy == 0)
+    {
+      int nul = open ("/dev/null", O_RDWR | O_CLOEXEC), st;
+      capsa_error_t e = NULL;
+      setsid ();
+      if (nul >= 0)
+        {
+          dup2 (nul, 0);
+          dup2 (nul, 1);
+          dup2 (nul, 2);
+        }
+      capsa_close_fds_from (3, &fd, 1);
+      st = exec_wait (fd, false, &e);
+      _exit (st < 0 ? 255 : st);
+    }
+  snprintf (buf, sizeof (buf), "%d", (int)proxy);
+  if (pid_file && capsa_write_file_atomic (pid_file, buf, strlen (buf), err) < 0)
+    {
+      kill (proxy, SIGKILL);
+      capsa_error_prefix (err, "pid file");
+      goto out;
+    }
+  ret = 0;
+out:
   free (d);
-  return 0;
+  if (restore)
+    tcsetattr (0, TCSANOW, &saved);
+  if (slave >= 0)
+    close (slave);
+  if (fd >= 0)
+    close (fd);
+  return ret;
 }
