@@ -244,11 +244,14 @@ static int write_sysctl (int procfd, const char *key, const char *value, capsa_e
       goto fail;
     }
 
-  how.flags = O_WRONLY | O_CLOEXEC | O_TRUNC;
+  /* No O_TRUNC (a procfs write at offset 0 replaces the value): without openat2 only the
+   * fstatfs check below tells a file bound over the sysctl, and the open must not truncate it
+   * before that. */
+  how.flags = O_WRONLY | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
   fd = syscall (SYS_openat2, procfd, path, &how, sizeof (how));
   if (fd < 0 && errno == ENOSYS)
-    fd = openat (procfd, path, O_WRONLY | O_CLOEXEC | O_TRUNC | O_NOFOLLOW);
+    fd = openat (procfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     {
       capsa_make_error (err, errno, "open sysctl \"%s\"", name);
