@@ -525,50 +525,55 @@ out:
   return ret;
 }
 
+/* /proc/self/cgroup or /proc/cgroups, read once per process: each hierarchy of the container's
+ * cgroup tmpfs asks, and they do not change while the init builds its mounts.  NULL when the
+ * file cannot be read. */
+static const char *proc_file_once (const char *path, char **cache, bool *done)
+{
+  size_t len;
+
+  if (!*done)
+    {
+      *done = true;
+      if (capsa_read_file (path, cache, &len, NULL) < 0)
+        *cache = NULL;
+    }
+  return *cache;
+}
+
 /* Where the cgroup hierarchy with these super options is mounted on the host, and our cgroup
  * path in it, from /proc/self/cgroup. */
 static char *own_cgroup_path (const char *controllers)
 {
-  FILE *f = fopen ("/proc/self/cgroup", "re");
-  char *line = NULL, *ret = NULL;
-  size_t cap = 0;
+  static char *cache;
+  static bool done;
+  const char *p = proc_file_once ("/proc/self/cgroup", &cache, &done);
+  size_t clen = strlen (controllers);
 
-  if (f == NULL)
-    return NULL;
-  while (getline (&line, &cap, f) > 0)
+  /* lines are "id:controllers:path" */
+  for (; p != NULL && *p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : p + strlen (p))
     {
-      char *a = strchr (line, ':'), *b;
-      if (a == NULL || (b = strchr (a + 1, ':')) == NULL)
+      const char *a = strchr (p, ':'), *eol = p + strcspn (p, "\n");
+      if (a == NULL || a > eol || strncmp (a + 1, controllers, clen) != 0 || a[1 + clen] != ':')
         continue;
-      *b = '\0';
-      b[strcspn (b + 1, "\n") + 1] = '\0';
-      if (strcmp (a + 1, controllers) == 0)
-        {
-          ret = strdup (b + 1);
-          break;
-        }
+      return strndup (a + 2 + clen, (size_t)(eol - (a + 2 + clen)));
     }
-  free (line);
-  fclose (f);
-  return ret;
+  return NULL;
 }
 
 /* Is `name` a cgroup v1 controller known to the kernel (/proc/cgroups)? */
 static bool is_controller (const char *name)
 {
-  FILE *f = fopen ("/proc/cgroups", "re");
-  char *line = NULL;
-  size_t cap = 0, len = strlen (name);
-  bool found = false;
+  static char *cache;
+  static bool done;
+  const char *p = proc_file_once ("/proc/cgroups", &cache, &done);
+  size_t len = strlen (name);
 
-  if (f == NULL)
-    return false;
-  while (!found && getline (&line, &cap, f) > 0)
-    if (line[0] != '#' && strncmp (line, name, len) == 0 && (line[len] == '\t' || line[len] == ' '))
-      found = true;
-  free (line);
-  fclose (f);
-  return found;
+  /* lines are "name\thierarchy\tcgroups\tenabled", after a '#' header */
+  for (; p != NULL && *p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : p + strlen (p))
+    if (p[0] != '#' && strncmp (p, name, len) == 0 && (p[len] == '\t' || p[len] == ' '))
+      return true;
+  return false;
 }
 
 /* One v1 (or the hybrid unified) hierarchy under the container's cgroup tmpfs. */

@@ -214,7 +214,7 @@ restart:
   {
     char *copy = strdup (work);
     char *comps[512];
-    size_t n, i;
+    size_t n, i, start;
     int parent;
     char prefix[PATH_MAX];
     size_t plen = 0;
@@ -231,11 +231,37 @@ restart:
         free (work);
         return capsa_make_error (err, ENAMETOOLONG, "open \"%s\" in the rootfs", path);
       }
-    parent = resolve_in_root (rootfd, "/", O_PATH | O_DIRECTORY);
+    /* Start from the deepest prefix that resolves: usually only the last component is missing
+     * (a mount point in /dev or /sys/fs/cgroup), so search from the end instead of resolving
+     * every prefix from the root. */
+    parent = -1;
+    for (start = n > 0 ? n - 1 : 0; start > 0; start--)
+      {
+        for (plen = 0, i = 0; i < start; i++)
+          {
+            if (plen + strlen (comps[i]) + 2 >= sizeof (prefix))
+              {
+                errno = ENAMETOOLONG;
+                goto fail_errno;
+              }
+            plen += sprintf (prefix + plen, "/%s", comps[i]);
+          }
+        parent = resolve_in_root (rootfd, prefix, O_PATH);
+        if (parent >= 0)
+          break;
+        if (errno != ENOENT)
+          goto fail_errno;
+      }
     if (parent < 0)
-      goto fail_errno;
-    prefix[0] = '\0';
-    for (i = 0; i < n; i++)
+      {
+        start = 0;
+        plen = 0;
+        prefix[0] = '\0';
+        parent = resolve_in_root (rootfd, "/", O_PATH | O_DIRECTORY);
+        if (parent < 0)
+          goto fail_errno;
+      }
+    for (i = start; i < n; i++)
       {
         bool last = i + 1 == n;
         int next, r;
