@@ -12,6 +12,7 @@
 #include "cmd/cmd.h"
 #include "container.h"
 #include "error.h"
+#include "git-commit.h"
 
 struct capsa_command
 {
@@ -79,7 +80,7 @@ static void print_version (void)
           "spec: %s\n"
           "%s\n"
           "%s\n",
-          PACKAGE_VERSION, GIT_COMMIT, CAPSA_OCI_VERSION, capsa_feature_line (),
+          PACKAGE_VERSION, CAPSA_GIT_COMMIT, CAPSA_OCI_VERSION, capsa_feature_line (),
           vm ? vm : "vm: unknown");
   free (vm);
 }

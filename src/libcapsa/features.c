@@ -16,6 +16,7 @@
 
 #include "container.h"
 #include "internal.h"
+#include "git-commit.h"
 
 #define ARRAY_LEN(a) (sizeof (a) / sizeof ((a)[0]))
 
@@ -303,7 +304,7 @@ static void gen_annotations (yajl_gen g)
   }
 #endif
   kv (g, "org.opencontainers.runc.checkpoint.enabled", "false");
-  kv (g, "run.oci.capsa.commit", GIT_COMMIT);
+  kv (g, "run.oci.capsa.commit", CAPSA_GIT_COMMIT);
   kv (g, "run.oci.capsa.version", PACKAGE_VERSION);
   {
     /* VM isolation mode (run.oci.handler=vm): the hypervisor this host would use. */
