@@ -49,6 +49,11 @@ run_ctr () {
   run_bg run -b "$BUNDLE" ctr
 }
 
+# has_line TEXT: $output has the line TEXT.
+has_line () {
+  printf '%s\n' "$output" | grep -qxF -- "$1" || fail "no line '$1' in: $output"
+}
+
 @test "vm: run prints the workload's output and exits 0" {
   vm_on
   set_args echo hello from the guest
@@ -430,5 +435,65 @@ PY
   capsa kill ctr KILL
   wait_status ctr stopped
   capsa delete ctr
+  assert_no_leftovers ctr
+}
+
+@test "vm: capabilities and noNewPrivileges as in a container (/proc/self/status)" {
+  cfg '.process.capabilities = {"bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"],
+         "effective": ["CAP_CHOWN", "CAP_KILL"], "permitted": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+         "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]}'
+  set_args grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):' /proc/self/status
+  cfg '.process.noNewPrivileges = true'
+  both run_ctr
+  assert_equal "$status" 0 || fail "$output $stderr"
+  has_line 'NoNewPrivs:	1'
+  has_line 'CapAmb:	0000000000000020'
+  cfg '.process.noNewPrivileges = false'
+  both run_ctr
+  has_line 'NoNewPrivs:	0'
+  # a non-root user: only the ambient set survives execve
+  cfg '.process.user = {"uid": 1000, "gid": 1000}'
+  both run_ctr
+  has_line 'CapEff:	0000000000000020'
+  # no capabilities section: empty sets, as runc
+  cfg 'del(.process.capabilities) | .process.user = {"uid": 0, "gid": 0}'
+  both run_ctr
+  has_line 'CapEff:	0000000000000000'
+  has_line 'CapBnd:	0000000000000000'
+}
+
+@test "vm: the seccomp filter applies in the guest, to the workload and to exec, as in a container" {
+  cfg '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+         "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+  set_args sh -c 'mkdir /tmp/denied; echo "mkdir=$?"; grep "^Seccomp:" /proc/self/status; [ ! -e /tmp/denied ] && echo absent'
+  cfg '.process.noNewPrivileges = true'
+  both run_ctr
+  assert_equal "$status" 0
+  has_line 'mkdir=1'
+  has_line 'Seccomp:	2'
+  has_line absent
+  [[ "$stderr" == *"Operation not permitted"* ]] || fail "stderr: $stderr"
+  # without noNewPrivileges the filter is loaded while the process still holds CAP_SYS_ADMIN
+  cfg '.process.noNewPrivileges = false'
+  both run_ctr
+  has_line 'mkdir=1'
+  # an exec'd process gets the container's filter too
+  exec_mkdir () {
+    capsa_bg run -d -b "$BUNDLE" ctr2
+    wait_for test -e "$BUNDLE/rootfs/tmp/ready" || true
+    run_bg exec ctr2 sh -c 'mkdir /tmp/denied-exec; echo "exec-mkdir=$?"'
+    capsa kill ctr2 KILL
+    wait_status ctr2 stopped
+    capsa delete ctr2
+    rm -f "$BUNDLE/rootfs/tmp/ready"
+  }
+  set_args sh -c 'touch /tmp/ready; exec sleep 1000'
+  both exec_mkdir
+  assert_equal "$output" 'exec-mkdir=1'
+  # SCMP_ACT_NOTIFY has no listener in a guest: a clear error at create, nothing left
+  vm_on
+  cfg '.linux.seccomp.syscalls[0].action = "SCMP_ACT_NOTIFY" | .linux.seccomp.listenerPath = "/nonexistent.sock"'
+  run_bg create -b "$BUNDLE" ctr
+  [ "$status" -ne 0 ]
   assert_no_leftovers ctr
 }

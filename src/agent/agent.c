@@ -20,7 +20,9 @@
 #include <sys/io.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <sys/capability.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -29,6 +31,8 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "proto.h"
 
@@ -56,6 +60,10 @@ struct spec
     struct rlimit lim;
   } rlimits[32];
   size_t nrlimits;
+  bool have_caps, nnp;
+  uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
+  char *seccomp;    /* REC_SECCOMP's payload: flags + BPF program */
+  size_t seccomp_len;
 };
 
 static int ctl_fd = -1;
@@ -357,6 +365,53 @@ static char *lookup (const char *file, const char *path, int *code, char *msg, s
   return NULL;
 }
 
+static int load_seccomp (const struct spec *s)
+{
+  struct sock_fprog prog;
+  unsigned flags;
+  if (s->seccomp == NULL || s->seccomp_len < 4)
+    return 0;
+  flags = (unsigned char)s->seccomp[0] | (unsigned char)s->seccomp[1] << 8
+          | (unsigned char)s->seccomp[2] << 16 | (unsigned)(unsigned char)s->seccomp[3] << 24;
+  prog.len = (unsigned short)((s->seccomp_len - 4) / sizeof (struct sock_filter));
+  prog.filter = (struct sock_filter *)(s->seccomp + 4);
+  return (int)syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+/* Everything but `keep` leaves the bounding set (needs CAP_SETPCAP: before the uid changes). */
+static int drop_bounding (uint64_t keep)
+{
+  cap_value_t v, max = cap_max_bits ();
+  for (v = 0; v < max; v++)
+    if (!(v < 64 && (keep & (1ULL << v))) && cap_drop_bound (v) < 0 && cap_get_bound (v) > 0)
+      return -1;
+  return 0;
+}
+
+/* The effective, permitted and inheritable sets, then the ambient one. */
+static int apply_caps (const uint64_t *m)
+{
+  static const cap_flag_t flags[3] = { CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE };
+  cap_value_t v, max = cap_max_bits ();
+  cap_t c = cap_init ();
+  int i, r;
+  if (c == NULL)
+    return -1;
+  for (i = 0; i < 3; i++)
+    for (v = 0; v < max && v < 64; v++)
+      if (m[1 + i] & (1ULL << v))
+        cap_set_flag (c, flags[i], 1, &v, CAP_SET);
+  r = cap_set_proc (c);
+  cap_free (c);
+  if (r < 0)
+    return -1;
+  prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  for (v = 0; v < max && v < 64; v++)
+    if ((m[4] & (1ULL << v)) && cap_set_ambient (v, CAP_SET) < 0)
+      logmsg ("capsa-agent: cannot raise ambient capability %d: %m", (int)v);
+  return 0;
+}
+
 /* The workload's child side: never returns. */
 static void __attribute__ ((noreturn))
 child (struct spec *s, int in, int out, int errfd, int report)
@@ -380,25 +435,56 @@ child (struct spec *s, int in, int out, int errfd, int report)
         snprintf (msg, sizeof (msg), "setrlimit %d: %s", s->rlimits[i].res, strerror (errno));
         goto fail;
       }
+  /* As in container mode: without noNewPrivileges the filter goes first (loading it needs
+   * CAP_SYS_ADMIN), and then also covers the steps below. */
+  if (!s->nnp && load_seccomp (s) < 0)
+    {
+      snprintf (msg, sizeof (msg), "load the seccomp filter: %s", strerror (errno));
+      goto fail;
+    }
+  if (s->have_caps && drop_bounding (s->caps[0]) < 0)
+    {
+      snprintf (msg, sizeof (msg), "drop capabilities from the bounding set: %s", strerror (errno));
+      goto fail;
+    }
   if (chdir (s->cwd ? s->cwd : "/") < 0)
     {
       snprintf (msg, sizeof (msg), "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd,
                 strerror (errno));
       goto fail;
     }
+  prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0);
   if (setgroups (s->nxgids, s->xgids) < 0 || setresgid (s->gid, s->gid, s->gid) < 0
       || setresuid (s->uid, s->uid, s->uid) < 0)
     {
       snprintf (msg, sizeof (msg), "set user %u:%u: %s", s->uid, s->gid, strerror (errno));
       goto fail;
     }
+  prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0);
+  if (s->have_caps && apply_caps (s->caps) < 0)
+    {
+      snprintf (msg, sizeof (msg), "set capabilities: %s", strerror (errno));
+      goto fail;
+    }
   umask (s->umask);
+  if (s->nnp && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    {
+      snprintf (msg, sizeof (msg), "prctl PR_SET_NO_NEW_PRIVS: %s", strerror (errno));
+      goto fail;
+    }
   for (i = 0; i < s->nenv; i++)
     if (strncmp (s->env[i], "PATH=", 5) == 0)
       path = s->env[i] + 5;
   exe = lookup (s->args[0], path, &code, msg, sizeof (msg));
   if (exe == NULL)
     goto fail;
+  /* With noNewPrivileges the filter comes last (it constrains as little of the agent as
+   * possible). */
+  if (s->nnp && load_seccomp (s) < 0)
+    {
+      snprintf (msg, sizeof (msg), "load the seccomp filter: %s", strerror (errno));
+      goto fail;
+    }
   execve (exe, s->args, s->env);
   code = (errno == ENOENT) ? 127 : 126;
   snprintf (msg, sizeof (msg), "exec: \"%s\": %s", s->args[0], strerror (errno));
@@ -480,6 +566,28 @@ static void receive_spec (struct spec *s)
         case REC_MOUNT:
           do_mount (d, len);
           free (d);
+          break;
+        case REC_CAPS:
+          {
+            unsigned long long m[5];
+            int k;
+            if (sscanf (d, "%llx %llx %llx %llx %llx", &m[0], &m[1], &m[2], &m[3], &m[4]) == 5)
+              {
+                for (k = 0; k < 5; k++)
+                  s->caps[k] = m[k];
+                s->have_caps = true;
+              }
+            free (d);
+          }
+          break;
+        case REC_NNP:
+          s->nnp = true;
+          free (d);
+          break;
+        case REC_SECCOMP:
+          free (s->seccomp);
+          s->seccomp = d;
+          s->seccomp_len = len;
           break;
         default:
           free (d);
@@ -570,6 +678,7 @@ static void exec_start (const char *idtext)
     free (s.args[i]);
   for (i = 0; i < s.nenv; i++)
     free (s.env[i]);
+  free (s.seccomp);
   memset (&s, 0, sizeof (s));
   s.umask = 022;
   receive_spec (&s);

@@ -15,6 +15,9 @@
 #define REC_HOSTNAME 'h'
 #define REC_TERMINAL 'T' /* "ROWS COLS": the workload gets a pty in the guest */
 #define REC_MOUNT 'M'    /* "type\0source\0destination\0options" */
+#define REC_CAPS 'C'     /* "BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT": 64-bit hex masks */
+#define REC_NNP 'N'      /* noNewPrivileges */
+#define REC_SECCOMP 'Z'  /* 4-byte LE SECCOMP_FILTER_FLAG_* bits + struct sock_filter array */
 #define REC_END 'E'
 /* host -> agent, while the workload runs */
 #define REC_KILL 'K' /* decimal signal number */

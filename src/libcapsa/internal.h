@@ -147,6 +147,11 @@ void capsa_seccomp_release (void);
  * JSON (ociVersion, fds ["seccompFd"], pid, metadata, state). */
 int capsa_seccomp_send_listener (const struct oci_seccomp *s, int notify_fd, const char *state_json,
                                  capsa_error_t *err);
+/* The filter for s as a classic BPF program (struct sock_filter array, *len bytes, malloc'd in
+ * *prog; NULL when s is NULL) and its SECCOMP_FILTER_FLAG_* bits in *flags, for a loader
+ * elsewhere (the VM mode's guest agent).  SCMP_ACT_NOTIFY is an error. */
+int capsa_seccomp_export (const struct oci_seccomp *s, char **prog, size_t *len, unsigned *flags,
+                          capsa_error_t *err);
 
 /* utils.c */
 int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err);

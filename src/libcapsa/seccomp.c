@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/seccomp.h>
 #include <yajl/yajl_gen.h>
 
 #ifdef HAVE_SECCOMP
@@ -181,6 +184,17 @@ void capsa_seccomp_release (void)
 
 int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, capsa_error_t *err)
 {
+  if (s == NULL)
+    return 0;
+  return capsa_make_error (err, 0, ".linux.seccomp: seccomp support not compiled in");
+}
+
+int capsa_seccomp_export (const struct oci_seccomp *s, char **prog, size_t *len, unsigned *flags,
+                          capsa_error_t *err)
+{
+  (void)prog;
+  (void)len;
+  (void)flags;
   if (s == NULL)
     return 0;
   return capsa_make_error (err, 0, ".linux.seccomp: seccomp support not compiled in");
@@ -571,6 +585,65 @@ int capsa_seccomp_apply (struct capsa_ctx *ctx, const struct oci_seccomp *s, cap
 out:
   if (own)
     seccomp_release (f);
+  return ret;
+}
+
+int capsa_seccomp_export (const struct oci_seccomp *s, char **prog, size_t *len, unsigned *flags,
+                          capsa_error_t *err)
+{
+  scmp_filter_ctx f;
+  bool notify = false;
+  struct stat st;
+  size_t i;
+  int fd = -1, r, ret = -1;
+
+  *prog = NULL;
+  *len = 0;
+  *flags = 0;
+  if (s == NULL)
+    return 0;
+  f = build_filter (s, &notify, err);
+  if (f == NULL)
+    return -1;
+  if (notify)
+    {
+      capsa_make_error (err, 0,
+                        ".linux.seccomp: SCMP_ACT_NOTIFY (a listener) is not supported here");
+      goto out;
+    }
+  for (i = 0; i < s->flags_len; i++)
+    if (strcmp (s->flags[i], "SECCOMP_FILTER_FLAG_LOG") == 0)
+      *flags |= SECCOMP_FILTER_FLAG_LOG;
+    else if (strcmp (s->flags[i], "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+      *flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else if (strcmp (s->flags[i], "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+      *flags |= SECCOMP_FILTER_FLAG_TSYNC;
+  fd = memfd_create ("capsa-seccomp", MFD_CLOEXEC);
+  if (fd < 0)
+    {
+      capsa_make_error (err, errno, "seccomp: memfd_create");
+      goto out;
+    }
+  r = seccomp_export_bpf (f, fd);
+  if (r < 0)
+    {
+      capsa_make_error (err, -r, "seccomp: export the filter");
+      goto out;
+    }
+  if (fstat (fd, &st) < 0 || (*prog = malloc ((size_t)st.st_size + 1)) == NULL
+      || pread (fd, *prog, (size_t)st.st_size, 0) != st.st_size)
+    {
+      capsa_make_error (err, errno ? errno : EIO, "seccomp: read the exported filter");
+      free (*prog);
+      *prog = NULL;
+      goto out;
+    }
+  *len = (size_t)st.st_size;
+  ret = 0;
+out:
+  if (fd >= 0)
+    close (fd);
+  seccomp_release (f);
   return ret;
 }
 

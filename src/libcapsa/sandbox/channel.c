@@ -20,6 +20,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef HAVE_CAP
+#include <sys/capability.h>
+#endif
 
 static bool vm_terminal; /* the workload has a terminal: SIGWINCH resizes the guest's pty */
 
@@ -137,6 +140,92 @@ static int rlimit_resource (const char *name)
   return -1;
 }
 
+/* The container's seccomp filter, exported once (capsa_vm_seccomp_prepare). */
+static char *seccomp_rec;
+static size_t seccomp_rec_len;
+
+int capsa_vm_seccomp_prepare (const struct oci_config *c, capsa_error_t *err)
+{
+  char *prog = NULL;
+  size_t len = 0;
+  unsigned flags = 0;
+  if (capsa_seccomp_export (c->linux_ ? c->linux_->seccomp : NULL, &prog, &len, &flags, err) < 0)
+    return capsa_error_prefix (err, "config.json");
+  if (prog == NULL)
+    return 0;
+  seccomp_rec = malloc (len + 4);
+  if (seccomp_rec == NULL)
+    abort ();
+  seccomp_rec[0] = (char)(flags & 0xff);
+  seccomp_rec[1] = (char)((flags >> 8) & 0xff);
+  seccomp_rec[2] = (char)((flags >> 16) & 0xff);
+  seccomp_rec[3] = (char)((flags >> 24) & 0xff);
+  memcpy (seccomp_rec + 4, prog, len);
+  seccomp_rec_len = len + 4;
+  free (prog);
+  return 0;
+}
+
+#ifdef HAVE_CAP
+/* Capability names to a mask (names were validated at create; one this libcap or kernel does not
+ * know is left out, as in container mode). */
+static uint64_t cap_mask (char **names, size_t n)
+{
+  cap_value_t max = cap_max_bits ();
+  uint64_t mask = 0;
+  size_t i;
+  for (i = 0; i < n; i++)
+    {
+      cap_value_t v;
+      if (cap_from_name (names[i], &v) == 0 && v < max && v < 64)
+        mask |= 1ULL << v;
+    }
+  return mask;
+}
+
+/* The five sets for the agent, limited to what we hold ourselves, as in container mode (the
+ * guest must not grant what the same bundle would not get without VM mode). */
+static int send_caps (int fd, const struct oci_capabilities *c)
+{
+  uint64_t held = 0, m[5] = { 0 };
+  cap_value_t v, max = cap_max_bits ();
+  cap_t cur = cap_get_proc ();
+  char buf[128];
+  int i;
+  for (v = 0; cur && v < max && v < 64; v++)
+    {
+      cap_flag_value_t f = CAP_CLEAR;
+      if (cap_get_flag (cur, v, CAP_PERMITTED, &f) == 0 && f == CAP_SET)
+        held |= 1ULL << v;
+    }
+  if (cur)
+    cap_free (cur);
+  if (c)
+    {
+      m[0] = cap_mask (c->bounding, c->bounding_len);
+      m[1] = cap_mask (c->effective, c->effective_len);
+      m[2] = cap_mask (c->permitted, c->permitted_len);
+      m[3] = cap_mask (c->inheritable, c->inheritable_len);
+      m[4] = cap_mask (c->ambient, c->ambient_len);
+    }
+  for (i = 0; i < 5; i++)
+    m[i] &= held;
+  snprintf (buf, sizeof (buf), "%llx %llx %llx %llx %llx", (unsigned long long)m[0],
+            (unsigned long long)m[1], (unsigned long long)m[2], (unsigned long long)m[3],
+            (unsigned long long)m[4]);
+  return send_str (fd, REC_CAPS, buf);
+}
+#else
+/* Without libcap the process keeps the agent's capabilities: none of the spec's sets can be
+ * computed (container mode refuses such a config at start). */
+static int send_caps (int fd, const struct oci_capabilities *c)
+{
+  (void)fd;
+  (void)c;
+  return 0;
+}
+#endif
+
 int capsa_vm_send_process (int fd, const struct oci_process *p)
 {
   size_t i;
@@ -162,6 +251,9 @@ int capsa_vm_send_process (int fd, const struct oci_process *p)
                 (unsigned long long)p->rlimits[i].hard);
       r |= send_str (fd, REC_RLIMIT, buf);
     }
+  r |= send_caps (fd, p->capabilities);
+  if (p->no_new_privileges)
+    r |= send_str (fd, REC_NNP, "1");
   return r ? -1 : 0;
 }
 
@@ -205,6 +297,8 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c)
         continue;
       r |= capsa_vm_send_rec (fd, REC_MOUNT, buf, len + 1);
     }
+  if (seccomp_rec)
+    r |= capsa_vm_send_rec (fd, REC_SECCOMP, seccomp_rec, seccomp_rec_len);
   r |= capsa_vm_send_rec (fd, REC_END, "", 0);
   return r ? -1 : 0;
 }
@@ -447,7 +541,10 @@ static void handle_client (int c, int ctl)
               capsa_vm_send_rec (ctl, REC_END, "", 0);
               goto drop;
             }
-          if (tag != REC_MOUNT && tag != REC_HOSTNAME)
+          /* The container's seccomp filter applies to exec'd processes too. */
+          if (tag == REC_END && seccomp_rec)
+            capsa_vm_send_rec (ctl, REC_SECCOMP, seccomp_rec, seccomp_rec_len);
+          if (tag != REC_MOUNT && tag != REC_HOSTNAME && tag != REC_SECCOMP)
             capsa_vm_send_rec (ctl, tag, d, len);
           free (d);
           if (tag == REC_END)

@@ -51,6 +51,10 @@ int capsa_vm_view_enter (capsa_error_t *err);
 /* channel.c: records (see src/agent/proto.h). */
 int capsa_vm_send_rec (int fd, char tag, const void *data, size_t len);
 int capsa_vm_recv_rec (int fd, char *tag, char **data, size_t *len);
+/* channel.c: the container's seccomp filter as a BPF program for the agent (which applies it
+ * to the workload and every exec'd process), built before the container counts as created so
+ * that errors come at create. */
+int capsa_vm_seccomp_prepare (const struct oci_config *c, capsa_error_t *err);
 /* channel.c: a process's settings, as records for the agent (without REC_END). */
 int capsa_vm_send_process (int fd, const struct oci_process *p);
 /* channel.c: the container's process settings, as records for the agent. */

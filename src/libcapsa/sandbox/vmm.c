@@ -43,7 +43,7 @@ int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   struct sockaddr_un sa;
 
-  if (capsa_vm_plan_build (ctx, &plan, err) < 0)
+  if (capsa_vm_plan_build (ctx, &plan, err) < 0 || capsa_vm_seccomp_prepare (ctx->config, err) < 0)
     return -1;
   if (socket_addr (ctx->state_dir, &sa, err) < 0)
     return -1;
