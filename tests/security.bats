@@ -263,64 +263,102 @@ caps_of () {
   cfg '.mounts += [{destination: "/mnt/link/sub", type: "tmpfs", source: "tmpfs"},
                    {destination: "/mnt/up/capsa-escape", type: "tmpfs", source: "tmpfs"}]'
   run_in_ctr 'grep -c tmpfs /proc/self/mountinfo >/dev/null; echo in-ctr'
+  # the escape first (a runtime that follows the links may fail later, that is not the point)
+  local escaped=
+  [ ! -e /capsa-escape ] || { rmdir /capsa-escape; escaped+=" /capsa-escape"; }
+  [ ! -e "$host/sub" ] || escaped+=" $host/sub"
+  [ -z "$escaped" ] || fail "mount destinations created on the host:$escaped"
   assert_success
-  [ ! -e "$host/sub" ] || fail "the mount destination was created on the host"
-  [ ! -e /capsa-escape ] || { rmdir /capsa-escape; fail "created /capsa-escape on the host"; }
   [ -d "$BUNDLE/rootfs/$host/sub" ] # resolved inside the rootfs
   [ -d "$BUNDLE/rootfs/capsa-escape" ]
 }
 
-@test "escape: a masked path or readonly path that is a symlink to a host file (CVE-2025-31133)" {
-  local host=$BATS_TEST_TMPDIR/hostfile
+@test "escape: a masked path whose /dev/null is a symlink does not expose a protected file (CVE-2025-31133)" {
+  local host=$BATS_TEST_TMPDIR/hostfile dev=$BATS_TEST_TMPDIR/devvol
+  # 1. masked and readonly paths that are links to a host file: they are resolved in the
+  # container's root (after pivot_root), where the host file is not
   echo secret-host-data >"$host"
   ln -s "$host" "$BUNDLE/rootfs/etc/evil"
   ln -s "$host" "$BUNDLE/rootfs/etc/evil-ro"
   cfg '.linux.maskedPaths += ["/etc/evil"] | .linux.readonlyPaths += ["/etc/evil-ro"]'
-  # the container's root sees its own view; the host file keeps its content and stays writable
   set_args sh -c 'grep -c . /proc/self/mountinfo'
   run_bg run -b "$BUNDLE" ctr
   [ "$(cat "$host")" = secret-host-data ]
   echo more >>"$host"
   assert_no_leftovers ctr
+  # 2. the attack: /dev is a volume whose null links to a /proc/sys file, which readonlyPaths
+  # makes read-only. Masking binds /dev/null over each masked file: through the link that would
+  # put the procfs file there, writable (with kernel/core_pattern: code run by the host's
+  # kernel). kernel/hostname is namespaced, so this test harms nothing if it fails.
+  mkdir -p "$dev"
+  ln -s /proc/sys/kernel/hostname "$dev/null"
+  echo masked >"$BUNDLE/rootfs/etc/mask-me"
+  cfg '.mounts |= map(select(.destination | startswith("/dev") | not))
+       | .mounts += [{destination: "/dev", type: "bind", source: $d, options: ["rbind"]}]
+       | .linux.maskedPaths += ["/etc/mask-me"] | .hostname = "capsa-ctr"' --arg d "$dev"
+  set_args sh -c 'echo capsa-pwned >/etc/mask-me; hostname'
+  run_capsa run -b "$BUNDLE" ctr
+  refute_output --partial capsa-pwned
+  assert_failure
+  assert_output --partial '"/dev/null" in the container is not the null device'
+  assert_no_leftovers ctr
 }
 
-@test "escape: /dev/console that is a symlink to a host file (CVE-2025-52565)" {
-  local host=$BATS_TEST_TMPDIR/hostfile
-  echo host-data >"$host"
-  chmod 0600 "$host"
-  mkdir -p "$BUNDLE/rootfs/dev"
-  ln -sf "$host" "$BUNDLE/rootfs/dev/console"
-  cfg '.process.terminal = true'
-  set_args sh -c 'echo from-ctr >/dev/console; ls -l /dev/console'
+@test "escape: /dev/console that is a symlink is refused, no pty is bound over its target (CVE-2025-52565)" {
+  local vol=$BATS_TEST_TMPDIR/vol
+  mkdir -p "$vol"
+  echo host-data >"$vol/target"
+  chmod 0600 "$vol/target"
+  # the rootfs's own /dev (no tmpfs over it), whose console links to a file of a volume
+  cfg '.mounts |= map(select(.destination != "/dev"))
+       | .mounts += [{destination: "/vol", type: "bind", source: $v, options: ["rbind"]}]
+       | .process.terminal = true' --arg v "$vol"
+  ln -sf /vol/target "$BUNDLE/rootfs/dev/console"
+  set_args sh -c 'echo from-ctr >/dev/console; [ -c /vol/target ] && echo PTY-OVER-TARGET; ls -l /vol/target'
   run capsa run -b "$BUNDLE" ctr </dev/null
-  [ "$(cat "$host")" = host-data ] || fail "host file changed: $(cat "$host")"
-  [ "$(stat -c %a "$host")" = 600 ] || fail "host file mode changed"
+  refute_output --partial PTY-OVER-TARGET
+  [ "$(cat "$vol/target")" = host-data ] || fail "host file changed: $(cat "$vol/target")"
+  [ "$(stat -c %a "$vol/target")" = 600 ] || fail "host file mode changed"
   [ -z "$(mounts_under "$BATS_TEST_TMPDIR")" ]
 }
 
 @test "escape: sysctl writes through a bind mount over /proc/sys go to the real procfs (CVE-2025-52881)" {
-  echo decoy >"$BUNDLE/rootfs/decoy"
-  cfg '.mounts += [{destination: "/proc/sys/kernel/domainname", type: "bind", source: "/decoy-src", options: ["bind"]}]
-       | .linux.sysctl = {"kernel.domainname": "capsa-sysctl"}'
-  cp "$BUNDLE/rootfs/decoy" "$BUNDLE/rootfs/decoy-src"
+  local decoy=$BATS_TEST_TMPDIR/decoy
+  # a host file (a volume) bound over the sysctl's procfs file
+  echo decoy >"$decoy"
+  cfg '.mounts += [{destination: "/proc/sys/kernel/domainname", type: "bind", source: $d, options: ["bind"]}]
+       | .linux.sysctl = {"kernel.domainname": "capsa-sysctl"}' --arg d "$decoy"
   set_args sh -c 'cat /proc/sys/kernel/domainname'
   run_capsa run -b "$BUNDLE" ctr
   # either refused or written to the real procfs; never into the decoy file
-  [ "$(cat "$BUNDLE/rootfs/decoy-src")" = decoy ] || fail "sysctl went to the decoy: $output"
+  [ "$(cat "$decoy")" = decoy ] || fail "sysctl went to the decoy: $output"
+  # (and the run got as far as the sysctl: the bind mount itself worked)
+  [[ "$output" == *'sysctl "kernel.domainname"'* || "$output" == capsa-sysctl ]] \
+    || fail "the attack did not reach the sysctl write: $output"
   assert_no_leftovers ctr
 }
 
 @test "escape: /proc as a symlink in the rootfs does not redirect the runtime's procfs writes" {
+  local vol=$BATS_TEST_TMPDIR/vol
+  # /proc -> /vol/proc, and /vol a volume mounted after /proc: a runtime that mounts procfs
+  # through the link has it covered by the volume, whose files then take the runtime's writes
+  mkdir -p "$vol/proc/sys/kernel" "$vol/proc/self" "$BUNDLE/rootfs/vol"
+  echo decoy >"$vol/proc/sys/kernel/domainname"
+  echo decoy >"$vol/proc/self/oom_score_adj"
   rm -rf "$BUNDLE/rootfs/proc"
-  mkdir -p "$BUNDLE/rootfs/fakeproc/sys/kernel"
-  echo decoy >"$BUNDLE/rootfs/fakeproc/sys/kernel/domainname"
-  ln -s fakeproc "$BUNDLE/rootfs/proc"
-  cfg '.linux.sysctl = {"kernel.domainname": "capsa-sysctl"} | .process.oomScoreAdj = 100'
+  ln -s vol/proc "$BUNDLE/rootfs/proc"
+  cfg '.mounts += [{destination: "/vol", type: "bind", source: $v, options: ["rbind"]}]' --arg v "$vol"
   set_args sh -c 'cat /proc/sys/kernel/domainname /proc/self/oom_score_adj'
-  run_capsa run -b "$BUNDLE" ctr
-  [ "$(cat "$BUNDLE/rootfs/fakeproc/sys/kernel/domainname" 2>/dev/null || echo decoy)" = decoy ] \
-    || fail "sysctl redirected: $output"
-  assert_no_leftovers ctr
+  # the sysctl write, then the init's oomScoreAdj (each one alone: a refused sysctl stops the
+  # init before the other)
+  for c in '.linux.sysctl = {"kernel.domainname": "capsa-sysctl"}' \
+    'del(.linux.sysctl) | .process.oomScoreAdj = 100'; do
+    cfg "$c"
+    run_capsa run -b "$BUNDLE" ctr
+    [ "$(cat "$vol/proc/sys/kernel/domainname")" = decoy ] || fail "sysctl redirected: $output"
+    [ "$(cat "$vol/proc/self/oom_score_adj")" = decoy ] || fail "oomScoreAdj redirected: $output"
+    assert_no_leftovers ctr
+  done
 }
 
 # The runtime's copy used by the overwrite tests: an unprotected runtime corrupts only this.

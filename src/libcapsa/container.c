@@ -233,6 +233,7 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
     init_fail (sync, &err);
   if ((ctx->vm ? capsa_sandbox_prepare (ctx, &err) : capsa_rootfs_prepare (ctx, &err)) < 0)
     init_fail (sync, &err);
+  capsa_fault_point ("init:after-mounts");
 
   /* The runtime runs prestart and createRuntime hooks in its own namespaces now. */
   if (capsa_sync_send (sync, SYNC_PREPARED, 0, 0, NULL, &err) < 0
@@ -274,6 +275,7 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
   start_fd = init_wait_start (ctx, sync, &err);
   if (start_fd < 0)
     _exit (1);
+  capsa_fault_point ("init:after-start");
   if (c->hooks
       && capsa_run_hooks ("startContainer", c->hooks->start_container,
                           c->hooks->start_container_len, state_json, &err)
@@ -559,6 +561,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   if (out->dirfd < 0)
     goto fail_early;
   ctx.state_dir = out->dir;
+  capsa_fault_point ("create:after-state-dir");
 
   now_rfc3339 (created, sizeof (created));
   st->id = strdup (o->id);
@@ -568,8 +571,6 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   st->owner = owner_name ();
   st->annotations = ctx.config->annotations;
   st->annotations_len = ctx.config->annotations_len;
-  if (capsa_state_write (out->dir, st, err) < 0)
-    goto fail;
 
   if (capsa_write_file_at (out->dirfd, "config.json", ctx.config_text, ctx.config_len, err) < 0)
     goto fail;
@@ -580,6 +581,10 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       st->cgroup_manager = strdup (out->cg.mgr->name);
       st->cgroup = out->cg.mgr->serialize (&out->cg);
     }
+  /* The first state.json already names the cgroup: delete --force finds it after a kill -9. */
+  if (capsa_state_write (out->dir, st, err) < 0)
+    goto fail;
+  capsa_fault_point ("create:after-cgroup");
 
   if (!for_run)
     {
@@ -595,6 +600,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
           capsa_make_error (err, errno, "open exec fifo");
           goto fail;
         }
+      capsa_fault_point ("create:after-exec-fifo");
     }
 
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -637,6 +643,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       cons[1] = ctx.console_socket_fd = -1;
     }
   init = child;
+  capsa_fault_point ("create:after-clone");
   if (out->cg.mgr && out->cg.mgr->enter (&out->cg, child, err) < 0)
     goto fail;
   if (!two_stage && ctx.new_userns && capsa_ns_write_id_maps (&ctx, child, err) < 0)
@@ -675,6 +682,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       goto fail;
     }
 
+  capsa_fault_point ("create:after-mounts");
   st->pid = init;
   st->start_time = capsa_process_start_time (init);
   st->pidns = ((plan.new_flags | plan.joined) & CLONE_NEWPID) != 0;
@@ -686,6 +694,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
     }
   if (capsa_state_write (out->dir, st, err) < 0)
     goto fail;
+  capsa_fault_point ("create:after-state-pid");
   if (ctx.config->hooks)
     {
       const struct oci_hooks *h = ctx.config->hooks;
@@ -705,6 +714,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   if (capsa_sync_recv (sp[0], SYNC_CREATED, &msg, err) < 0)
     goto fail;
   capsa_sync_msg_free (&msg);
+  capsa_fault_point ("create:after-created");
   if (o->pid_file && write_pid_file (o->pid_file, init, err) < 0)
     goto fail;
 
@@ -847,6 +857,8 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
       capsa_make_error (err, errno, "open exec fifo");
       goto out_st;
     }
+  /* The init may exec as soon as the fifo is open: from now on it is no longer `created`. */
+  unlink (path);
   {
     /* Wait for the init to open its end, or to die. */
     struct pollfd p[2] = { { fd, POLLIN, 0 }, { pidfd_open_ (st.pid), POLLIN, 0 } };
@@ -864,13 +876,14 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
       }
     fcntl (fd, F_SETFL, 0);
   }
-  unlink (path);
+  capsa_fault_point ("start:after-fifo-open");
   st.started = true;
   if (capsa_state_write (dir, &st, err) < 0)
     {
       close (fd);
       goto out_st;
     }
+  capsa_fault_point ("start:after-state-write");
   for (;;)
     {
       ssize_t r = read (fd, buf + got, sizeof (buf) - 1 - got);
@@ -942,6 +955,7 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
 
   if (do_create (g, o, true, &c, err) < 0)
     return -1;
+  capsa_fault_point ("run:after-create");
   c.st.started = true;
   if (capsa_state_write (c.dir, &c.st, err) < 0
       || capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
@@ -957,6 +971,7 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
     capsa_sync_msg_free (&msg);
   close (c.sync);
   c.sync = -1;
+  capsa_fault_point ("run:after-start");
   if (run_poststart (c.dir, &c.st, err) < 0)
     goto fail;
 
@@ -992,6 +1007,7 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
       }
   forward_pid = 0;
   ret = exit_status (status);
+  capsa_fault_point ("run:after-exit");
 
   if (!o->keep)
     {
@@ -1199,6 +1215,7 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
         }
       capsa_error_release (&tmp);
     }
+  capsa_fault_point ("delete:after-kill");
   {
     struct capsa_cgroup cg;
     capsa_error_t tmp = NULL;
@@ -1211,6 +1228,7 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
       }
     cgroup_destroy (&cg);
   }
+  capsa_fault_point ("delete:after-cgroup");
   cfg = st->poststop_hooks ? load_saved_config (dir) : NULL;
   /* The spec: a failing poststop hook is a warning; the remaining hooks still run. */
   for (size_t i = 0; cfg && cfg->hooks && i < cfg->hooks->poststop_len; i++)

@@ -337,6 +337,7 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
         }
       close_fd (&j->ns_fd[i]);
     }
+  capsa_fault_point ("exec:child-after-join");
   if (j->p.terminal)
     {
       int sock = j->console_fd >= 0 ? j->console_fd : j->cons[1];
@@ -711,9 +712,11 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   close_fd (&j.console_fd);
   for (i = 0; i < N_NS; i++)
     close_fd (&j.ns_fd[i]);
+  capsa_fault_point ("exec:after-fork");
 
   if (cg.mgr && cg.mgr->enter (&cg, pid, err) < 0)
     goto fail;
+  capsa_fault_point ("exec:after-cgroup");
   if (enter_sub_cgroups (o, st.pid, pid, err) < 0)
     goto fail;
   if (capsa_sync_send (j.sync[0], SYNC_READY, 0, 0, NULL, err) < 0)
@@ -736,6 +739,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
       goto fail;
     }
   close_fd (&j.sync[0]);
+  capsa_fault_point ("exec:after-start");
   if (o->pid_file && write_pid_file (o->pid_file, pid, err) < 0)
     goto fail;
   /* Other commands (kill, delete) may work on the container while the process runs. */

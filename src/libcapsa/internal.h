@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include "container.h"
 #include "error.h"
+#include "fault.h"
 #include "oci_spec.h"
 
 struct capsa_ctx

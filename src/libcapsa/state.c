@@ -360,6 +360,7 @@ int capsa_state_remove_dir (const char *dir, capsa_error_t *err)
         }
     }
   closedir (d);
+  capsa_fault_point ("state:before-rmdir");
   if (rmdir (dir) < 0 && errno != ENOENT)
     return capsa_make_error (err, errno, "remove `%s`", dir);
   return 0;
@@ -470,10 +471,27 @@ char *capsa_state_oci_json (const struct capsa_state_file *s, const char *status
   return gen_finish (gen);
 }
 
+/* For readers that do not hold the state dir's lock (state, list): a container still
+ * `creating` whose state dir nobody locks lost its create command (killed): it is stopped. */
+static const char *status_unlocked (const char *dir, const struct capsa_state_file *s)
+{
+  const char *status = capsa_state_status (dir, s);
+  int fd;
+
+  if (strcmp (status, "creating") != 0)
+    return status;
+  fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0 && flock (fd, LOCK_SH | LOCK_NB) == 0)
+    status = "stopped";
+  if (fd >= 0)
+    close (fd);
+  return status;
+}
+
 static void info_from_state (struct capsa_container_info *ci, const char *dir,
                              struct capsa_state_file *s)
 {
-  const char *status = capsa_state_status (dir, s);
+  const char *status = status_unlocked (dir, s);
   ci->id = s->id;
   s->id = NULL;
   ci->pid = strcmp (status, "stopped") == 0 ? 0 : s->pid;
@@ -563,9 +581,15 @@ int capsa_container_state (struct capsa_global *g, const char *id, char **out, c
   if (capsa_state_read (dir, &s, err) < 0)
     {
       free (dir);
-      return -1;
+      if ((*err)->status != ENOENT)
+        return -1;
+      capsa_error_release (err);
+      return capsa_make_error (err, 0,
+                               "container `%s`: no state file: its create was interrupted "
+                               "(delete removes it)",
+                               id);
     }
-  *out = capsa_state_oci_json (&s, capsa_state_status (dir, &s), true);
+  *out = capsa_state_oci_json (&s, status_unlocked (dir, &s), true);
   capsa_state_file_free (&s);
   free (dir);
   return 0;
