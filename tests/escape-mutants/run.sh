@@ -11,7 +11,8 @@
 # Usage: tests/escape-mutants/run.sh [NAME...]        (default: every patch, in name order)
 # Environment: CAPSA_MUTANTS_REV  revision to copy and mutate (default HEAD: commit first)
 #              CAPSA_MUTANTS_KEEP=1  keep the work directory (always kept after a problem)
-# It builds with a plain `make` (no -j): the rebuild after each patch is one or two objects.
+# It builds with a plain `make` (no -j; `all`, which makes the generated headers first): the
+# rebuild after each patch is one or two objects.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -60,7 +61,7 @@ if ! git -C "$srcdir" archive "$rev" | tar -x -C "$work/src"; then
 fi
 echo "escape-mutants: $(git -C "$srcdir" rev-parse --short "$rev"), building capsa in $work/build"
 if ! { (cd "$work/src" && ./autogen.sh) && (cd "$work/build" && "$work/src/configure" -q) \
-  && make -C "$work/build" capsa; } >"$work/logs/build-base.log" 2>&1; then
+  && make -C "$work/build"; } >"$work/logs/build-base.log" 2>&1; then
   problem=1
   echo "escape-mutants: the unpatched tree does not build: see $work/logs/build-base.log" >&2
   exit 1
@@ -115,7 +116,7 @@ for p in "${patches[@]}"; do
     other=$((other + 1))
     continue
   fi
-  make -C "$work/build" capsa >"$log.build.log" 2>&1
+  make -C "$work/build" >"$log.build.log" 2>&1
   rc=$?
   cp "$work/build/capsa" "$work/capsa.$name" 2>/dev/null
   (cd "$work/src" && git apply -R "$p")
