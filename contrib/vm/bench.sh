@@ -2,11 +2,15 @@
 # capsa: VM isolation mode launch-to-exit benchmark: `capsa run` of /bin/true in VM mode, against
 # a bare QEMU microvm boot of the same kernel to an init that powers off at once (the floor) and
 # against container mode, interleaved, median of N runs.
-# Usage: bench.sh CAPSA ASSETS_DIR [N]   (ASSETS_DIR holds vmlinux and initramfs; run as root)
+# Usage: bench.sh CAPSA ASSETS_DIR [N [DEBIAN_DIR]]   (run as root)
+# ASSETS_DIR holds the project's vmlinux and initramfs; DEBIAN_DIR, when given, holds Debian's
+# packaged kernel as contrib/vm/debian-kernel.sh prepares it (vmlinux, initramfs with modules),
+# measured too (through .vm.kernel.path/.initrd), with its own floor.
 set -euo pipefail
-capsa=${1:?usage: bench.sh CAPSA ASSETS_DIR [N]}
-assets=${2:?usage: bench.sh CAPSA ASSETS_DIR [N]}
+capsa=${1:?usage: bench.sh CAPSA ASSETS_DIR [N [DEBIAN_DIR]]}
+assets=${2:?usage: bench.sh CAPSA ASSETS_DIR [N [DEBIAN_DIR]]}
 n=${3:-10}
+debian=${4:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -25,6 +29,15 @@ floor () {
     -append "console=ttyS0 quiet panic=-1 noapictimer cryptomgr.notests rodata=off tsc_early_khz=$khz rdinit=/init" \
     >/dev/null 2>&1 || true
 }
+# Debian's kernel as capsa boots it: ACPI on (it finds virtio-mmio devices only there) and its
+# APIC timer (no noapictimer); the floor loads no modules.
+floor_debian () {
+  qemu-system-x86_64 -M microvm -accel tcg,tb-size=64 -cpu max -m 256M -nodefaults \
+    -no-user-config -nographic -no-reboot -monitor none -serial none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -kernel "$debian/vmlinux" -initrd "$work/floor.cpio" \
+    -append "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off tsc_early_khz=$khz rdinit=/init" \
+    >/dev/null 2>&1 || true
+}
 
 # A busybox bundle.
 mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/proc" "$work/bundle/rootfs/dev" \
@@ -36,6 +49,10 @@ jq '.process.terminal = false | .process.args = ["/bin/true"] | del(.linux.resou
     | .linux.cgroupsPath = "capsa-bench"' "$work/bundle/config.json" >"$work/c" && mv "$work/c" "$work/bundle/config.json"
 jq '.annotations["run.oci.handler"] = "vm"' "$work/bundle/config.json" >"$work/vm.json"
 cp "$work/bundle/config.json" "$work/ctr.json"
+if [ -n "$debian" ]; then
+  jq --arg k "$debian/vmlinux" --arg i "$debian/initramfs" '.vm = {kernel: {path: $k, initrd: $i}}' \
+    "$work/vm.json" >"$work/deb.json"
+fi
 
 run_mode () {
   cp "$work/$1.json" "$work/bundle/config.json"
@@ -66,13 +83,22 @@ time_ms () {
 median () { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 
 : >"$work/floor.t" && : >"$work/vm.t" && : >"$work/ctr.t" && : >"$work/up.t"
+: >"$work/dfloor.t" && : >"$work/deb.t"
 for ((i = 0; i < n; i++)); do
   time_ms floor >>"$work/floor.t"
   time_ms run_mode vm >>"$work/vm.t"
   time_ms run_mode ctr >>"$work/ctr.t"
   to_workload_ms >>"$work/up.t"
+  if [ -n "$debian" ]; then
+    time_ms floor_debian >>"$work/dfloor.t"
+    time_ms run_mode deb >>"$work/deb.t"
+  fi
 done
 f=$(median <"$work/floor.t") v=$(median <"$work/vm.t") c=$(median <"$work/ctr.t") u=$(median <"$work/up.t")
 printf 'median of %d (ms): qemu floor %d; VM mode: launch to workload %d, launch to exit %d; container mode %d; VM/container %.1fx\n' \
   "$n" "$f" "$u" "$v" "$c" "$(echo "$v / $c" | bc -l)"
+if [ -n "$debian" ]; then
+  printf "Debian's kernel (%s): qemu floor %d; VM mode launch to exit %d\n" "$(cat "$debian/release" 2>/dev/null || echo packaged)" \
+    "$(median <"$work/dfloor.t")" "$(median <"$work/deb.t")"
+fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (TCG is CPU-bound: measure on an idle machine)"
