@@ -59,7 +59,7 @@ static void usage (bool run)
          "      --preserve-fds N    pass N more fds (from fd 3 on) to the container\n"
          "      --no-pivot          use MS_MOVE and chroot instead of pivot_root\n"
          "      --no-new-keyring    keep the caller's session keyring\n"
-         "      --no-subreaper      accepted for compatibility, ignored\n",
+         "      --no-subreaper      run: do not adopt and reap the container's orphans\n",
          stdout);
   if (run)
     fputs ("  -d, --detach            return once the container has started\n"
@@ -103,6 +103,7 @@ int capsa_cmd_parse_create (const char *cmd, int argc, char **argv, bool run,
           o->no_new_keyring = true;
           break;
         case OPT_NO_SUBREAPER:
+          o->no_subreaper = true;
           break;
         case 'd':
         case OPT_KEEP:

@@ -921,13 +921,17 @@ out:
   return ret;
 }
 
-/* Foreground run: forward signals to the container process. */
+/* Foreground run: forward signals to the container process; those that come before it is
+ * known wait in `forward_pending`. */
 static volatile pid_t forward_pid;
+static volatile sig_atomic_t forward_pending[NSIG];
 
 static void forward_signal (int sig)
 {
   if (forward_pid > 0)
     kill (forward_pid, sig);
+  else
+    forward_pending[sig] = 1;
 }
 
 static int exit_status (int status)
@@ -953,6 +957,17 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
   int status = 0, ret;
   size_t i;
 
+  if (!o->detach)
+    {
+      sa.sa_handler = forward_signal;
+      sa.sa_flags = SA_RESTART;
+      for (i = 0; i < sizeof (fwd) / sizeof (fwd[0]); i++)
+        sigaction (fwd[i], &sa, NULL);
+      /* Orphans of a container without its own pid namespace become our children: reaped in
+       * the wait below. */
+      if (!o->no_subreaper)
+        prctl (PR_SET_CHILD_SUBREAPER, 1);
+    }
   if (do_create (g, o, true, &c, err) < 0)
     return -1;
   capsa_fault_point ("run:after-create");
@@ -985,11 +1000,14 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
   close (c.dirfd);
   c.dirfd = -1;
   forward_pid = c.pid;
-  sa.sa_handler = forward_signal;
-  sa.sa_flags = SA_RESTART;
   for (i = 0; i < sizeof (fwd) / sizeof (fwd[0]); i++)
-    if (!(fwd[i] == SIGWINCH && c.console_proxy >= 0))
-      sigaction (fwd[i], &sa, NULL);
+    if (fwd[i] == SIGWINCH && c.console_proxy >= 0)
+      signal (SIGWINCH, SIG_DFL);
+    else if (forward_pending[fwd[i]])
+      {
+        forward_pending[fwd[i]] = 0;
+        kill (c.pid, fwd[i]);
+      }
   if (c.console_proxy >= 0)
     {
       int master = capsa_recv_fd (c.console_proxy, err);
@@ -999,12 +1017,21 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
       capsa_error_release (err);
       close (master);
     }
-  while (waitpid (c.pid, &status, 0) < 0)
-    if (errno != EINTR)
-      {
-        capsa_make_error (err, errno, "wait for container `%s`", o->id);
-        goto fail;
-      }
+  for (;;)
+    {
+      int st;
+      pid_t r = waitpid (-1, &st, 0);
+      if (r == c.pid)
+        {
+          status = st;
+          break;
+        }
+      if (r < 0 && errno != EINTR)
+        {
+          capsa_make_error (err, errno, "wait for container `%s`", o->id);
+          goto fail;
+        }
+    }
   forward_pid = 0;
   ret = exit_status (status);
   capsa_fault_point ("run:after-exit");

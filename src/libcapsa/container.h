@@ -32,8 +32,9 @@ struct capsa_create_opts
   int preserve_fds; /* fds 3 .. 3+N-1 are passed to the container process */
   bool no_pivot;
   bool no_new_keyring;
-  bool detach; /* run: return after start */
-  bool keep;   /* run: do not delete the container after it exits */
+  bool detach;       /* run: return after start */
+  bool keep;         /* run: do not delete the container after it exits */
+  bool no_subreaper; /* run: orphans of the container are not reparented to capsa */
 };
 
 /* create: the container process waits for `start`. */
