@@ -490,10 +490,17 @@ PY
   set_args sh -c 'touch /tmp/ready; exec sleep 1000'
   both exec_mkdir
   assert_equal "$output" 'exec-mkdir=1'
-  # SCMP_ACT_NOTIFY has no listener in a guest: a clear error at create, nothing left
+  # SCMP_ACT_NOTIFY: a listener on the host cannot serve a guest: a clear error at create
+  local lsock=$BATS_TEST_TMPDIR/listener.sock
+  python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); time.sleep(60)' "$lsock" &
+  local lpid=$!
+  defer "kill $lpid"
+  wait_for test -S "$lsock"
   vm_on
-  cfg '.linux.seccomp.syscalls[0].action = "SCMP_ACT_NOTIFY" | .linux.seccomp.listenerPath = "/nonexistent.sock"'
+  cfg '.linux.seccomp.syscalls[0] |= (del(.errnoRet) | .action = "SCMP_ACT_NOTIFY") | .linux.seccomp.listenerPath = $l' --arg l "$lsock"
   run_bg create -b "$BUNDLE" ctr
   [ "$status" -ne 0 ]
+  [[ "$stderr" == *"config.json (VM isolation mode): .linux.seccomp: SCMP_ACT_NOTIFY"*"not supported"* ]] || fail "$stderr"
   assert_no_leftovers ctr
 }

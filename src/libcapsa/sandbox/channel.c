@@ -150,7 +150,7 @@ int capsa_vm_seccomp_prepare (const struct oci_config *c, capsa_error_t *err)
   size_t len = 0;
   unsigned flags = 0;
   if (capsa_seccomp_export (c->linux_ ? c->linux_->seccomp : NULL, &prog, &len, &flags, err) < 0)
-    return capsa_error_prefix (err, "config.json");
+    return capsa_error_prefix (err, "config.json (VM isolation mode)");
   if (prog == NULL)
     return 0;
   seccomp_rec = malloc (len + 4);
