@@ -351,8 +351,11 @@ caps_of () {
   set_args sh -c 'cat /proc/sys/kernel/domainname /proc/self/oom_score_adj'
   # the sysctl write, then the init's oomScoreAdj (each one alone: a refused sysctl stops the
   # init before the other)
+  # (the third: no procfs mount at all, so the runtime's check of oomScoreAdj right before
+  # execve, after pivot_root, meets the link)
   for c in '.linux.sysctl = {"kernel.domainname": "capsa-sysctl"}' \
-    'del(.linux.sysctl) | .process.oomScoreAdj = 100'; do
+    'del(.linux.sysctl) | .process.oomScoreAdj = 100' \
+    '.mounts |= map(select(.destination != "/proc"))'; do
     cfg "$c"
     run_capsa run -b "$BUNDLE" ctr
     [ "$(cat "$vol/proc/sys/kernel/domainname")" = decoy ] || fail "sysctl redirected: $output"

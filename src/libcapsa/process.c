@@ -198,16 +198,14 @@ static int check_labels (const struct oci_process *p, const char *where, capsa_e
   return 0;
 }
 
-/* Write VALUE to /proc/thread-self/attr/NAME of the real procfs: the container's /proc is
+/* Open PATH (relative, e.g. "self/oom_score_adj") in the real procfs: the container's /proc is
  * opened without following a symlink and checked, and the walk below it crosses no mount, so
- * a bind mount over attr files (or a fake /proc) in the rootfs cannot take the write. */
-static int write_proc_attr (const char *name, const char *value)
+ * a bind mount over the file (or a fake /proc) in the rootfs cannot take a write meant for
+ * procfs (CVE-2025-52881 class).  -1 with errno EXDEV when /proc or the file is not procfs. */
+static int open_real_proc (const char *path, int flags)
 {
   struct open_how how = { 0 };
   struct statfs sf;
-  char path[64];
-  size_t len = strlen (value);
-  ssize_t w;
   int procfd, fd, e;
 
   procfd = open ("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -219,13 +217,12 @@ static int write_proc_attr (const char *name, const char *value)
       errno = EXDEV;
       return -1;
     }
-  snprintf (path, sizeof (path), "thread-self/attr/%s", name);
-  how.flags = O_WRONLY | O_CLOEXEC;
+  how.flags = (unsigned long long)(flags | O_CLOEXEC);
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
   fd = (int)syscall (SYS_openat2, procfd, path, &how, sizeof (how));
   if (fd < 0 && errno == ENOSYS)
     {
-      fd = openat (procfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      fd = openat (procfd, path, flags | O_CLOEXEC | O_NOFOLLOW);
       if (fd >= 0 && (fstatfs (fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC))
         {
           close (fd);
@@ -235,11 +232,22 @@ static int write_proc_attr (const char *name, const char *value)
     }
   e = errno;
   close (procfd);
+  errno = e;
+  return fd;
+}
+
+/* Write VALUE to /proc/thread-self/attr/NAME of the real procfs. */
+static int write_proc_attr (const char *name, const char *value)
+{
+  char path[64];
+  size_t len = strlen (value);
+  ssize_t w;
+  int fd, e;
+
+  snprintf (path, sizeof (path), "thread-self/attr/%s", name);
+  fd = open_real_proc (path, O_WRONLY);
   if (fd < 0)
-    {
-      errno = e;
-      return -1;
-    }
+    return -1;
   w = write (fd, value, len);
   e = errno;
   close (fd);
@@ -323,7 +331,7 @@ int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err)
   /* Already set (the init sets it early, process_exec again): nothing to do.  This matters
    * once the process is non-dumpable: in a user namespace its /proc files then belong to the
    * host's root. */
-  fd = open ("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+  fd = open_real_proc ("self/oom_score_adj", O_RDONLY);
   if (fd >= 0)
     {
       char cur[32];
@@ -332,12 +340,12 @@ int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err)
       if (n > 0 && (cur[n] = '\0', strtol (cur, NULL, 10) == p->oom_score_adj))
         return 0;
     }
-  fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  fd = open_real_proc ("self/oom_score_adj", O_WRONLY);
   if (fd < 0 && errno == EACCES && prctl (PR_GET_DUMPABLE) == 0)
     {
       /* Non-dumpable in a user namespace: dumpable just for this open. */
       prctl (PR_SET_DUMPABLE, 1);
-      fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+      fd = open_real_proc ("self/oom_score_adj", O_WRONLY);
       prctl (PR_SET_DUMPABLE, 0);
     }
   if (fd < 0)
