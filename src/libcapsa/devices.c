@@ -232,18 +232,3 @@ int capsa_create_console_placeholder (int rootfd, capsa_error_t *err)
   close (fd);
   return 0;
 }
-
-int capsa_rootfs_bind_console (int rootfd, const char *slave_path, capsa_error_t *err)
-{
-  int target, mnt;
-
-  target = capsa_open_in_root (rootfd, "/dev/console", true, true, err);
-  if (target < 0)
-    return capsa_error_prefix (err, "mount \"%s\" on \"/dev/console\"", slave_path);
-  mnt = capsa_bind_mount_at (slave_path, -1, rootfd, "/dev/console", target, false, err);
-  close (target);
-  if (mnt < 0)
-    return -1;
-  close (mnt);
-  return 0;
-}

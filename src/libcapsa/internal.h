@@ -90,7 +90,6 @@ int capsa_create_devices (struct capsa_ctx *ctx, int rootfd, bool defaults, caps
 int capsa_create_console_placeholder (int rootfd, capsa_error_t *err);
 /* Bind the pty slave (a path, e.g. "/dev/pts/0") onto /dev/console below rootfd (the rootfs fd
  * before the pivot, or an fd of "/" after it). */
-int capsa_rootfs_bind_console (int rootfd, const char *slave_path, capsa_error_t *err);
 
 /* process.c — in the container init after pivot, right before execve: rlimits, oomScoreAdj,
  * user (uid/gid/additionalGids/umask), capabilities (5 sets), noNewPrivileges, cwd, env,

@@ -22,7 +22,7 @@
 int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err)
 {
   char name[64];
-  int master, slave = -1, i;
+  int master, slave = -1, console, i;
   struct stat st;
 
   master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -90,8 +90,11 @@ int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err)
         capsa_make_error (err, errno, "dup2 pty to fd %d", i);
         goto fail;
       }
-  /* /dev/console is the pty as well: bind it there, creating the mount point if needed. */
-  if (lstat ("/dev/console", &st) < 0)
+  /* /dev/console is the pty as well: bound over it through an fd opened without following a
+   * symlink (with a /dev shared with other containers, a check by path and then a mount by
+   * path could meet a different entry), creating the mount point if needed. */
+  console = open ("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (console < 0 && errno == ENOENT)
     {
       int fd = open ("/dev/console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
       if (fd < 0 && errno != ENOENT)
@@ -101,22 +104,25 @@ int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err)
         }
       if (fd >= 0)
         close (fd);
+      console = open ("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
     }
-  if (lstat ("/dev/console", &st) == 0)
+  if (console >= 0)
     {
-      char src[32];
-      if (S_ISLNK (st.st_mode))
+      int root, mnt;
+      if (fstat (console, &st) < 0 || S_ISLNK (st.st_mode))
         {
           capsa_make_error (err, 0, "\"/dev/console\" is a symlink");
+          close (console);
           goto fail;
         }
-      /* Through the opened fd, not the pts name. */
-      snprintf (src, sizeof (src), "/proc/self/fd/%d", slave);
-      if (mount (src, "/dev/console", NULL, MS_BIND, NULL) < 0)
-        {
-          capsa_make_error (err, errno, "mount \"%s\" on \"/dev/console\"", name);
-          goto fail;
-        }
+      root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      mnt = capsa_bind_mount_at (name, slave, root, "/dev/console", console, false, err);
+      close (console);
+      if (root >= 0)
+        close (root);
+      if (mnt < 0)
+        goto fail;
+      close (mnt);
     }
   if (slave > 2)
     close (slave);
