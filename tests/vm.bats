@@ -77,6 +77,69 @@ has_line () {
   assert_equal "$status" 143
 }
 
+@test "vm: with a pid namespace the workload is PID 1, ignores an unhandled TERM, sees its /proc" {
+  jq -e '[.linux.namespaces[] | select(.type == "pid" and .path == null)] | length == 1' \
+    "$BUNDLE/config.json" >/dev/null || fail "the bundle has no new pid namespace"
+  # PID 1 of a pid namespace: a signal without a handler from inside the namespace is discarded
+  set_args sh -c 'echo $$; kill -TERM $$; echo after; head -c 2 /proc/1/cmdline; echo; readlink /proc/1/exe'
+  both run_ctr
+  assert_equal "$status" 0
+  assert_equal "$output" "$(printf '1\nafter\nsh\n/bin/busybox')"
+  # an orphan is reparented to the workload (not to the agent, the guest's PID 1)
+  set_args sh -c 'sh -c "sleep 2 & echo \$!" > /tmp/orphan; sleep 0.3; set -- $(cat /proc/$(cat /tmp/orphan)/stat); [ "$4" = "$$" ] && echo adopted-by-workload'
+  both run_ctr
+  assert_equal "$output" adopted-by-workload
+}
+
+@test "vm: without a pid namespace the workload is not PID 1: TERM ends it with 143, as in a container" {
+  cfg 'del(.linux.namespaces[] | select(.type == "pid"))'
+  set_args sh -c 'kill -TERM $$; echo after'
+  both run_ctr
+  assert_equal "$status" 143
+  assert_equal "$output" ""
+  set_args sh -c 'test $$ -ne 1 && echo not-pid-1'
+  both run_ctr
+  assert_equal "$output" not-pid-1
+}
+
+@test "vm: exec joins the workload's pid namespace: ps and /proc/1 show the workload as PID 1" {
+  exec_ps () {
+    capsa_bg run -d -b "$BUNDLE" ctr
+    wait_for grep -q ready "$OUT"
+    run_bg exec ctr sh -c 'tr "\0" " " < /proc/1/cmdline; echo; ps -o pid,args | awk "\$1 == 1"; test $$ -ne 1 && echo exec-not-1'
+    capsa kill ctr KILL
+    wait_status ctr stopped
+    capsa delete ctr
+    rm -f "$OUT"
+  }
+  set_args sh -c 'echo ready; exec sleep 1000'
+  both exec_ps
+  assert_equal "$status" 0
+  assert_equal "$output" "$(printf 'sleep 1000 \n    1 sleep 1000\nexec-not-1')"
+  assert_no_leftovers ctr
+}
+
+@test "vm: a workload that ignores TERM: kill TERM does not end it, kill KILL and delete --force do" {
+  vm_on
+  set_args sh -c 'trap "" TERM; echo ready; while :; do sleep 0.1; done'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -q ready "$OUT"
+  capsa kill ctr TERM
+  sleep 1
+  assert_equal "$(state_of ctr)" running
+  capsa kill ctr KILL
+  wait_status ctr stopped
+  capsa delete ctr
+  assert_no_leftovers ctr
+  rm -f "$OUT"
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -q ready "$OUT"
+  capsa kill ctr TERM
+  capsa delete --force ctr
+  assert_no_leftovers ctr
+  ! pgrep -f "capsa:$ROOT/ctr" >/dev/null || fail "a qemu process remains"
+}
+
 @test "vm: missing and non-executable programs fail as in a container (127/126 texts)" {
   set_args /nonexistent
   both run_ctr
@@ -324,9 +387,12 @@ debian_kernel () {
 
 @test "vm: a signal sent while the guest boots reaches the workload" {
   vm_on
+  # Not the init of a pid namespace, so that an untrapped TERM ends it once it is delivered. Run
+  # -d (create then start in one): without a new pid namespace the VMM's view has no /proc, and
+  # a separate `create` fails to open the exec fifo through it (the container's init exits).
+  cfg 'del(.linux.namespaces[] | select(.type == "pid"))'
   set_args sleep 1000
-  capsa_bg create -b "$BUNDLE" ctr
-  capsa start ctr
+  capsa_bg run -d -b "$BUNDLE" ctr
   # the guest is still booting: the signal waits for the workload instead of being lost
   capsa kill ctr TERM
   wait_status ctr stopped

@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -64,6 +65,14 @@ struct spec
   uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
   char *seccomp;    /* REC_SECCOMP's payload: flags + BPF program */
   size_t seccomp_len;
+  bool pidns; /* REC_PIDNS: the workload is PID 1 of a new pid namespace */
+  struct
+  {
+    char *dest;
+    unsigned long flags;
+    char *data;
+  } procs[8]; /* the config's proc mounts, mounted again by the workload for its namespace */
+  size_t nprocs;
 };
 
 static int ctl_fd = -1;
@@ -263,7 +272,7 @@ static const struct
 
 /* One config.json mount, inside the guest: kernel filesystems only (a bind of a host path has no
  * meaning in the guest and is skipped, as is a mount whose type this kernel lacks). */
-static void do_mount (char *rec, size_t len)
+static void do_mount (struct spec *s, char *rec, size_t len)
 {
   char *type = rec, *source, *dest, *opts, *tok, *save = NULL;
   char target[PATH_MAX], data[1024] = "";
@@ -316,6 +325,33 @@ static void do_mount (char *rec, size_t len)
     data[0] = '\0';
   if (mount (source, target, type, flags, data[0] ? data : NULL) < 0)
     logmsg ("capsa-agent: mount %s on %s: %m", type, dest);
+  else if (strcmp (type, "proc") == 0 && s->nprocs < sizeof (s->procs) / sizeof (s->procs[0]))
+    {
+      s->procs[s->nprocs].dest = strdup (dest);
+      s->procs[s->nprocs].flags = flags;
+      s->procs[s->nprocs].data = data[0] ? strdup (data) : NULL;
+      if (s->procs[s->nprocs].dest)
+        s->nprocs++;
+    }
+}
+
+/* The workload as PID 1 of the guest pid namespace: the config's proc mounts, made by the agent
+ * outside that namespace, are replaced with ones showing it (a proc mount shows the pid namespace
+ * of the process that mounts it), so that ps, /proc/self and /proc/1 are the container's. */
+static int remount_proc (const struct spec *s, char *msg, size_t msglen)
+{
+  size_t i;
+  for (i = 0; i < s->nprocs; i++)
+    {
+      umount2 (s->procs[i].dest, MNT_DETACH);
+      if (mount ("proc", s->procs[i].dest, "proc", s->procs[i].flags, s->procs[i].data) < 0)
+        {
+          snprintf (msg, msglen, "mount proc on %s in the guest pid namespace: %s",
+                    s->procs[i].dest, strerror (errno));
+          return -1;
+        }
+    }
+  return 0;
 }
 
 static bool is_exec (const struct stat *st)
@@ -429,6 +465,8 @@ child (struct spec *s, int in, int out, int errfd, int report)
     _exit (127);
   if (s->terminal)
     ioctl (0, TIOCSCTTY, 0);
+  if (s->pidns && remount_proc (s, msg, sizeof (msg)) < 0)
+    goto fail;
   for (i = 0; i < s->nrlimits; i++)
     if (setrlimit (s->rlimits[i].res, &s->rlimits[i].lim) < 0)
       {
@@ -564,7 +602,7 @@ static void receive_spec (struct spec *s)
           }
           break;
         case REC_MOUNT:
-          do_mount (d, len);
+          do_mount (s, d, len);
           free (d);
           break;
         case REC_CAPS:
@@ -582,6 +620,10 @@ static void receive_spec (struct spec *s)
           break;
         case REC_NNP:
           s->nnp = true;
+          free (d);
+          break;
+        case REC_PIDNS:
+          s->pidns = true;
           free (d);
           break;
         case REC_SECCOMP:
@@ -715,6 +757,22 @@ static void exec_start (const char *idtext)
   e->pid = fork ();
   if (e->pid == 0)
     child (&s, pin[0], pout[1], perr[1], rep[1]);
+  if (e->pid < 0)
+    {
+      /* e.g. the workload, the pid namespace's init, has just exited (ENOMEM) */
+      logmsg ("capsa-agent: exec: fork: %m");
+      close (pin[0]);
+      close (pin[1]);
+      close (pout[0]);
+      if (!s.terminal)
+        {
+          close (pout[1]);
+          close (perr[0]);
+          close (perr[1]);
+        }
+      e->used = false;
+      goto fail_rep;
+    }
   close (pin[0]);
   if (!s.terminal)
     {
@@ -875,6 +933,11 @@ int main (void)
         ioctl (master, TIOCSWINSZ, &ws);
     }
 
+  /* The agent stays PID 1 of the guest, reaping and reporting; its children from here on (the
+     workload first, which becomes that namespace's PID 1, then every exec'd process) are in the
+     new namespace, as a container's processes are. */
+  if (s.pidns && unshare (CLONE_NEWPID) < 0)
+    fatal ("create the guest pid namespace: %s", strerror (errno));
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);
   sigprocmask (SIG_BLOCK, &mask, NULL);

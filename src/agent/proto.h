@@ -18,6 +18,9 @@
 #define REC_CAPS 'C'     /* "BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT": 64-bit hex masks */
 #define REC_NNP 'N'      /* noNewPrivileges */
 #define REC_SECCOMP 'Z'  /* 4-byte LE SECCOMP_FILTER_FLAG_* bits + struct sock_filter array */
+/* REC_PIDNS: config.json has a new "pid" namespace: the workload is PID 1 of a pid namespace of
+ * the guest (its proc mounts show that namespace) and exec'd processes join it. */
+#define REC_PIDNS 'P'
 #define REC_END 'E'
 /* host -> agent, while the workload runs */
 #define REC_KILL 'K' /* decimal signal number */

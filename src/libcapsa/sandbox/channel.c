@@ -282,6 +282,16 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c)
 
   if (c->hostname)
     r |= send_str (fd, REC_HOSTNAME, c->hostname);
+  /* A new pid namespace makes the workload PID 1 in container mode; the guest gives it one too.
+     A "pid" entry with a path joins a host namespace where the workload is not the init: the
+     workload then stays in the guest's first pid namespace, a child of the agent (PID 1). */
+  for (i = 0; c->linux_ && i < c->linux_->namespaces_len; i++)
+    if (c->linux_->namespaces[i].type && strcmp (c->linux_->namespaces[i].type, "pid") == 0
+        && c->linux_->namespaces[i].path == NULL)
+      {
+        r |= send_str (fd, REC_PIDNS, "1");
+        break;
+      }
   for (i = 0; i < c->mounts_len; i++)
     {
       const struct oci_mount *m = &c->mounts[i];
@@ -544,7 +554,7 @@ static void handle_client (int c, int ctl)
           /* The container's seccomp filter applies to exec'd processes too. */
           if (tag == REC_END && seccomp_rec)
             capsa_vm_send_rec (ctl, REC_SECCOMP, seccomp_rec, seccomp_rec_len);
-          if (tag != REC_MOUNT && tag != REC_HOSTNAME && tag != REC_SECCOMP)
+          if (tag != REC_MOUNT && tag != REC_HOSTNAME && tag != REC_SECCOMP && tag != REC_PIDNS)
             capsa_vm_send_rec (ctl, tag, d, len);
           free (d);
           if (tag == REC_END)
