@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,37 +122,102 @@ static int sd_create (struct capsa_cgroup *cg, const char *id, const char *cgrou
   return 0;
 }
 
-/* Resource properties systemd knows, so that a daemon-reload keeps them. */
+/* Resource properties systemd knows, so that systemd re-applying the unit's cgroup settings (at a
+ * daemon-reload, or when it realizes a sibling's) writes the container's values, not its
+ * defaults.  Returns how many properties it appended. */
 static int append_resources (sd_bus_message *m, const struct oci_resources *r)
 {
-  int rc = 0;
+  int rc = 0, n = 0;
   if (r == NULL)
     return 0;
-  if (r->memory && r->memory->limit_present && r->memory->limit)
-    rc = sd_bus_message_append (m, "(sv)", "MemoryMax", "t",
-                                r->memory->limit < 0 ? (uint64_t)-1 : (uint64_t)r->memory->limit);
-  if (rc >= 0 && r->memory && r->memory->reservation_present && r->memory->reservation > 0)
-    rc = sd_bus_message_append (m, "(sv)", "MemoryLow", "t", (uint64_t)r->memory->reservation);
-  if (rc >= 0 && r->cpu && r->cpu->shares_present && r->cpu->shares >= 2
-      && r->cpu->shares <= 262144)
-    rc = sd_bus_message_append (m, "(sv)", "CPUWeight", "t", cg_shares_to_weight (r->cpu->shares));
-  if (rc >= 0 && r->cpu && r->cpu->quota_present && r->cpu->quota > 0)
+#define PROP(name, val)                                                                            \
+  do                                                                                               \
+    {                                                                                              \
+      if (rc >= 0)                                                                                 \
+        rc = sd_bus_message_append (m, "(sv)", name, "t", (uint64_t)(val));                        \
+      n++;                                                                                         \
+    }                                                                                              \
+  while (0)
+  /* Only values valid for their field: cg_apply_resources rejects the others with an error
+   * naming the field, where systemd would refuse the whole unit with its own wording. */
+  if (r->memory && r->memory->limit_present && (r->memory->limit > 0 || r->memory->limit == -1))
+    PROP ("MemoryMax", r->memory->limit < 0 ? (uint64_t)-1 : (uint64_t)r->memory->limit);
+  if (r->memory && r->memory->reservation_present && r->memory->reservation > 0)
+    PROP ("MemoryLow", r->memory->reservation);
+  if (r->memory && r->memory->swap_present && capsa_cgroup_mode () == CAPSA_CGROUP_V2)
+    {
+      char buf[32];
+      capsa_error_t e = NULL;
+      if (cg_swap_v2 (r->memory, buf, sizeof (buf), &e) == 0)
+        PROP ("MemorySwapMax", strcmp (buf, "max") == 0 ? (uint64_t)-1 : strtoull (buf, NULL, 10));
+      capsa_error_release (&e); /* cg_apply_resources reports a bad swap value */
+    }
+  if (r->cpu && r->cpu->shares_present && r->cpu->shares >= 2 && r->cpu->shares <= 262144)
+    PROP ("CPUWeight", cg_shares_to_weight (r->cpu->shares));
+  if (r->cpu && r->cpu->quota_present && r->cpu->quota > 0)
     {
       uint64_t period = r->cpu->period_present && r->cpu->period ? r->cpu->period : 100000;
       /* systemd rounds the quota to 10 ms steps per second: round up, never below the request. */
       uint64_t per_sec = ((uint64_t)r->cpu->quota * 1000000ULL + period - 1) / period;
       per_sec = (per_sec + 9999) / 10000 * 10000;
-      rc = sd_bus_message_append (m, "(sv)", "CPUQuotaPerSecUSec", "t", per_sec);
-      if (rc >= 0 && r->cpu->period_present && r->cpu->period)
-        rc = sd_bus_message_append (m, "(sv)", "CPUQuotaPeriodUSec", "t", period);
+      PROP ("CPUQuotaPerSecUSec", per_sec);
+      if (r->cpu->period_present && r->cpu->period)
+        PROP ("CPUQuotaPeriodUSec", period);
     }
-  if (rc >= 0 && r->pids && r->pids->limit)
-    rc = sd_bus_message_append (m, "(sv)", "TasksMax", "t",
-                                r->pids->limit < 0 ? (uint64_t)-1 : (uint64_t)r->pids->limit);
-  if (rc >= 0 && r->block_io && r->block_io->weight_present && r->block_io->weight >= 10)
-    rc = sd_bus_message_append (m, "(sv)", "IOWeight", "t",
-                                cg_blkio_to_io_weight (r->block_io->weight));
-  return rc;
+  if (r->pids && (r->pids->limit > 0 || r->pids->limit == -1))
+    PROP ("TasksMax", r->pids->limit < 0 ? (uint64_t)-1 : (uint64_t)r->pids->limit);
+  if (r->block_io && r->block_io->weight_present && r->block_io->weight >= 10
+      && r->block_io->weight <= 1000)
+    PROP ("IOWeight", cg_blkio_to_io_weight (r->block_io->weight));
+#undef PROP
+  return rc < 0 ? rc : n;
+}
+
+static uint64_t now_usec (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+/* Wait (bounded) for systemd's JobRemoved signal of job `job` (the caller subscribed with
+ * sd_bus_match_signal before queueing it); a result other than "done" is an error. */
+static int wait_job (sd_bus *bus, const char *job, const char *what, const char *unit,
+                     capsa_error_t *err)
+{
+  uint64_t deadline = now_usec () + JOB_TIMEOUT_USEC, now;
+  int r;
+
+  for (;;)
+    {
+      sd_bus_message *sig = NULL;
+      r = sd_bus_process (bus, &sig);
+      if (r < 0)
+        return bus_error (err, r, NULL, "wait for", unit);
+      if (sig && sd_bus_message_is_signal (sig, "org.freedesktop.systemd1.Manager", "JobRemoved"))
+        {
+          uint32_t id;
+          const char *path, *u, *result;
+          if (sd_bus_message_read (sig, "uoss", &id, &path, &u, &result) >= 0
+              && strcmp (path, job) == 0)
+            {
+              int ret = 0;
+              if (strcmp (result, "done") != 0)
+                ret = capsa_make_error (err, 0, "systemd: %s `%s`: job %s", what, unit, result);
+              sd_bus_message_unref (sig);
+              return ret;
+            }
+        }
+      sd_bus_message_unref (sig);
+      if (r > 0)
+        continue;
+      now = now_usec ();
+      if (now >= deadline)
+        return capsa_make_error (err, ETIMEDOUT, "systemd: %s `%s`", what, unit);
+      r = sd_bus_wait (bus, deadline - now);
+      if (r < 0)
+        return bus_error (err, r, NULL, "wait for", unit);
+    }
 }
 
 /* Start the scope holding `pid` and wait for its job to finish. */
@@ -162,11 +228,7 @@ static int start_scope (sd_bus *bus, struct capsa_cgroup *cg, struct sd_priv *p,
   sd_bus_message *m = NULL, *reply = NULL;
   sd_bus_slot *slot = NULL;
   const char *job = NULL;
-  uint64_t deadline;
-  struct timespec ts;
-  char *job_copy = NULL;
   int r, ret = -1;
-  bool done = false;
 
   r = sd_bus_match_signal (bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                            "org.freedesktop.systemd1.Manager", "JobRemoved", NULL, NULL);
@@ -201,59 +263,15 @@ static int start_scope (sd_bus *bus, struct capsa_cgroup *cg, struct sd_priv *p,
       goto out;
     }
   r = sd_bus_message_read (reply, "o", &job);
-  if (r < 0 || (job_copy = strdup (job)) == NULL)
+  if (r < 0)
     {
-      bus_error (err, r < 0 ? r : -ENOMEM, NULL, "read the job of", cg->scope);
+      bus_error (err, r, NULL, "read the job of", cg->scope);
       goto out;
     }
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  deadline = ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000 + JOB_TIMEOUT_USEC;
-  while (!done)
-    {
-      sd_bus_message *sig = NULL;
-      uint64_t now;
-      r = sd_bus_process (bus, &sig);
-      if (r < 0)
-        {
-          bus_error (err, r, NULL, "wait for", cg->scope);
-          goto out;
-        }
-      if (sig && sd_bus_message_is_signal (sig, "org.freedesktop.systemd1.Manager", "JobRemoved"))
-        {
-          uint32_t id;
-          const char *path, *unit, *result;
-          if (sd_bus_message_read (sig, "uoss", &id, &path, &unit, &result) >= 0
-              && strcmp (path, job_copy) == 0)
-            {
-              done = true;
-              if (strcmp (result, "done") != 0)
-                {
-                  capsa_make_error (err, 0, "systemd: start `%s`: job %s", cg->scope, result);
-                  sd_bus_message_unref (sig);
-                  goto out;
-                }
-            }
-        }
-      sd_bus_message_unref (sig);
-      if (done || r > 0)
-        continue;
-      clock_gettime (CLOCK_MONOTONIC, &ts);
-      now = ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
-      if (now >= deadline)
-        {
-          capsa_make_error (err, ETIMEDOUT, "systemd: start `%s`", cg->scope);
-          goto out;
-        }
-      r = sd_bus_wait (bus, deadline - now);
-      if (r < 0)
-        {
-          bus_error (err, r, NULL, "wait for", cg->scope);
-          goto out;
-        }
-    }
+  if (wait_job (bus, job, "start", cg->scope, err) < 0)
+    goto out;
   ret = 0;
 out:
-  free (job_copy);
   sd_bus_message_unref (m);
   sd_bus_message_unref (reply);
   sd_bus_slot_unref (slot);
@@ -340,9 +358,44 @@ static int sd_v2_fd (struct capsa_cgroup *cg)
   return -1; /* the scope does not exist before its first process */
 }
 
+/* The unit's resource properties at run time (SetUnitProperties, runtime), so that systemd keeps
+ * what `update` wrote when it re-applies the unit's cgroup settings. */
+static int set_properties (struct capsa_cgroup *cg, struct sd_priv *p,
+                           const struct oci_resources *res, capsa_error_t *err)
+{
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+  sd_bus_message *m = NULL;
+  sd_bus *bus = NULL;
+  int r, n = 0, ret = 0;
+
+  if (open_bus (&bus, p->rootless, err) < 0)
+    return -1;
+  r = sd_bus_message_new_method_call (bus, &m, "org.freedesktop.systemd1",
+                                      "/org/freedesktop/systemd1",
+                                      "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+  if (r >= 0)
+    r = sd_bus_message_append (m, "sb", cg->scope, 1);
+  if (r >= 0)
+    r = sd_bus_message_open_container (m, 'a', "(sv)");
+  if (r >= 0)
+    r = n = append_resources (m, res);
+  if (r >= 0)
+    r = sd_bus_message_close_container (m);
+  if (r < 0)
+    ret = bus_error (err, r, NULL, "build the request for", cg->scope);
+  else if (n > 0 && (r = sd_bus_call (bus, m, 0, &e, NULL)) < 0)
+    ret = bus_error (err, r, &e, "set the properties of", cg->scope);
+  sd_bus_message_unref (m);
+  sd_bus_flush_close_unref (bus);
+  return ret;
+}
+
 static int sd_update (struct capsa_cgroup *cg, const struct oci_resources *res, capsa_error_t *err)
 {
-  return WITH_SET (cg, cg_fs_update (cg, res, err));
+  struct sd_priv *p = cg->priv;
+  if (WITH_SET (cg, cg_fs_update (cg, res, err)) < 0)
+    return -1;
+  return p->started ? set_properties (cg, p, res, err) : 0;
 }
 
 static int sd_freeze (struct capsa_cgroup *cg, bool frozen, capsa_error_t *err)
@@ -365,27 +418,82 @@ static int sd_kill (struct capsa_cgroup *cg, int sig, capsa_error_t *err)
   return WITH_SET (cg, cg_fs_kill (cg, sig, err));
 }
 
+/* Stop the scope, wait for the stop job, and drop a failed state (an OOM kill leaves the scope
+ * "failed", and systemd keeps failed units until they are reset). */
+static int stop_scope (sd_bus *bus, struct capsa_cgroup *cg, capsa_error_t *err)
+{
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+  sd_bus_message *reply = NULL;
+  sd_bus_slot *slot = NULL;
+  const char *job;
+  int r, ret = 0;
+
+  r = sd_bus_match_signal (bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                           "org.freedesktop.systemd1.Manager", "JobRemoved", NULL, NULL);
+  if (r < 0)
+    return bus_error (err, r, NULL, "subscribe to jobs for", cg->scope);
+  r = sd_bus_call_method (bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                          "org.freedesktop.systemd1.Manager", "StopUnit", &e, &reply, "ss",
+                          cg->scope, "replace");
+  if (r < 0 && !sd_bus_error_has_name (&e, "org.freedesktop.systemd1.NoSuchUnit"))
+    ret = bus_error (err, r, &e, "stop", cg->scope);
+  else if (r >= 0)
+    {
+      r = sd_bus_message_read (reply, "o", &job);
+      if (r < 0)
+        ret = bus_error (err, r, NULL, "read the job of", cg->scope);
+      else
+        ret = wait_job (bus, job, "stop", cg->scope, err);
+    }
+  sd_bus_error_free (&e);
+  sd_bus_message_unref (reply);
+  sd_bus_slot_unref (slot);
+  if (ret < 0)
+    return ret;
+  r = sd_bus_call_method (bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                          "org.freedesktop.systemd1.Manager", "ResetFailedUnit", &e, NULL, "s",
+                          cg->scope);
+  if (r < 0 && !sd_bus_error_has_name (&e, "org.freedesktop.systemd1.NoSuchUnit"))
+    return bus_error (err, r, &e, "reset the failed state of", cg->scope);
+  sd_bus_error_free (&e);
+  return 0;
+}
+
 static int sd_destroy (struct capsa_cgroup *cg, capsa_error_t *err)
 {
   struct sd_priv *p = cg->priv;
-  sd_bus_error e = SD_BUS_ERROR_NULL;
+  struct cg_dir *v2;
   sd_bus *bus = NULL;
-  int r;
+  int ret;
 
-  if (p == NULL || !p->started)
+  if (p == NULL)
     return 0;
+  if (!p->started)
+    {
+      /* The scope may exist without capsa knowing its cgroup (a create killed in between). */
+      if (open_bus (&bus, p->rootless, err) < 0)
+        return -1;
+      ret = stop_scope (bus, cg, err);
+      sd_bus_flush_close_unref (bus);
+      return ret;
+    }
+  /* systemd made the scope's cgroup, so cg_fs_destroy leaves it alone: kill what is left in it
+   * first (stopping the unit would send SIGTERM and wait up to its stop timeout). */
+  v2 = cg_set_v2 (&p->set);
+  if (v2 && access (v2->dir, F_OK) == 0)
+    {
+      if (WITH_SET (cg, cg_fs_kill (cg, SIGKILL, err)) < 0)
+        return -1;
+      cg_v2_wait_empty (v2, 5000);
+    }
+  /* the v1 hierarchies' directories capsa made itself */
   if (WITH_SET (cg, cg_fs_destroy (cg, err)) < 0)
     return -1;
   if (open_bus (&bus, p->rootless, err) < 0)
     return -1;
-  r = sd_bus_call_method (bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                          "org.freedesktop.systemd1.Manager", "StopUnit", &e, NULL, "ss", cg->scope,
-                          "replace");
+  ret = stop_scope (bus, cg, err);
   sd_bus_flush_close_unref (bus);
-  if (r < 0 && !sd_bus_error_has_name (&e, "org.freedesktop.systemd1.NoSuchUnit"))
-    return bus_error (err, r, &e, "stop", cg->scope);
-  sd_bus_error_free (&e);
-  return 0;
+  return ret;
 }
 
 /* "systemd;<unit>;<slice>;<rootless>;<started>;" then the cgroupfs form. */
@@ -422,7 +530,11 @@ static int sd_load (struct capsa_cgroup *cg, const char *data, capsa_error_t *er
   p = calloc (1, sizeof (*p));
   if (p == NULL)
     return capsa_make_error (err, ENOMEM, "cgroup");
-  if (cg_fs_load_set (&p->set, &cg->path, &cg->created, data + n, err) < 0)
+  /* Saved before the scope started (a create that died before its init was in the scope): no
+   * cgroup yet, but destroy still stops and resets the unit if systemd has it. */
+  if (!started)
+    cg->created = true;
+  else if (cg_fs_load_set (&p->set, &cg->path, &cg->created, data + n, err) < 0)
     {
       free (p);
       return -1;
