@@ -19,6 +19,8 @@ fi
 # engines (tests/podman.bats, tests/containerd.bats): podman with conmon and catatonit (--init),
 #        containerd with its runc shim v2 and ctr, skopeo for the OCI archive, script (util-linux).
 # reliability: clang and its libFuzzer/sanitizer runtimes for `make fuzz` (tests/fuzz), valgrind.
+# cgroup v2 lane (`make check-cgroupv2-vm`): systemd and dbus boot the VM from the host's root,
+#        kmod (modinfo, depmod) for the guest kernel's modules (QEMU, busybox-static, cpio: above).
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
@@ -27,4 +29,5 @@ apt-get install -y -qq --no-install-recommends \
   util-linux iproute2 procps \
   qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils \
   podman conmon catatonit containerd skopeo \
-  clang libclang-rt-14-dev valgrind >/dev/null
+  clang libclang-rt-14-dev valgrind \
+  systemd dbus kmod >/dev/null
