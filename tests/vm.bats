@@ -385,6 +385,19 @@ debian_kernel () {
   grep -q '^got:typed-input$' "$out.txt" || fail "input: $(cat "$out.txt")"
 }
 
+@test "vm: create then start without a pid namespace (the VMM's view has no /proc)" {
+  vm_on
+  cfg 'del(.linux.namespaces[] | select(.type == "pid"))'
+  set_args sh -c 'echo started-$((6 * 7))'
+  capsa_bg create -b "$BUNDLE" ctr
+  [ "$(capsa state ctr | jq -r .status)" = created ] || fail "not created: $(cat "$ERR")"
+  capsa start ctr
+  wait_status ctr stopped
+  grep -qx started-42 "$OUT" || fail "output: $(cat "$OUT") $(cat "$ERR")"
+  capsa delete ctr
+  assert_no_leftovers ctr
+}
+
 @test "vm: a signal sent while the guest boots reaches the workload" {
   vm_on
   # Not the init of a pid namespace, so that an untrapped TERM ends it once it is delivered. Run

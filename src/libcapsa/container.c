@@ -67,7 +67,8 @@ static int init_wait_start (struct capsa_ctx *ctx, int sync, capsa_error_t *err)
   /* create: block until `capsa start` opens the fifo for reading.  The fifo stays open
    * (close-on-exec) so that start sees EOF on a successful execve, or an error text. */
   close (sync);
-  fd = open (capsa_fd_path (ctx->exec_fifo_fd, buf), O_WRONLY | O_CLOEXEC);
+  fd = ctx->vm ? capsa_sandbox_reopen (ctx->exec_fifo_fd, O_WRONLY | O_CLOEXEC)
+               : open (capsa_fd_path (ctx->exec_fifo_fd, buf), O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return capsa_make_error (err, errno, "open exec fifo");
   close (ctx->exec_fifo_fd);
@@ -646,12 +647,6 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   capsa_fault_point ("create:after-clone");
   if (out->cg.mgr && out->cg.mgr->enter (&out->cg, child, err) < 0)
     goto fail;
-  /* The systemd manager knows its scope's cgroup only once `enter` started the scope. */
-  if (out->cg.mgr)
-    {
-      free (st->cgroup);
-      st->cgroup = out->cg.mgr->serialize (&out->cg);
-    }
   if (!two_stage && ctx.new_userns && capsa_ns_write_id_maps (&ctx, child, err) < 0)
     goto fail;
   if (capsa_sync_send (sp[0], SYNC_READY, 0, 0, NULL, err) < 0)

@@ -17,6 +17,9 @@ int capsa_sandbox_wanted (const struct oci_config *c, const char *argv0, capsa_e
 int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
 /* In the container init, in place of capsa_rootfs_finalize (after createContainer hooks). */
 int capsa_sandbox_finalize (struct capsa_ctx *ctx, capsa_error_t *err);
+/* In the VM-mode init after capsa_sandbox_finalize: open `fd` (an O_PATH fd) again with
+ * `flags`, as open("/proc/self/fd/N") does where the process has a /proc. */
+int capsa_sandbox_reopen (int fd, int flags);
 /* In the container init, in place of capsa_process_exec: execve the hypervisor.  Returns only on
  * error. */
 int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err);

@@ -121,12 +121,33 @@ static int check_executable (struct capsa_ctx *ctx, capsa_error_t *err)
   return capsa_make_error (err, 0, "exec: \"%s\": executable file not found in $PATH", file);
 }
 
+/* Without a pid namespace of the container's own, the VMM view has no /proc (a new one would
+ * show the host's processes to the VMM), yet the init of `create` still has to reopen its exec
+ * fifo there: it keeps the procfs it was cloned with, opened before the view hides it. */
+static int init_proc_fd = -1;
+
+int capsa_sandbox_reopen (int fd, int flags)
+{
+  char p[32];
+
+  if (init_proc_fd < 0)
+    return open (capsa_fd_path (fd, p), flags);
+  snprintf (p, sizeof (p), "self/fd/%d", fd);
+  return openat (init_proc_fd, p, flags);
+}
+
 /* The rootfs stays reachable through ctx->rootfs_fd after the pivot. */
 int capsa_sandbox_finalize (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   /* Before `created`, where a container's program is looked up too, with the same text. */
   if (check_executable (ctx, err) < 0)
     return -1;
+  if (!ctx->new_pidns && ctx->exec_fifo_fd >= 0)
+    {
+      init_proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (init_proc_fd < 0)
+        return capsa_make_error (err, errno, "open /proc");
+    }
   return capsa_vm_view_enter (err);
 }
 
