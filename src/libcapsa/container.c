@@ -647,6 +647,12 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   capsa_fault_point ("create:after-clone");
   if (out->cg.mgr && out->cg.mgr->enter (&out->cg, child, err) < 0)
     goto fail;
+  /* The systemd manager knows its scope's cgroup only once `enter` started the scope. */
+  if (out->cg.mgr)
+    {
+      free (st->cgroup);
+      st->cgroup = out->cg.mgr->serialize (&out->cg);
+    }
   if (!two_stage && ctx.new_userns && capsa_ns_write_id_maps (&ctx, child, err) < 0)
     goto fail;
   if (capsa_sync_send (sp[0], SYNC_READY, 0, 0, NULL, err) < 0)
