@@ -748,8 +748,11 @@ fail:
     kill_and_reap (child);
   if (init > 0 && init != child)
     kill_and_reap (init);
-  /* An init that vanished during setup may have been OOM-killed in its own cgroup. */
-  if (*err && strstr ((*err)->msg, "exited unexpectedly"))
+  /* An init that vanished during setup may have been OOM-killed in its own cgroup: the runtime
+   * then sees its end of the sync socket closed, or reset when it died with a message unread. */
+  if (*err
+      && (strstr ((*err)->msg, "exited unexpectedly") || (*err)->status == ECONNRESET
+          || (*err)->status == EPIPE))
     capsa_cgroup_explain_init_death (&out->cg, err);
   cgroup_destroy (&out->cg);
   if (sp[0] >= 0)
