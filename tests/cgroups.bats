@@ -20,21 +20,6 @@ if [ "$MANAGER" != cgroupfs ]; then
   }
 fi
 
-# Faster equivalents of two helpers.bash functions: every exec costs about 0.2 s (jq 1 s) under
-# the VM lane's software emulation. json_array: one jq for the whole array, not one per argument.
-# root_pids: one grep over every command line, the exact check only on its hits (not two execs
-# per process, kernel threads included).
-json_array () {
-  jq -cn '$ARGS.positional' --args -- "$@"
-}
-root_pids () {
-  local f
-  for f in $(grep -lsaF -- "$ROOT" /proc/[0-9]*/cmdline); do
-    tr '\0' ' ' 2>/dev/null <"$f" | grep -q -F -- "--root $ROOT " && { f=${f%/cmdline}; echo "${f#/proc/}"; }
-  done
-  return 0
-}
-
 setup () {
   if [[ "$BATS_TEST_DESCRIPTION" == systemd:* ]] && [ "$MANAGER" != systemd ]; then
     skip "systemd manager only (CAPSA_TEST_CGROUP_MANAGER=systemd)"

@@ -5,16 +5,6 @@
 
 load helpers
 
-# root_pids: as in helpers.bash (capsa processes working on this test's state root), with one grep
-# over every command line instead of two processes per pid: this suite calls it after each step.
-root_pids () {
-  local f
-  for f in $(grep -l -s -a -F -- "$ROOT" /proc/[0-9]*/cmdline); do
-    tr '\0' ' ' 2>/dev/null <"$f" | grep -q -F -- "--root $ROOT " && basename "$(dirname "$f")"
-  done
-  return 0
-}
-
 # cg_dirs: the container's cgroup directory in every hierarchy of this host that capsa uses (every
 # v1 controller, name=systemd and the unified one), from mountinfo and our own /proc/self/cgroup:
 # the bundle's relative cgroupsPath resolves under our own cgroup in each.
@@ -136,16 +126,7 @@ setup_file () {
 }
 
 setup () {
-  [ "$(id -u)" = 0 ] || skip "the integration tests need root"
-  [ -x "$BUSYBOX" ] || skip "$BUSYBOX missing (apt-get install busybox-static)"
-  command -v jq >/dev/null || skip "jq missing"
-  [ -x "$CAPSA" ] || fail "capsa binary not found at $CAPSA (set CAPSA)"
-  ROOT=$BATS_TEST_TMPDIR/state
-  OUT=$BATS_TEST_TMPDIR/out
-  ERR=$BATS_TEST_TMPDIR/err
-  MARK="t$$-$BATS_TEST_NUMBER-$RANDOM"
-  DEFERRED=()
-  BUNDLE=$BATS_TEST_TMPDIR/bundle
+  capsa_setup_env
   ROOTFS=$CAPSA_TEST_CACHE/rootfs
   mkdir -p "$BUNDLE"
   jq --arg m "$MARK" --arg r "$ROOTFS" 'del(.linux.resources) | .root = {path: $r, readonly: false}

@@ -120,11 +120,8 @@ run_bg () {
 
 # json_array ARGS...: the arguments as a JSON array of strings.
 json_array () {
-  local out='[]' x
-  for x in "$@"; do
-    out=$(jq -cn --argjson o "$out" --arg x "$x" '$o + [$x]')
-  done
-  echo "$out"
+  # one jq for the whole array (--args --: an argument such as -c is a string, not an option)
+  jq -cn '$ARGS.positional' --args -- "$@"
 }
 
 # cfg JQ-FILTER [jq options...]: edit $BUNDLE/config.json in place.
@@ -196,9 +193,11 @@ wait_status () {
 # root_pids: capsa processes working on this test's state root (e.g. a container init that never
 # reached execve still has capsa's command line).
 root_pids () {
-  local p
-  for p in /proc/[0-9]*; do
-    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -F -- "--root $ROOT " && echo "${p#/proc/}"
+  local f
+  # one grep over every command line, the exact check only on its hits (not two processes per
+  # pid, kernel threads included: suites call this after every step)
+  for f in $(grep -lsaF -- "$ROOT" /proc/[0-9]*/cmdline); do
+    tr '\0' ' ' 2>/dev/null <"$f" | grep -q -F -- "--root $ROOT " && { f=${f%/cmdline}; echo "${f#/proc/}"; }
   done
   return 0
 }
@@ -255,18 +254,24 @@ assert_error_line () {
 }
 
 capsa_setup () {
+  capsa_setup_env
+  build_rootfs
+  make_bundle "$BUNDLE"
+}
+
+# capsa_setup_env: the checks and per-test variables of capsa_setup, without the bundle (for a
+# suite that makes its bundles its own way).
+capsa_setup_env () {
   [ "$(id -u)" = 0 ] || skip "the integration tests need root"
   [ -x "$BUSYBOX" ] || skip "$BUSYBOX missing (apt-get install busybox-static)"
   command -v jq >/dev/null || skip "jq missing"
   [ -x "$CAPSA" ] || fail "capsa binary not found at $CAPSA (set CAPSA)"
-  build_rootfs
   ROOT=$BATS_TEST_TMPDIR/state
   OUT=$BATS_TEST_TMPDIR/out
   ERR=$BATS_TEST_TMPDIR/err
   MARK="t$$-$BATS_TEST_NUMBER-$RANDOM"
   DEFERRED=()
   BUNDLE=$BATS_TEST_TMPDIR/bundle
-  make_bundle "$BUNDLE"
 }
 
 capsa_teardown () {

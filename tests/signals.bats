@@ -4,16 +4,6 @@
 
 load helpers
 
-# root_pids: as in helpers.bash, with one grep over every command line instead of two processes
-# per pid (this suite checks for leftovers after every test).
-root_pids () {
-  local f
-  for f in $(grep -l -s -a -F -- "$ROOT" /proc/[0-9]*/cmdline); do
-    tr '\0' ' ' 2>/dev/null <"$f" | grep -q -F -- "--root $ROOT " && basename "$(dirname "$f")"
-  done
-  return 0
-}
-
 # run_fg ARGS...: `capsa run ARGS` in the background of the test (not through `timeout`, so that
 # signals reach capsa itself); sets RUN_PID. The container's stdout goes to $OUT. A background job
 # of a script starts with SIGINT and SIGQUIT ignored, and an ignored signal stays ignored across
