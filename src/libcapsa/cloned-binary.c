@@ -83,25 +83,22 @@ static int copy_all (int dst, int src, off_t size)
  * largest single cost of the copy.  0 when the headers cannot be read: copy everything. */
 static off_t image_size (off_t file_size)
 {
+#if defined(__SANITIZE_ADDRESS__)
+  /* sanitizer builds: the reports' symbols come from the running file, so keep all of it */
+  (void)file_size;
+  return 0;
+#else
   const ElfW (Phdr) *ph = (const ElfW (Phdr) *)getauxval (AT_PHDR);
   unsigned long n = getauxval (AT_PHNUM), i;
   off_t end = (off_t)sizeof (ElfW (Ehdr));
 
-#if defined(__SANITIZE_ADDRESS__)
-  /* sanitizer builds: the reports' symbols come from the running file, so keep all of it */
-  (void)ph;
-  (void)n;
-  (void)i;
-  (void)end;
-  (void)file_size;
-  return 0;
-#endif
   if (ph == NULL || n == 0)
     return 0;
   for (i = 0; i < n; i++)
     if (ph[i].p_filesz > 0 && (off_t)(ph[i].p_offset + ph[i].p_filesz) > end)
       end = (off_t)(ph[i].p_offset + ph[i].p_filesz);
   return end <= file_size ? end : 0;
+#endif
 }
 
 /* The copy keeps the ELF header but says it has no section headers, as a stripped file would:
