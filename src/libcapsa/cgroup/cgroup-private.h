@@ -85,6 +85,23 @@ int cg_v2_memory (struct cg_dir *d, const struct oci_memory *m, bool update, cap
 int cg_v2_io (struct cg_dir *d, const struct oci_block_io *b, capsa_error_t *err);
 int cg_v2_devices (struct cg_dir *d, const struct oci_device_cgroup *dev, size_t n, bool defaults,
                    capsa_error_t *err);
+/* Undo what cg_v2_devices did to a cgroup capsa joined (its device program and saved rules);
+ * a no-op elsewhere.  For delete and failed creates: a created cgroup goes with its programs. */
+int cg_v2_devices_release (struct cg_dir *d, capsa_error_t *err);
+/* One device rule, normalized: type 'a' (every device, every access, as v1 reads it), 'c' or
+ * 'b'; major/minor -1 for any; access the BPF_DEVCG_ACC_* bits. */
+struct cg_dev_rule
+{
+  bool allow;
+  char type;
+  int64_t major, minor;
+  unsigned access;
+};
+/* bpf-devices.c: compile the rules (in order, the last match wins) into a cgroup device program
+ * and attach it to the v2 cgroup `dir`, replacing the ones capsa attached before; remove them. */
+int cg_bpf_devices_apply (const char *dir, const struct cg_dev_rule *rules, size_t n,
+                          capsa_error_t *err);
+int cg_bpf_devices_remove (const char *dir, capsa_error_t *err);
 /* The default device rules (runtime-spec default devices, mknod of anything). */
 extern const struct oci_device_cgroup cg_default_devices[];
 extern const size_t cg_default_devices_len;

@@ -71,6 +71,7 @@ static int fs_create (struct capsa_cgroup *cg, const char *id, const char *cgrou
   cg->priv = s;
   if (cg_apply_resources (s, res, false, rootless, err) < 0)
     {
+      cg_v2_devices_release (cg_set_v2 (s), NULL); /* a joined cgroup keeps no device program */
       remove_created (s, NULL);
       cg_set_free (s);
       free (s);
@@ -211,8 +212,8 @@ int cg_fs_destroy (struct capsa_cgroup *cg, capsa_error_t *err)
   for (i = 0; i < s->n; i++)
     if (s->d[i].levels > 0)
       any = true;
-  if (!any)
-    return 0; /* joined an existing cgroup: not ours to empty or remove */
+  if (!any) /* joined an existing cgroup: not ours to empty or remove, only our device program */
+    return cg_v2_devices_release (cg_set_v2 (s), err);
   prim = cg_set_primary (s);
   if (prim && cg_read_pids (prim->dir, &pids, &n, NULL) == 0 && n > 0)
     {

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/bpf.h>
+#include <sys/xattr.h>
 
 #include "cgroup-private.h"
 
@@ -291,16 +293,167 @@ int cg_v2_wait_empty (struct cg_dir *d, int timeout_ms)
   return events_wait (d, "populated", '0', timeout_ms);
 }
 
-/* Device rules on cgroup v2 need a BPF_PROG_TYPE_CGROUP_DEVICE program attached to the cgroup;
- * capsa does not build one yet: the device nodes capsa creates in /dev are then the only
- * restriction. */
+/* The rules the attached device program enforces, kept on the cgroup for `update` (v1 adds an
+ * update's rules to the kernel's list; v2 rebuilds the program from the whole list). */
+#define DEV_XATTR "trusted.capsa.devices"
+
+/* Validated and normalized as v1.c writes it: "u" is a character device, "a" is every device
+ * with every access (v1 ignores the rest of an "a" rule). */
+static int dev_rule (const struct oci_device_cgroup *o, const char *what, struct cg_dev_rule *r,
+                     capsa_error_t *err)
+{
+  const char *type = o->type && *o->type ? o->type : "a";
+  const char *access = o->access && *o->access ? o->access : "rwm";
+
+  if (strlen (type) != 1 || !strchr ("acbu", type[0]))
+    return capsa_make_error (err, 0, "%s.type: `%s` is not one of a, c, b", what, type);
+  if (strspn (access, "rwm") != strlen (access))
+    return capsa_make_error (err, 0, "%s.access: `%s` is not a combination of r, w, m", what,
+                             access);
+  if (o->major_present && o->major > (int64_t)UINT32_MAX)
+    return capsa_make_error (err, 0, "%s.major: %" PRId64 " is out of range", what, o->major);
+  if (o->minor_present && o->minor > (int64_t)UINT32_MAX)
+    return capsa_make_error (err, 0, "%s.minor: %" PRId64 " is out of range", what, o->minor);
+  r->allow = o->allow;
+  r->type = type[0] == 'u' ? 'c' : type[0];
+  r->major = o->major_present && o->major >= 0 ? o->major : -1;
+  r->minor = o->minor_present && o->minor >= 0 ? o->minor : -1;
+  r->access = (strchr (access, 'm') ? BPF_DEVCG_ACC_MKNOD : 0)
+              | (strchr (access, 'r') ? BPF_DEVCG_ACC_READ : 0)
+              | (strchr (access, 'w') ? BPF_DEVCG_ACC_WRITE : 0);
+  return 0;
+}
+
+static bool dev_push (struct cg_dev_rule **v, size_t *n, const struct cg_dev_rule *r)
+{
+  struct cg_dev_rule *nv = realloc (*v, (*n + 1) * sizeof (**v));
+  if (nv == NULL)
+    return false;
+  *v = nv;
+  nv[(*n)++] = *r;
+  return true;
+}
+
+/* The saved list ("A|D type major minor access" per line); false when there is none. */
+static bool dev_load (const char *dir, struct cg_dev_rule **v, size_t *n)
+{
+  char *buf = NULL, *line, *save = NULL;
+  ssize_t len = getxattr (dir, DEV_XATTR, NULL, 0);
+  bool ok = true;
+
+  if (len <= 0 || (buf = malloc (len + 1)) == NULL)
+    return false;
+  if ((len = getxattr (dir, DEV_XATTR, buf, len)) < 0)
+    {
+      free (buf);
+      return false;
+    }
+  buf[len] = '\0';
+  for (line = strtok_r (buf, "\n", &save); ok && line; line = strtok_r (NULL, "\n", &save))
+    {
+      struct cg_dev_rule r;
+      char a, t;
+      long long maj, min;
+      if (sscanf (line, "%c %c %lld %lld %u", &a, &t, &maj, &min, &r.access) != 5
+          || !strchr ("AD", a) || !strchr ("acb", t))
+        ok = false;
+      else
+        {
+          r.allow = a == 'A';
+          r.type = t;
+          r.major = maj;
+          r.minor = min;
+          ok = dev_push (v, n, &r);
+        }
+    }
+  free (buf);
+  return ok;
+}
+
+static void dev_save (const char *dir, const struct cg_dev_rule *v, size_t n)
+{
+  size_t i, o = 0, len = n * 64 + 1;
+  char *buf = malloc (len);
+
+  if (buf == NULL)
+    return;
+  for (i = 0; i < n; i++)
+    o += snprintf (buf + o, len - o, "%c %c %lld %lld %u\n", v[i].allow ? 'A' : 'D', v[i].type,
+                   (long long)v[i].major, (long long)v[i].minor, v[i].access);
+  if (setxattr (dir, DEV_XATTR, buf, o, 0) < 0)
+    capsa_warn (R ".devices: cannot keep the rules on `%s` (%s): a later update starts from the "
+                  "default devices",
+                dir, strerror (errno));
+  free (buf);
+}
+
+/* Device rules on cgroup v2: a BPF_PROG_TYPE_CGROUP_DEVICE program (bpf-devices.c) compiled from
+ * the same list v1 writes: deny all, the rules, the default devices on create; on update the
+ * list so far plus the update's rules. */
 int cg_v2_devices (struct cg_dir *d, const struct oci_device_cgroup *dev, size_t n, bool defaults,
                    capsa_error_t *err)
 {
-  static bool warned;
-  if (!warned && n > 0)
-    capsa_warn (
-      R ".devices: not enforced on cgroup v2 by this capsa version (no eBPF device filter)");
-  warned = true;
-  return 0;
+  static const struct cg_dev_rule deny_all = { false, 'a', -1, -1, 7 };
+  struct cg_dev_rule *v = NULL, r;
+  size_t nv = 0, i, first = 0;
+  char what[64];
+  int ret = -1;
+
+  if (capsa_cgroup_mode () != CAPSA_CGROUP_V2)
+    {
+      /* A hybrid host without a v1 devices hierarchy: its unified one does not hold the
+       * container's device policy. */
+      static bool warned;
+      if (!warned && n > 0)
+        capsa_warn (R ".devices: not enforced (no v1 devices controller on this hybrid host)");
+      warned = true;
+      return 0;
+    }
+  for (i = 0; i < n; i++)
+    {
+      snprintf (what, sizeof (what), R ".devices[%zu]", i);
+      if (dev_rule (&dev[i], what, &r, err) < 0)
+        goto out;
+    }
+  if (defaults || !dev_load (d->dir, &v, &nv))
+    {
+      nv = 0;
+      if (!dev_push (&v, &nv, &deny_all))
+        goto oom;
+      for (i = 0; !defaults && i < cg_default_devices_len; i++)
+        if (dev_rule (&cg_default_devices[i], "default device rule", &r, err) < 0
+            || !dev_push (&v, &nv, &r))
+          goto oom;
+    }
+  for (i = 0; i < n; i++)
+    if (dev_rule (&dev[i], R ".devices", &r, err) < 0 || !dev_push (&v, &nv, &r))
+      goto oom;
+  for (i = 0; defaults && i < cg_default_devices_len; i++)
+    if (dev_rule (&cg_default_devices[i], "default device rule", &r, err) < 0
+        || !dev_push (&v, &nv, &r))
+      goto oom;
+  /* An "a" rule resets v1's list: what came before it never decides. */
+  for (i = 0; i < nv; i++)
+    if (v[i].type == 'a')
+      first = i;
+  if (cg_bpf_devices_apply (d->dir, v + first, nv - first, err) < 0)
+    goto out;
+  dev_save (d->dir, v + first, nv - first);
+  ret = 0;
+  goto out;
+oom:
+  capsa_make_error (err, ENOMEM, R ".devices");
+out:
+  free (v);
+  return ret;
+}
+
+int cg_v2_devices_release (struct cg_dir *d, capsa_error_t *err)
+{
+  if (d == NULL || d->levels > 0 || capsa_cgroup_mode () != CAPSA_CGROUP_V2)
+    return 0;
+  if (removexattr (d->dir, DEV_XATTR) < 0 && errno != ENODATA && errno != ENOENT
+      && errno != ENOTSUP)
+    return capsa_make_error (err, errno, R ".devices: remove the saved rules from `%s`", d->dir);
+  return cg_bpf_devices_remove (d->dir, err);
 }
