@@ -197,7 +197,8 @@ int main (int argc, char **argv)
   capsa_error_t err = NULL;
   const char *log_file = NULL, *log_format = NULL, *log_level = NULL, *rootless = "auto";
   const struct capsa_command *cmd;
-  char *default_root = NULL;
+  /* Not on the heap: main returns by many early error paths, and none has to free it. */
+  static char default_root[PATH_MAX];
   bool debug = false;
   char **orig_argv = argv;
   int c, ret;
@@ -288,8 +289,12 @@ int main (int argc, char **argv)
       const char *xdg = getenv ("XDG_RUNTIME_DIR");
       if (geteuid () != 0 && xdg != NULL && xdg[0] != '\0')
         {
-          if (asprintf (&default_root, "%s/capsa", xdg) < 0)
-            abort ();
+          if ((size_t)snprintf (default_root, sizeof (default_root), "%s/capsa", xdg)
+              >= sizeof (default_root))
+            {
+              capsa_make_error (&err, ENAMETOOLONG, "state root `%s/capsa`", xdg);
+              return fail (&err);
+            }
           g.root = default_root;
         }
       else
@@ -355,6 +360,5 @@ int main (int argc, char **argv)
       return fail (&err);
     }
   fflush (stdout);
-  free (default_root);
   return ret > 255 ? 255 : ret;
 }
