@@ -22,7 +22,7 @@ suites=${CAPSA_VM_LANE_SUITES:-cgroups}
 # The tests whose outcome depends on the host's cgroup version or on the manager (the others, e.g.
 # argument validation, behave the same everywhere and cost the lane minutes under TCG). Set
 # CAPSA_VM_LANE_FILTER= (empty) to run every test.
-filter=${CAPSA_VM_LANE_FILTER-'^(pause freezes|kill --all|linux\.resources land|blockIO|update changes|update is seen|events --stats|OOM|a 512 KiB|a memory limit too low|no cgroup is left|systemd:)'}
+filter=${CAPSA_VM_LANE_FILTER-'^(pause freezes|kill --all|linux\.resources land|blockIO|devices:|update changes|update is seen|events --stats|OOM|a 512 KiB|a memory limit too low|no cgroup is left|systemd:)'}
 timeout_s=${CAPSA_VM_LANE_TIMEOUT:-1200}
 
 die () {
