@@ -144,6 +144,58 @@ setup () {
   clean ctr
 }
 
+# cg_present: how many of the container's cgroup directories (cg_dirs) exist.
+cg_present () {
+  local d n=0
+  for d in $(cg_dirs); do
+    [ ! -d "$d" ] || n=$((n + 1))
+  done
+  echo "$n"
+}
+
+@test "fault create:after-cgroup-plan: the state names a cgroup not made yet; delete --force copes" {
+  faulted create:after-cgroup-plan create -b "$BUNDLE" ctr
+  [ "$(cg_present)" -eq 0 ] || fail "the cgroup exists before create made it"
+  # the first state.json already names the cgroup (that is what makes the next tests clean)
+  jq -e '.cgroupManager == "cgroupfs" and (.cgroup | contains("capsa-test-" + $m))' \
+    --arg m "$MARK" "$ROOT/ctr/state.json" >/dev/null || fail "state: $(cat "$ROOT/ctr/state.json")"
+  state_is_true ctr stopped
+  clean ctr
+}
+
+@test "fault cgroup:after-mkdir-one: the cgroup made in one hierarchy only; delete --force removes it" {
+  local total
+  # a nested cgroupsPath: the parents the runtime made go too
+  cfg '.linux.cgroupsPath = "capsa-test-" + $m + "/a/b"' --arg m "$MARK"
+  faulted cgroup:after-mkdir-one create -b "$BUNDLE" ctr
+  total=$(cg_dirs | wc -l)
+  [ "$(cg_present)" -eq 1 ] || fail "$(cg_present) of $total hierarchies hold the cgroup, expected 1"
+  state_is_true ctr stopped
+  clean ctr
+}
+
+@test "fault cgroup:after-mkdir: the cgroup in every hierarchy (v1 and unified), no state rewrite; delete --force removes it" {
+  cfg '.linux.cgroupsPath = "capsa-test-" + $m + "/a/b"' --arg m "$MARK"
+  cfg '.linux.resources = {pids: {limit: 50}}'
+  faulted cgroup:after-mkdir run -d -b "$BUNDLE" ctr
+  [ "$(cg_present)" -eq "$(cg_dirs | wc -l)" ] || fail "only $(cg_present) of $(cg_dirs | wc -l) made"
+  [ -d "$(cg_dirs | head -1)/a/b" ] || fail "the nested leaf is missing"
+  state_is_true ctr stopped
+  clean ctr
+}
+
+@test "fault systemd:after-scope-start: delete --force stops the scope systemd started" {
+  local unit=capsa-test-$MARK.scope
+  [ -d /run/systemd/system ] || skip "systemd is not running here (tests/cgroupv2-vm boots a VM where it is)"
+  cfg '.linux.cgroupsPath = "system.slice:capsa-test:" + $m' --arg m "$MARK"
+  faulted systemd:after-scope-start --cgroup-manager systemd run -d -b "$BUNDLE" ctr
+  jq -e '.cgroupManager == "systemd"' "$ROOT/ctr/state.json" >/dev/null || fail "$(cat "$ROOT/ctr/state.json")"
+  state_is_true ctr stopped
+  clean ctr
+  ! systemctl is-active -q "$unit" || fail "unit $unit still active"
+  [ ! -e "/sys/fs/cgroup/system.slice/$unit" ] || fail "the scope's cgroup remains"
+}
+
 @test "fault create:after-cgroup (run -d): stopped, cgroup in every hierarchy removed" {
   faulted create:after-cgroup run -d -b "$BUNDLE" ctr
   assert_cgroups_exist

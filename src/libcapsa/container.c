@@ -432,9 +432,37 @@ static void kill_and_reap (pid_t pid)
     }
 }
 
-/* The container's cgroup, created before the init runs any code of the container's. */
-static int setup_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
-                         capsa_error_t *err)
+/* Rootless without a delegated cgroup (every hierarchy refused: EACCES, or none left: ENOENT):
+ * fine as long as nothing asks for limits, as with runc.  0: the container runs without a cgroup
+ * of its own; else *err (set by the manager) explains. */
+static int rootless_without_cgroup (struct capsa_global *g, const struct oci_linux *l,
+                                    capsa_error_t *err)
+{
+  char *t;
+
+  if (!(g->rootless || geteuid () != 0) || ((*err)->status != EACCES && (*err)->status != ENOENT))
+    return capsa_error_prefix (err, "config.json: cgroup");
+  t = capsa_error_text (*err);
+  if (l->resources != NULL)
+    {
+      capsa_error_release (err);
+      capsa_make_error (err, 0,
+                        "config.json: .linux.resources: cannot be applied rootless "
+                        "without a delegated cgroup (%s); remove .linux.resources",
+                        t);
+      free (t);
+      return -1;
+    }
+  capsa_debug ("rootless: running without a cgroup of its own: %s", t);
+  free (t);
+  capsa_error_release (err);
+  return 0;
+}
+
+/* The container's cgroup, resolved but not made yet: the first state.json names it, so that
+ * delete --force finds what a runtime killed while making it left. */
+static int plan_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
+                        capsa_error_t *err)
 {
   const struct oci_linux *l = ctx->config->linux_;
   const struct capsa_cgroup_manager *mgr = capsa_cgroup_manager_get (g->cgroup_manager, err);
@@ -449,34 +477,47 @@ static int setup_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct c
       return 0;
     }
   cg->mgr = mgr;
-  if (mgr->create (cg, ctx->id, l->cgroups_path, l->resources, g->rootless || geteuid () != 0, err)
-      < 0)
+  if (mgr->plan (cg, ctx->id, l->cgroups_path, g->rootless || geteuid () != 0, err) < 0)
     {
+      mgr->release (cg);
       cg->mgr = NULL;
-      /* Rootless without a delegated cgroup (every hierarchy refused: EACCES, or none left:
-       * ENOENT): fine as long as nothing asks for limits, as with runc. */
-      if ((g->rootless || geteuid () != 0)
-          && ((*err)->status == EACCES || (*err)->status == ENOENT))
-        {
-          char *t = capsa_error_text (*err);
-          if (l->resources != NULL)
-            {
-              capsa_error_release (err);
-              capsa_make_error (err, 0,
-                                "config.json: .linux.resources: cannot be applied rootless "
-                                "without a delegated cgroup (%s); remove .linux.resources",
-                                t);
-              free (t);
-              return -1;
-            }
-          capsa_debug ("rootless: running without a cgroup of its own: %s", t);
-          free (t);
-          capsa_error_release (err);
-          return 0;
-        }
-      return capsa_error_prefix (err, "config.json: cgroup");
+      return rootless_without_cgroup (g, l, err);
     }
   return 0;
+}
+
+/* Make the planned cgroup, before the init runs any code of the container's. */
+static int create_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
+                          capsa_error_t *err)
+{
+  const struct oci_linux *l = ctx->config->linux_;
+
+  if (cg->mgr == NULL)
+    return 0;
+  if (cg->mgr->create (cg, l->resources, g->rootless || geteuid () != 0, err) < 0)
+    {
+      cg->mgr->release (cg);
+      cg->mgr = NULL;
+      return rootless_without_cgroup (g, l, err);
+    }
+  return 0;
+}
+
+/* Point the state at the cgroup as it is now; true when that changed what the state said. */
+static bool state_set_cgroup (struct capsa_state_file *st, struct capsa_cgroup *cg)
+{
+  char *mgr = cg->mgr ? strdup (cg->mgr->name) : NULL;
+  char *data = cg->mgr ? cg->mgr->serialize (cg) : NULL;
+  bool changed = (mgr == NULL) != (st->cgroup_manager == NULL)
+                 || (mgr && strcmp (mgr, st->cgroup_manager) != 0)
+                 || (data == NULL) != (st->cgroup == NULL)
+                 || (data && strcmp (data, st->cgroup) != 0);
+
+  free (st->cgroup_manager);
+  free (st->cgroup);
+  st->cgroup_manager = mgr;
+  st->cgroup = data;
+  return changed;
 }
 
 static void cgroup_destroy (struct capsa_cgroup *cg)
@@ -575,15 +616,19 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
 
   if (capsa_write_file_at (out->dirfd, "config.json", ctx.config_text, ctx.config_len, err) < 0)
     goto fail;
-  if (setup_cgroup (g, &ctx, &out->cg, err) < 0)
+  if (plan_cgroup (g, &ctx, &out->cg, err) < 0)
     goto fail;
-  if (out->cg.mgr)
-    {
-      st->cgroup_manager = strdup (out->cg.mgr->name);
-      st->cgroup = out->cg.mgr->serialize (&out->cg);
-    }
-  /* The first state.json already names the cgroup: delete --force finds it after a kill -9. */
+  state_set_cgroup (st, &out->cg);
+  /* The first state.json names the cgroup before it exists: delete --force removes whatever a
+   * kill -9 while making it left (a cgroup in some hierarchies, or none). */
   if (capsa_state_write (out->dir, st, err) < 0)
+    goto fail;
+  capsa_fault_point ("create:after-cgroup-plan");
+  if (create_cgroup (g, &ctx, &out->cg, err) < 0)
+    goto fail;
+  /* What was made can differ from the plan (rootless: a hierarchy refused, or no cgroup at all;
+   * a parent made or removed meanwhile): the state names what there is to remove. */
+  if (state_set_cgroup (st, &out->cg) && capsa_state_write (out->dir, st, err) < 0)
     goto fail;
   capsa_fault_point ("create:after-cgroup");
 

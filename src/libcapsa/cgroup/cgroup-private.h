@@ -51,9 +51,13 @@ struct cg_dir *cg_set_primary (struct cg_set *s);
 void cg_set_free (struct cg_set *s);
 
 /* Resolve `cgroups_path` (absolute, relative to our own cgroup, or the default <id>) per
- * hierarchy and make the directories.  *path_out gets a representative cgroup path. */
-int cg_set_create (struct cg_set *s, const char *id, const char *cgroups_path, bool rootless,
-                   char **path_out, capsa_error_t *err);
+ * hierarchy, touching no cgroup: each dir's `levels` is how many trailing components are missing
+ * now.  *path_out gets a representative cgroup path. */
+int cg_set_plan (struct cg_set *s, const char *id, const char *cgroups_path, bool rootless,
+                 char **path_out, capsa_error_t *err);
+/* Make the planned directories; `levels` becomes what this call made (rootless: a hierarchy
+ * that refuses the mkdir is dropped).  On failure it removes what it made and frees the set. */
+int cg_set_make (struct cg_set *s, bool rootless, capsa_error_t *err);
 /* Open the cgroup at cgroup path `path` in every hierarchy, creating it where missing
  * (the systemd manager uses this once systemd made the unit's cgroup). */
 int cg_set_create_at (struct cg_set *s, const char *path, bool rootless, capsa_error_t *err);

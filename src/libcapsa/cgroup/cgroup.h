@@ -35,10 +35,16 @@ struct capsa_cgroup
 struct capsa_cgroup_manager
 {
   const char *name; /* "cgroupfs", "systemd", "disabled" */
-  /* Create (or join) the cgroup for container `id` with linux.cgroupsPath `cgroups_path` (may be
-   * NULL/empty) and apply `res` (may be NULL).  Nothing is left behind on failure. */
-  int (*create) (struct capsa_cgroup *cg, const char *id, const char *cgroups_path,
-                 const struct oci_resources *res, bool rootless, capsa_error_t *err);
+  /* Resolve the cgroup for container `id` with linux.cgroupsPath `cgroups_path` (may be
+   * NULL/empty) without creating anything.  `serialize` then names everything `create` may make,
+   * so that the state written before `create` lets `destroy` remove what a runtime killed
+   * during `create` left (destroy tolerates a cgroup never or only partly created). */
+  int (*plan) (struct capsa_cgroup *cg, const char *id, const char *cgroups_path, bool rootless,
+               capsa_error_t *err);
+  /* Create (or join) the planned cgroup and apply `res` (may be NULL; the systemd manager keeps
+   * the pointer until `enter`).  On failure nothing is left behind and the plan is released. */
+  int (*create) (struct capsa_cgroup *cg, const struct oci_resources *res, bool rootless,
+                 capsa_error_t *err);
   /* Move `pid` into every hierarchy of the cgroup. */
   int (*enter) (struct capsa_cgroup *cg, pid_t pid, capsa_error_t *err);
   /* An O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when not usable

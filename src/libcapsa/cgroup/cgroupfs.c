@@ -51,15 +51,15 @@ static int remove_created (struct cg_set *s, capsa_error_t *err)
   return ret;
 }
 
-static int fs_create (struct capsa_cgroup *cg, const char *id, const char *cgroups_path,
-                      const struct oci_resources *res, bool rootless, capsa_error_t *err)
+static int fs_plan (struct capsa_cgroup *cg, const char *id, const char *cgroups_path,
+                    bool rootless, capsa_error_t *err)
 {
   struct cg_set *s = calloc (1, sizeof (*s));
   size_t i;
 
   if (s == NULL)
     return capsa_make_error (err, ENOMEM, "cgroup");
-  if (cg_set_create (s, id, cgroups_path, rootless, &cg->path, err) < 0)
+  if (cg_set_plan (s, id, cgroups_path, rootless, &cg->path, err) < 0)
     {
       free (s);
       return -1;
@@ -69,6 +69,29 @@ static int fs_create (struct capsa_cgroup *cg, const char *id, const char *cgrou
     if (s->d[i].levels > 0)
       cg->created = true;
   cg->priv = s;
+  return 0;
+}
+
+static int fs_create (struct capsa_cgroup *cg, const struct oci_resources *res, bool rootless,
+                      capsa_error_t *err)
+{
+  struct cg_set *s = set_of (cg);
+  size_t i;
+
+  if (s == NULL)
+    return capsa_make_error (err, EINVAL, "cgroup: create without a plan");
+  if (cg_set_make (s, rootless, err) < 0)
+    {
+      free (s);
+      cg->priv = NULL;
+      free (cg->path);
+      cg->path = NULL;
+      return -1;
+    }
+  cg->created = false;
+  for (i = 0; i < s->n; i++)
+    if (s->d[i].levels > 0)
+      cg->created = true;
   if (cg_apply_resources (s, res, false, rootless, err) < 0)
     {
       cg_v2_devices_release (cg_set_v2 (s), NULL); /* a joined cgroup keeps no device program */
@@ -350,6 +373,7 @@ static void fs_release (struct capsa_cgroup *cg)
 
 const struct capsa_cgroup_manager capsa_cgroup_manager_cgroupfs = {
   .name = "cgroupfs",
+  .plan = fs_plan,
   .create = fs_create,
   .enter = cg_fs_enter,
   .v2_fd = cg_fs_v2_fd,

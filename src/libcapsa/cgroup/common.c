@@ -15,6 +15,7 @@
 #include <linux/magic.h>
 
 #include "cgroup-private.h"
+#include "fault.h"
 
 static struct cg_host host;
 static bool host_done;
@@ -578,9 +579,39 @@ static bool hier_wanted (const struct cg_hier *h)
   return h->v2 || strncmp (h->ctrls, "name=", 5) != 0 || strcmp (h->ctrls, "name=systemd") == 0;
 }
 
-static int set_build (struct cg_set *s, const struct cg_host *hs, const char *id,
-                      const char *cgroups_path, const char *abs_path, bool rootless,
-                      char **path_out, capsa_error_t *err)
+/* How many trailing components of `dir` are missing now (what mkdir_levels would create), never
+ * looking at or above the mount point (the first `stop` bytes); `exist` gets the deepest existing
+ * ancestor.  -1 with errno when that cannot be told. */
+static int missing_levels (const char *dir, size_t stop, char *exist, size_t len)
+{
+  struct stat st;
+  int n = 0;
+
+  if ((size_t)snprintf (exist, len, "%s", dir) >= len)
+    {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+  for (;;)
+    {
+      char *slash;
+      if (stat (exist, &st) == 0)
+        return n;
+      if (errno != ENOENT)
+        return -1;
+      if (strlen (exist) <= stop || (slash = strrchr (exist, '/')) == NULL)
+        return -1; /* the mount point itself is missing */
+      *slash = '\0';
+      n++;
+    }
+}
+
+/* Resolve the container's directory in every hierarchy without creating anything; `levels` is
+ * how many trailing components are missing now.  Rootless, a hierarchy whose nearest existing
+ * ancestor we may not write is left out (its mkdir would be refused). */
+static int set_plan (struct cg_set *s, const struct cg_host *hs, const char *id,
+                     const char *cgroups_path, const char *abs_path, bool rootless, char **path_out,
+                     capsa_error_t *err)
 {
   size_t i;
 
@@ -591,7 +622,7 @@ static int set_build (struct cg_set *s, const struct cg_host *hs, const char *id
   for (i = 0; i < hs->n; i++)
     {
       const struct cg_hier *h = &hs->h[i];
-      char path[PATH_MAX], dir[PATH_MAX];
+      char path[PATH_MAX], dir[PATH_MAX], exist[PATH_MAX];
       struct cg_dir *d;
       size_t rl;
       int n;
@@ -632,16 +663,21 @@ static int set_build (struct cg_set *s, const struct cg_host *hs, const char *id
           capsa_make_error (err, ENAMETOOLONG, "cgroup `%s`", path);
           goto fail;
         }
-      n = mkdir_levels (dir, strlen (h->mnt));
+      n = missing_levels (dir, strlen (h->mnt), exist, sizeof (exist));
+      if (n < 0 && rootless && (errno == EACCES || errno == EPERM))
+        {
+          capsa_debug ("cgroup: skip `%s` (rootless): %s", dir, strerror (errno));
+          continue;
+        }
       if (n < 0)
         {
-          if (rootless && (errno == EACCES || errno == EPERM || errno == EROFS))
-            {
-              capsa_debug ("cgroup: skip `%s` (rootless): %s", dir, strerror (errno));
-              continue;
-            }
-          capsa_make_error (err, errno, "cgroup: create `%s`", dir);
+          capsa_make_error (err, errno, "cgroup: look up `%s`", dir);
           goto fail;
+        }
+      if (n > 0 && rootless && access (exist, W_OK) < 0)
+        {
+          capsa_debug ("cgroup: skip `%s` (rootless): `%s`: %s", dir, exist, strerror (errno));
+          continue;
         }
       d = &s->d[s->n++];
       d->ctrls = strdup (h->ctrls);
@@ -653,10 +689,6 @@ static int set_build (struct cg_set *s, const struct cg_host *hs, const char *id
           capsa_make_error (err, ENOMEM, "cgroup");
           goto fail;
         }
-      if (n > 0 && !h->v2 && cg_list_has (h->ctrls, "cpuset") && cpuset_fill (dir, n, err) < 0)
-        goto fail;
-      if (n > 0 && h->v2 && v2_enable (dir, n, err) < 0)
-        goto fail;
       if (path_out && (*path_out == NULL || h->v2 || cg_list_has (h->ctrls, "memory")))
         {
           free (*path_out);
@@ -670,7 +702,6 @@ static int set_build (struct cg_set *s, const struct cg_host *hs, const char *id
     }
   return 0;
 fail:
-  undo_created (s);
   cg_set_free (s);
   if (path_out)
     {
@@ -680,13 +711,97 @@ fail:
   return -1;
 }
 
-int cg_set_create (struct cg_set *s, const char *id, const char *cgroups_path, bool rootless,
-                   char **path_out, capsa_error_t *err)
+int cg_set_plan (struct cg_set *s, const char *id, const char *cgroups_path, bool rootless,
+                 char **path_out, capsa_error_t *err)
 {
   const struct cg_host *hs = cg_host (err);
   if (hs == NULL)
     return -1;
-  return set_build (s, hs, id, cgroups_path, NULL, rootless, path_out, err);
+  return set_plan (s, hs, id, cgroups_path, NULL, rootless, path_out, err);
+}
+
+/* The length of the mount point of the hierarchy `d` belongs to (mkdir never goes above it). */
+static int mount_len (const struct cg_dir *d, size_t *len)
+{
+  const struct cg_host *hs = cg_host (NULL);
+  size_t i;
+
+  for (i = 0; hs && i < hs->n; i++)
+    if (hs->h[i].v2 == d->v2 && strcmp (hs->h[i].ctrls, d->ctrls) == 0
+        && strncmp (d->dir, hs->h[i].mnt, strlen (hs->h[i].mnt)) == 0)
+      {
+        *len = strlen (hs->h[i].mnt);
+        return 0;
+      }
+  return -1;
+}
+
+int cg_set_make (struct cg_set *s, bool rootless, capsa_error_t *err)
+{
+  size_t i, w;
+  bool made_one = false;
+
+  /* From here `levels` counts what this call made: a failure undoes exactly that. */
+  for (i = 0; i < s->n; i++)
+    s->d[i].levels = 0;
+  for (i = 0; i < s->n; i++)
+    {
+      struct cg_dir *d = &s->d[i];
+      size_t stop;
+      int n;
+
+      if (mount_len (d, &stop) < 0)
+        {
+          capsa_make_error (err, ENOENT, "cgroup: `%s`: its hierarchy is not mounted", d->dir);
+          goto fail;
+        }
+      n = mkdir_levels (d->dir, stop);
+      if (n < 0)
+        {
+          if (rootless && (errno == EACCES || errno == EPERM || errno == EROFS))
+            {
+              capsa_debug ("cgroup: skip `%s` (rootless): %s", d->dir, strerror (errno));
+              d->levels = -1; /* dropped below */
+              continue;
+            }
+          capsa_make_error (err, errno, "cgroup: create `%s`", d->dir);
+          goto fail;
+        }
+      d->levels = n;
+      if (!made_one)
+        {
+          made_one = true;
+          /* (v1 and hybrid hosts: the other hierarchies are not made yet) */
+          capsa_fault_point ("cgroup:after-mkdir-one");
+        }
+      if (n > 0 && !d->v2 && cg_list_has (d->ctrls, "cpuset") && cpuset_fill (d->dir, n, err) < 0)
+        goto fail;
+      if (n > 0 && d->v2 && v2_enable (d->dir, n, err) < 0)
+        goto fail;
+    }
+  for (i = w = 0; i < s->n; i++)
+    if (s->d[i].levels < 0)
+      {
+        free (s->d[i].ctrls);
+        free (s->d[i].dir);
+      }
+    else
+      s->d[w++] = s->d[i];
+  s->n = w;
+  if (s->n == 0)
+    {
+      capsa_make_error (err, ENOENT, "cgroup: no usable cgroup hierarchy");
+      goto fail;
+    }
+  capsa_fault_point ("cgroup:after-mkdir");
+  return 0;
+fail:
+  for (i = 0; i < s->n; i++)
+    if (s->d[i].levels < 0)
+      s->d[i].levels = 0;
+  undo_created (s);
+  cg_set_free (s);
+  return -1;
 }
 
 int cg_set_create_at (struct cg_set *s, const char *path, bool rootless, capsa_error_t *err)
@@ -694,7 +809,9 @@ int cg_set_create_at (struct cg_set *s, const char *path, bool rootless, capsa_e
   const struct cg_host *hs = cg_host (err);
   if (hs == NULL)
     return -1;
-  return set_build (s, hs, NULL, NULL, path, rootless, NULL, err);
+  if (set_plan (s, hs, NULL, NULL, path, rootless, NULL, err) < 0)
+    return -1;
+  return cg_set_make (s, rootless, err);
 }
 
 /* ---- processes and removal ---- */

@@ -7,10 +7,16 @@
 
 #include "cgroup-private.h"
 
-static int dis_create (struct capsa_cgroup *cg, const char *id, const char *cgroups_path,
-                       const struct oci_resources *res, bool rootless, capsa_error_t *err)
+static int dis_plan (struct capsa_cgroup *cg, const char *id, const char *cgroups_path,
+                     bool rootless, capsa_error_t *err)
 {
   cg->created = false;
+  return 0;
+}
+
+static int dis_create (struct capsa_cgroup *cg, const struct oci_resources *res, bool rootless,
+                       capsa_error_t *err)
+{
   if (res)
     capsa_warn (".linux.resources: ignored, the cgroup manager is disabled");
   return 0;
@@ -83,6 +89,7 @@ static void dis_release (struct capsa_cgroup *cg)
 
 const struct capsa_cgroup_manager capsa_cgroup_manager_disabled = {
   .name = "disabled",
+  .plan = dis_plan,
   .create = dis_create,
   .enter = dis_enter,
   .v2_fd = dis_v2_fd,

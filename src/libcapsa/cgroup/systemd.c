@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 
 #include "cgroup-private.h"
+#include "fault.h"
 
 #define JOB_TIMEOUT_USEC (10 * 1000000ULL)
 
@@ -46,8 +47,9 @@ static int open_bus (sd_bus **bus, bool rootless, capsa_error_t *err)
   return 0;
 }
 
-static int sd_create (struct capsa_cgroup *cg, const char *id, const char *cgroups_path,
-                      const struct oci_resources *res, bool rootless, capsa_error_t *err)
+/* Names the scope (nothing exists before `enter` starts it with the init in it). */
+static int sd_plan (struct capsa_cgroup *cg, const char *id, const char *cgroups_path,
+                    bool rootless, capsa_error_t *err)
 {
   const char *slice = "", *prefix = "capsa", *name = id;
   char *copy = NULL, *c1, *c2;
@@ -115,10 +117,17 @@ static int sd_create (struct capsa_cgroup *cg, const char *id, const char *cgrou
       free (p);
       return capsa_make_error (err, ENOMEM, "cgroup");
     }
-  p->res = res;
   p->rootless = rootless;
   cg->priv = p;
   cg->created = true;
+  return 0;
+}
+
+static int sd_create (struct capsa_cgroup *cg, const struct oci_resources *res, bool rootless,
+                      capsa_error_t *err)
+{
+  struct sd_priv *p = cg->priv;
+  p->res = res;
   return 0;
 }
 
@@ -325,6 +334,7 @@ static int sd_enter (struct capsa_cgroup *cg, pid_t pid, capsa_error_t *err)
   sd_bus_flush_close_unref (bus);
   if (ret < 0)
     return -1;
+  capsa_fault_point ("systemd:after-scope-start");
   p->started = true;
   path = pid_cgroup (pid);
   if (path == NULL)
@@ -567,6 +577,7 @@ static void sd_release (struct capsa_cgroup *cg)
 
 const struct capsa_cgroup_manager capsa_cgroup_manager_systemd = {
   .name = "systemd",
+  .plan = sd_plan,
   .create = sd_create,
   .enter = sd_enter,
   .v2_fd = sd_v2_fd,
