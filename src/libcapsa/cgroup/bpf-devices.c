@@ -37,6 +37,7 @@ struct prog
   struct bpf_insn *insn;
   size_t n, cap;
   bool failed;
+  bool too_long; /* a jump beyond the 16-bit offset */
 };
 
 static size_t emit (struct prog *p, uint8_t code, uint8_t dst, uint8_t src, int16_t off,
@@ -72,7 +73,7 @@ static void land (struct prog *p, size_t at)
   if (p->failed)
     return;
   if (off > INT16_MAX)
-    p->failed = true;
+    p->failed = p->too_long = true;
   else
     p->insn[at].off = (int16_t)off;
 }
@@ -95,6 +96,15 @@ static void chain (struct prog *p, const struct cg_dev_rule *r, size_t n, unsign
       p->failed = true;
       return;
     }
+  /* Each chain loads the context afresh: the paths that reach it then look the same to the
+   * verifier (what the previous chain learnt about the registers is dead), which prunes them
+   * instead of walking the next chain once per path (exponential in the rules). */
+  emit (p, BPF_LDX | BPF_MEM | BPF_W, R2, R1, offsetof (struct bpf_cgroup_dev_ctx, access_type), 0);
+  emit (p, BPF_ALU64 | BPF_MOV | BPF_X, R3, R2, 0, 0);
+  emit (p, BPF_ALU64 | BPF_AND | BPF_K, R3, 0, 0, 0xffff);
+  emit (p, BPF_ALU64 | BPF_RSH | BPF_K, R2, 0, 0, 16);
+  emit (p, BPF_LDX | BPF_MEM | BPF_W, R4, R1, offsetof (struct bpf_cgroup_dev_ctx, major), 0);
+  emit (p, BPF_LDX | BPF_MEM | BPF_W, R5, R1, offsetof (struct bpf_cgroup_dev_ctx, minor), 0);
   emit (p, BPF_ALU64 | BPF_MOV | BPF_X, R0, R2, 0, 0);
   emit (p, BPF_ALU64 | BPF_AND | BPF_K, R0, 0, 0, (int32_t)bit);
   skip_bit = emit (p, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0, 0);
@@ -136,12 +146,6 @@ static void chain (struct prog *p, const struct cg_dev_rule *r, size_t n, unsign
 
 static int build (struct prog *p, const struct cg_dev_rule *r, size_t n)
 {
-  emit (p, BPF_LDX | BPF_MEM | BPF_W, R2, R1, offsetof (struct bpf_cgroup_dev_ctx, access_type), 0);
-  emit (p, BPF_ALU64 | BPF_MOV | BPF_X, R3, R2, 0, 0);
-  emit (p, BPF_ALU64 | BPF_AND | BPF_K, R3, 0, 0, 0xffff);
-  emit (p, BPF_ALU64 | BPF_RSH | BPF_K, R2, 0, 0, 16);
-  emit (p, BPF_LDX | BPF_MEM | BPF_W, R4, R1, offsetof (struct bpf_cgroup_dev_ctx, major), 0);
-  emit (p, BPF_LDX | BPF_MEM | BPF_W, R5, R1, offsetof (struct bpf_cgroup_dev_ctx, minor), 0);
   chain (p, r, n, BPF_DEVCG_ACC_MKNOD);
   chain (p, r, n, BPF_DEVCG_ACC_READ);
   chain (p, r, n, BPF_DEVCG_ACC_WRITE);
@@ -283,10 +287,10 @@ int cg_bpf_devices_apply (const char *dir, const struct cg_dev_rule *rules, size
 
   if (build (&p, rules, n) < 0)
     {
-      capsa_make_error (err, ENOMEM,
-                        WHAT ": cannot build the device program (%zu rules: too many for one "
-                             "program, or out of memory)",
-                        n);
+      if (p.too_long)
+        capsa_make_error (err, 0, WHAT ": %zu rules are too many for one device program", n);
+      else
+        capsa_make_error (err, ENOMEM, WHAT ": build the device program");
       goto out;
     }
   if ((cgfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
