@@ -96,9 +96,11 @@ char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
   add (&a, "-initrd");
   add (&a, VM_VIEW_INITRD);
   /* noapictimer saves 0.2 s of boot under TCG, but only the project's kernel keeps a clock
-   * without it (on microvm with ACPI, Debian's kernel is then left with no timer at all). */
+   * without it (on microvm with ACPI, Debian's kernel is then left with no timer at all).
+   * noreplace-smp keeps the kernel from rewriting every lock prefix of its text for a single
+   * CPU: 0.19 s of a 0.8 s boot under TCG, where each patched page costs a retranslation. */
   snprintf (cmdline, sizeof (cmdline),
-            "console=ttyS0 quiet panic=-1 reboot=t%s cryptomgr.notests rodata=off "
+            "console=ttyS0 quiet panic=-1 reboot=t%s noreplace-smp cryptomgr.notests rodata=off "
             "tsc=reliable no_timer_check",
             plan->modular ? "" : " noapictimer");
   if (khz)
