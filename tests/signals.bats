@@ -166,8 +166,9 @@ zombies_of () {
 
 @test "run is a subreaper: the container's orphans are reparented to it and reaped" {
   cfg '.linux.namespaces |= map(select(.type != "pid"))'
-  # the subshell exits at once, leaving `sleep 1` an orphan; the shell itself lives on
-  set_args sh -c '(sleep 1 &); echo ready; sleep 2.5'
+  # the subshell exits at once, leaving `sleep 1` an orphan; the shell itself lives on until
+  # the test sends it SIGTERM (not a fixed time: a loaded machine made the checks outlast it)
+  set_args sh -c 'trap "exit 0" TERM; (sleep 1 &); echo ready; while :; do sleep 0.2; done'
   run_fg -b "$BUNDLE" ctr
   ready
   local op
@@ -176,7 +177,8 @@ zombies_of () {
   # once it exits, capsa run reaps it: no zombie stays while the container runs
   wait_for eval '! [ -d "/proc/${op% *}" ]' || fail "the orphan ${op% *} stays (a zombie?)"
   [ -z "$(zombies_of "$RUN_PID")" ]
-  kill -0 "$RUN_PID"
+  kill -0 "$RUN_PID" || fail "capsa run ended before the checks"
+  kill -TERM "$RUN_PID"
   wait_fg
   [ "$status" -eq 0 ] || fail "exit $status: $(cat "$ERR")"
   assert_no_leftovers ctr

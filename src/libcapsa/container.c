@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sched.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -127,8 +128,10 @@ static int make_cwd (struct capsa_ctx *ctx, capsa_error_t *err)
   return 0;
 }
 
+/* `sj`: the cgroup files to join ourselves (NULL: the runtime moves us, see do_create). */
 static void __attribute__ ((noreturn))
-container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, bool two_stage)
+container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, bool two_stage,
+                struct capsa_cgroup_self_join *sj)
 {
   capsa_error_t err = NULL;
   const struct oci_config *c = ctx->config;
@@ -137,7 +140,10 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
   int start_fd;
 
   prctl (PR_SET_PDEATHSIG, SIGKILL);
-  /* Nothing runs before the runtime has put us in the container's cgroup. */
+  /* Nothing runs before we are in the container's cgroup: joining it is the first thing we do
+   * (or the runtime has done it before READY). */
+  if (sj && capsa_cgroup_self_join (sj, &err) < 0)
+    init_fail (sync, &err);
   if (capsa_sync_recv (sync, SYNC_READY, &msg, &err) < 0)
     init_fail (sync, &err);
   capsa_sync_msg_free (&msg);
@@ -548,7 +554,8 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   struct capsa_ns_plan plan = { 0 };
   int sp[2] = { -1, -1 }, cons[2] = { -1, -1 };
   pid_t child = -1, init = -1;
-  bool two_stage;
+  bool two_stage, self_join;
+  struct capsa_cgroup_self_join sj = { .n = 0, .v2_fd = -1 };
   char created[64], path[PATH_MAX];
   struct capsa_sync_msg msg;
   const struct oci_process *proc;
@@ -659,17 +666,39 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
    * joined before new ones are made (a new user namespace would own the rest), so that case
    * spawns in two stages. */
   two_stage = plan.njoin > 0;
+  /* The init joins its cgroup itself where it can (see capsa_cgroup_self_join_open): the
+   * runtime moving it would wait for an RCU grace period, most of a `run`'s wall time. */
+  self_join = out->cg.mgr && capsa_cgroup_self_join_open (&out->cg, &sj) == 1;
   {
-    unsigned long flags = SIGCHLD;
+    unsigned long flags = 0;
     /* The cgroup namespace is unshared by the init once it sits in its cgroup, so that
      * cgroup is the namespace's root; the time namespace needs its offsets first. */
     if (!two_stage)
       flags |= (unsigned long)(plan.new_flags & ~(CLONE_NEWTIME | CLONE_NEWCGROUP));
-    child = (pid_t)syscall (SYS_clone, flags, 0, 0, 0, 0);
+    child = -1;
+    if (self_join && sj.v2_fd >= 0)
+      {
+        struct clone_args a = { 0 };
+        a.flags = flags | CLONE_INTO_CGROUP;
+        a.exit_signal = SIGCHLD;
+        a.cgroup = (uint64_t)sj.v2_fd;
+        child = (pid_t)syscall (SYS_clone3, &a, sizeof (a));
+        if (child < 0)
+          {
+            /* No clone3 or CLONE_INTO_CGROUP (before Linux 5.7), or the kernel refuses the
+             * target: the runtime moves the init (and `enter` reports what is wrong). */
+            capsa_debug ("clone3 into the cgroup: %s; moving the init instead", strerror (errno));
+            capsa_cgroup_self_join_close (&sj);
+            self_join = false;
+          }
+      }
+    if (child < 0)
+      child = (pid_t)syscall (SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
   }
   if (child < 0)
     {
       capsa_make_error (err, errno, "clone container init");
+      capsa_cgroup_self_join_close (&sj);
       goto fail;
     }
   if (child == 0)
@@ -679,8 +708,9 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       close (sp[0]);
       if (cons[0] >= 0)
         close (cons[0]);
-      container_init (&ctx, &plan, sp[1], two_stage);
+      container_init (&ctx, &plan, sp[1], two_stage, self_join ? &sj : NULL);
     }
+  capsa_cgroup_self_join_close (&sj);
   close (sp[1]);
   sp[1] = -1;
   if (cons[1] >= 0)
@@ -690,7 +720,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
     }
   init = child;
   capsa_fault_point ("create:after-clone");
-  if (out->cg.mgr && out->cg.mgr->enter (&out->cg, child, err) < 0)
+  if (!self_join && out->cg.mgr && out->cg.mgr->enter (&out->cg, child, err) < 0)
     goto fail;
   /* The systemd manager knows its scope's cgroup only once `enter` started the scope. */
   if (out->cg.mgr)

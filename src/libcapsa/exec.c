@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -60,6 +62,7 @@ struct exec_job
   int console_fd; /* the --console-socket connection (the process's end) */
   int fd_floor;   /* internal fds stay at or above this (above the preserved fds) */
   char *state_json;
+  struct capsa_cgroup_self_join *sj; /* the cgroup files the child joins itself, or NULL */
 };
 
 /* Move `fd` to the floor or above, close-on-exec. */
@@ -322,7 +325,10 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
 
   close_fd (&j->sync[0]);
   close_fd (&j->cons[0]);
-  /* Nothing of the container's runs before the runtime has put us in its cgroup. */
+  /* Nothing of the container's runs before we are in its cgroup: joining it ourselves is the
+   * first thing we do, or the runtime has done it before READY. */
+  if (j->sj && capsa_cgroup_self_join (j->sj, &err) < 0)
+    child_fail (sync, &err);
   if (capsa_sync_recv (sync, SYNC_READY, &msg, &err) < 0)
     _exit (127);
   capsa_sync_msg_free (&msg);
@@ -591,6 +597,8 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   int dfd, ret = -1;
   pid_t pid = -1;
   size_t i;
+  bool self_join = false;
+  struct capsa_cgroup_self_join sj = { .n = 0, .v2_fd = -1 };
 
   memset (&j, 0, sizeof (j));
   j.o = o;
@@ -695,17 +703,38 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   /* The child is a capsa image inside the container's pid namespace until its execve: no
    * ptrace and no /proc/<pid>/exe|mem|environ for the container's processes. */
   prctl (PR_SET_DUMPABLE, 0);
-  pid = fork ();
+  /* As for the init (container.c): the child joins the container's cgroup itself, without the
+   * grace period that moving it from here costs; not with --cgroup (sub-cgroups of the init's). */
+  self_join = o->cgroups_len == 0 && cg.mgr && capsa_cgroup_self_join_open (&cg, &sj) == 1;
+  pid = -1;
+  if (self_join && sj.v2_fd >= 0)
+    {
+      struct clone_args a = { 0 };
+      a.flags = CLONE_INTO_CGROUP;
+      a.exit_signal = SIGCHLD;
+      a.cgroup = (uint64_t)sj.v2_fd;
+      pid = (pid_t)syscall (SYS_clone3, &a, sizeof (a));
+      if (pid < 0)
+        {
+          capsa_cgroup_self_join_close (&sj);
+          self_join = false;
+        }
+    }
+  if (pid < 0)
+    pid = fork ();
   if (pid < 0)
     {
       capsa_make_error (err, errno, "fork");
+      capsa_cgroup_self_join_close (&sj);
       goto out;
     }
   if (pid == 0)
     {
       close (dfd);
+      j.sj = self_join ? &sj : NULL;
       exec_child (&j);
     }
+  capsa_cgroup_self_join_close (&sj);
   capsa_seccomp_release ();
   close_fd (&j.sync[1]);
   close_fd (&j.cons[1]);
@@ -714,7 +743,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
     close_fd (&j.ns_fd[i]);
   capsa_fault_point ("exec:after-fork");
 
-  if (cg.mgr && cg.mgr->enter (&cg, pid, err) < 0)
+  if (!self_join && cg.mgr && cg.mgr->enter (&cg, pid, err) < 0)
     goto fail;
   capsa_fault_point ("exec:after-cgroup");
   if (enter_sub_cgroups (o, st.pid, pid, err) < 0)

@@ -69,4 +69,25 @@ struct capsa_cgroup_manager
  * a manager not compiled in. */
 const struct capsa_cgroup_manager *capsa_cgroup_manager_get (const char *name, capsa_error_t *err);
 
+/* Joining without the global migration lock.  Moving another process into a cgroup (its pid
+ * written to cgroup.procs) takes a global lock whose first writer waits for an RCU grace period
+ * (10-20 ms on the test machine); a thread that moves itself (writing "0" to a v1 `tasks` file)
+ * does not take it, nor does clone3(CLONE_INTO_CGROUP) into a cgroup2 directory.  For the
+ * cgroupfs manager, self_join_open opens the `tasks` file of every v1 hierarchy and the unified
+ * directory (v2_fd, -1 if none): the new process, single-threaded, calls self_join as its very
+ * first action and the runtime clones it into v2_fd.  Returns 1 when that covers every
+ * hierarchy, 0 when `enter` must do it (other managers, a file that cannot be opened). */
+#define CAPSA_CGROUP_SELF_JOIN_MAX 16
+struct capsa_cgroup_self_join
+{
+  int tasks_fd[CAPSA_CGROUP_SELF_JOIN_MAX];
+  const char *tasks_dir[CAPSA_CGROUP_SELF_JOIN_MAX];
+  size_t n;
+  int v2_fd;
+};
+int capsa_cgroup_self_join_open (struct capsa_cgroup *cg, struct capsa_cgroup_self_join *sj);
+/* In the new process: write "0" to every `tasks` file, then close them. */
+int capsa_cgroup_self_join (struct capsa_cgroup_self_join *sj, capsa_error_t *err);
+void capsa_cgroup_self_join_close (struct capsa_cgroup_self_join *sj);
+
 #endif

@@ -387,3 +387,60 @@ const struct capsa_cgroup_manager capsa_cgroup_manager_cgroupfs = {
   .load = fs_load,
   .release = fs_release,
 };
+
+/* See cgroup.h.  Only the cgroupfs manager: systemd moves the process into its scope itself. */
+int capsa_cgroup_self_join_open (struct capsa_cgroup *cg, struct capsa_cgroup_self_join *sj)
+{
+  struct cg_set *s;
+  size_t i;
+
+  memset (sj, 0, sizeof (*sj));
+  sj->v2_fd = -1;
+  if (cg->mgr != &capsa_cgroup_manager_cgroupfs || (s = set_of (cg)) == NULL
+      || s->n > CAPSA_CGROUP_SELF_JOIN_MAX)
+    return 0;
+  for (i = 0; i < s->n; i++)
+    {
+      char p[PATH_MAX];
+      int fd;
+      if (s->d[i].v2)
+        {
+          fd = open (s->d[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (fd < 0)
+            break;
+          sj->v2_fd = fd;
+          continue;
+        }
+      snprintf (p, sizeof (p), "%s/tasks", s->d[i].dir);
+      fd = open (p, O_WRONLY | O_CLOEXEC);
+      if (fd < 0)
+        break;
+      sj->tasks_fd[sj->n] = fd;
+      sj->tasks_dir[sj->n++] = s->d[i].dir;
+    }
+  if (i < s->n)
+    {
+      capsa_cgroup_self_join_close (sj);
+      return 0;
+    }
+  return 1;
+}
+
+int capsa_cgroup_self_join (struct capsa_cgroup_self_join *sj, capsa_error_t *err)
+{
+  for (size_t i = 0; i < sj->n; i++)
+    if (write (sj->tasks_fd[i], "0", 1) != 1)
+      return capsa_make_error (err, errno, "cgroup: join `%s`", sj->tasks_dir[i]);
+  capsa_cgroup_self_join_close (sj);
+  return 0;
+}
+
+void capsa_cgroup_self_join_close (struct capsa_cgroup_self_join *sj)
+{
+  for (size_t i = 0; i < sj->n; i++)
+    close (sj->tasks_fd[i]);
+  sj->n = 0;
+  if (sj->v2_fd >= 0)
+    close (sj->v2_fd);
+  sj->v2_fd = -1;
+}
