@@ -385,6 +385,55 @@ debian_kernel () {
   grep -q '^got:typed-input$' "$out.txt" || fail "input: $(cat "$out.txt")"
 }
 
+@test "vm: terminal: a resize of the console after start reaches the guest pty" {
+  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
+  local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
+  # The receiver waits for the workload to run, resizes the console (TIOCSWINSZ on the master
+  # it was given), then lets the workload go on.
+  python3 - "$sock" "$out" <<'PY' &
+import fcntl, os, socket, struct, sys, termios
+path, out = sys.argv[1], sys.argv[2]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(1)
+open(out + ".ready", "w").close()
+conn, _ = srv.accept()
+_, fds, _, _ = socket.recv_fds(conn, 4096, 4)
+master = fds[0]
+seen = b""
+with open(out, "wb") as f:
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        f.write(data)
+        f.flush()
+        if b"waiting" not in seen and b"waiting" in seen + data:
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 44, 132, 0, 0))
+            os.write(master, b"go\n")
+        seen += data
+PY
+  RECEIVER=$!
+  wait_for test -e "$out.ready"
+  vm_on
+  cfg '.process.terminal = true | .process.consoleSize = {height: 33, width: 111}'
+  set_args sh -c 'stty size; echo waiting; read line; sleep 0.2; stty size; echo "got:$line"'
+  capsa_bg create --console-socket "$sock" -b "$BUNDLE" ctr
+  capsa start ctr
+  wait_status ctr stopped
+  local i
+  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
+  kill "$RECEIVER" 2>/dev/null || true
+  capsa delete ctr
+  tr -d '\r' <"$out" >"$out.txt"
+  grep -q '^33 111$' "$out.txt" || fail "initial size: $(cat "$out.txt")"
+  grep -q '^44 132$' "$out.txt" || fail "size after the resize: $(cat "$out.txt")"
+  grep -q '^got:go$' "$out.txt" || fail "input: $(cat "$out.txt")"
+}
+
 @test "vm: create then start without a pid namespace (the VMM's view has no /proc)" {
   vm_on
   cfg 'del(.linux.namespaces[] | select(.type == "pid"))'
