@@ -26,7 +26,7 @@ floor () {
   qemu-system-x86_64 -M microvm,acpi=off -accel tcg,tb-size=64 -cpu max -m 256M -nodefaults \
     -no-user-config -nographic -no-reboot -monitor none -serial none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$assets/vmlinux" -initrd "$work/floor.cpio" \
-    -append "console=ttyS0 quiet panic=-1 noapictimer cryptomgr.notests rodata=off tsc_early_khz=$khz rdinit=/init" \
+    -append "console=ttyS0 quiet panic=-1 noapictimer noreplace-smp cryptomgr.notests rodata=off tsc_early_khz=$khz rdinit=/init" \
     >/dev/null 2>&1 || true
 }
 # Debian's kernel as capsa boots it: ACPI on (it finds virtio-mmio devices only there) and its
@@ -35,7 +35,7 @@ floor_debian () {
   qemu-system-x86_64 -M microvm -accel tcg,tb-size=64 -cpu max -m 256M -nodefaults \
     -no-user-config -nographic -no-reboot -monitor none -serial none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$debian/vmlinux" -initrd "$work/floor.cpio" \
-    -append "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off tsc_early_khz=$khz rdinit=/init" \
+    -append "console=ttyS0 quiet panic=-1 noreplace-smp cryptomgr.notests rodata=off tsc_early_khz=$khz rdinit=/init" \
     >/dev/null 2>&1 || true
 }
 

@@ -117,7 +117,9 @@ char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
   add (&a, "-device");
   add (&a, "virtio-9p-device,fsdev=rootfs,mount_tag=capsa-rootfs");
   add (&a, "-device");
-  add (&a, "virtio-serial-device,max_ports=8");
+  /* Port 0 (reserved for a console) and our four: every port allowed costs the guest two
+     virtqueues to set up at boot. */
+  add (&a, "virtio-serial-device,max_ports=5");
   port (&a, "ctl", VM_FD_CTL, "capsa.ctl");
   port (&a, "stdin", VM_FD_IN, "capsa.stdin");
   port (&a, "stdout", VM_FD_OUT, "capsa.stdout");
