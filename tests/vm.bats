@@ -385,12 +385,12 @@ debian_kernel () {
   grep -q '^got:typed-input$' "$out.txt" || fail "input: $(cat "$out.txt")"
 }
 
-@test "vm: terminal: a resize of the console after start reaches the guest pty" {
-  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
-  local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
-  # The receiver waits for the workload to run, resizes the console (TIOCSWINSZ on the master
-  # it was given), then lets the workload go on.
-  python3 - "$sock" "$out" <<'PY' &
+# resize_receiver SOCKET OUTFILE: accept one console fd on SOCKET, copy what is read from it to
+# OUTFILE until the terminal closes; once the output says "waiting", resize the console to 44x132
+# (TIOCSWINSZ on the master it was given) and type "go"; once it says "again", resize to 50x140
+# and type "more".
+resize_receiver () {
+  python3 - "$@" <<'PY' &
 import fcntl, os, socket, struct, sys, termios
 path, out = sys.argv[1], sys.argv[2]
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -414,10 +414,19 @@ with open(out, "wb") as f:
         if b"waiting" not in seen and b"waiting" in seen + data:
             fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 44, 132, 0, 0))
             os.write(master, b"go\n")
+        if b"again" not in seen and b"again" in seen + data:
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 140, 0, 0))
+            os.write(master, b"more\n")
         seen += data
 PY
   RECEIVER=$!
-  wait_for test -e "$out.ready"
+  wait_for test -e "$2.ready"
+}
+
+@test "vm: terminal: a resize of the console after start reaches the guest pty" {
+  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
+  local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
+  resize_receiver "$sock" "$out"
   vm_on
   cfg '.process.terminal = true | .process.consoleSize = {height: 33, width: 111}'
   set_args sh -c 'stty size; echo waiting; read line; sleep 0.2; stty size; echo "got:$line"'
@@ -432,6 +441,29 @@ PY
   grep -q '^33 111$' "$out.txt" || fail "initial size: $(cat "$out.txt")"
   grep -q '^44 132$' "$out.txt" || fail "size after the resize: $(cat "$out.txt")"
   grep -q '^got:go$' "$out.txt" || fail "input: $(cat "$out.txt")"
+}
+
+@test "vm: exec -d -t --console-socket: a resize of the console reaches the process's guest pty" {
+  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
+  local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
+  vm_on
+  set_args sh -c 'echo ready; exec sleep 1000'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -q ready "$OUT"
+  resize_receiver "$sock" "$out"
+  capsa exec -d -t --console-socket "$sock" ctr sh -c 'echo waiting; read line; sleep 0.2; stty size; echo "got:$line"; echo again; read line; sleep 0.2; stty size; echo "got:$line"'
+  local i
+  for ((i = 0; i < 300; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
+  kill "$RECEIVER" 2>/dev/null || true
+  tr -d '\r' <"$out" >"$out.txt"
+  grep -q '^44 132$' "$out.txt" || fail "size after the resize: $(cat "$out.txt")"
+  grep -q '^got:go$' "$out.txt" || fail "input: $(cat "$out.txt")"
+  grep -q '^50 140$' "$out.txt" || fail "size after the second resize: $(cat "$out.txt")"
+  grep -q '^got:more$' "$out.txt" || fail "second input: $(cat "$out.txt")"
+  capsa kill ctr KILL
+  wait_status ctr stopped
+  capsa delete ctr
+  assert_no_leftovers ctr
 }
 
 @test "vm: create then start without a pid namespace (the VMM's view has no /proc)" {

@@ -241,9 +241,10 @@ int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int 
   return 0;
 }
 
-/* The exec's side of its connection once the process runs: forwards our signals (and, with
- * `winch`, our terminal's size) and returns the status in REC_EXIT. */
-static int exec_wait (int fd, bool winch, capsa_error_t *err)
+/* The exec's side of its connection once the process runs: forwards our signals (and, on
+ * SIGWINCH, the size of the terminal `winch_fd` when it is >= 0) and returns the status in
+ * REC_EXIT. */
+static int exec_wait (int fd, int winch_fd, capsa_error_t *err)
 {
   static const int fwd[]
     = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT, SIGWINCH };
@@ -256,6 +257,18 @@ static int exec_wait (int fd, bool winch, capsa_error_t *err)
     sigaddset (&mask, fwd[i]);
   sigprocmask (SIG_BLOCK, &mask, &old);
   sfd = signalfd (-1, &mask, SFD_CLOEXEC);
+  if (winch_fd >= 0)
+    {
+      /* A resize before SIGWINCH could reach us (the process may already be running): send
+         the size once now; an unchanged size changes nothing in the guest. */
+      struct winsize ws = { 0 };
+      char buf[32];
+      if (ioctl (winch_fd, TIOCGWINSZ, &ws) == 0)
+        {
+          snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
+          capsa_vm_send_rec (fd, REC_TERMINAL, buf, strlen (buf));
+        }
+    }
   for (;;)
     {
       struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
@@ -278,7 +291,7 @@ static int exec_wait (int fd, bool winch, capsa_error_t *err)
                   snprintf (buf, sizeof (buf), "%u", si.ssi_signo);
                   capsa_vm_send_rec (fd, REC_KILL, buf, strlen (buf));
                 }
-              else if (winch && ioctl (0, TIOCGWINSZ, &ws) == 0)
+              else if (winch_fd >= 0 && ioctl (winch_fd, TIOCGWINSZ, &ws) == 0)
                 {
                   snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
                   capsa_vm_send_rec (fd, REC_TERMINAL, buf, strlen (buf));
@@ -415,9 +428,13 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
       capsa_make_error (err, errno, "send the process to the VM");
       goto out;
     }
-  if (slave >= 0)
-    close (slave); /* the supervisor holds it now */
-  slave = -1;
+  /* The supervisor holds the slave now; a detached exec's proxy keeps it too, as its
+     controlling terminal, to learn of resizes of the console (SIGWINCH). */
+  if (slave >= 0 && !detach)
+    {
+      close (slave);
+      slave = -1;
+    }
   /* REC_STARTED once it runs, or REC_EXIT when it could not be executed. */
   if (capsa_vm_recv_rec (fd, &tag, &d, &len) < 0 || (tag != REC_STARTED && tag != REC_EXIT))
     {
@@ -439,7 +456,7 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
           capsa_error_prefix (err, "pid file");
           goto out;
         }
-      ret = exec_wait (fd, restore, err);
+      ret = exec_wait (fd, restore ? 0 : -1, err);
       goto out;
     }
   /* Detached: a host process stands for the guest process (what the pid file names, e.g. for
@@ -462,8 +479,16 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
           dup2 (nul, 1);
           dup2 (nul, 2);
         }
-      capsa_close_fds_from (3, &fd, 1);
-      st = exec_wait (fd, false, &e);
+      if (slave >= 0 && ioctl (slave, TIOCSCTTY, 0) < 0)
+        {
+          close (slave);
+          slave = -1;
+        }
+      {
+        int keep[2] = { fd, slave };
+        capsa_close_fds_from (3, keep, slave >= 0 ? 2 : 1);
+      }
+      st = exec_wait (fd, slave, &e);
       _exit (st < 0 ? 255 : st);
     }
   snprintf (buf, sizeof (buf), "%d", (int)proxy);
