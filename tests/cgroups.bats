@@ -386,6 +386,18 @@ expect_probes () {
   no_cgroup_left
 }
 
+@test "devices: too many rules for one device program is a clear error and leaves nothing" {
+  $V2 || skip "cgroup v2 only (v1 writes each rule to devices.allow/deny)"
+  need_devices
+  # 10000 rules (40000 instructions per access): beyond what the 16-bit jumps of one program reach
+  cfg '.linux.resources.devices = [{"allow":false,"access":"rwm"}] + [range(10000) | {"allow":true,"type":"c","major":(100 + (. / 1000 | floor)),"minor":(. % 1000),"access":"rw"}]'
+  run_bg create -b "$BUNDLE" ctr
+  [ "$status" -eq 1 ] || fail "create with 10000 device rules: status $status"
+  assert_error_line "$stderr"
+  [[ "$stderr" == *".linux.resources.devices: "*"too many"* ]] || fail "$stderr"
+  leftovers ctr
+}
+
 @test "devices: a joined cgroup keeps no device program after delete or a failed create" {
   $V2 || skip "cgroup v2 only (v1 keeps the devices.* rules on a joined cgroup, as runc does)"
   [ "$MANAGER" = cgroupfs ] || skip "joins the cgroupfs manager's cgroup"
