@@ -399,7 +399,7 @@ expect_probes () {
 }
 
 @test "devices: a joined cgroup keeps no device program after delete or a failed create" {
-  $V2 || skip "cgroup v2 only (v1 keeps the devices.* rules on a joined cgroup, as runc does)"
+  $V2 || skip "cgroup v2 only (on v1 the devices.* rules written to a joined cgroup stay there)"
   [ "$MANAGER" = cgroupfs ] || skip "joins the cgroupfs manager's cgroup"
   need_devices
   local dir
