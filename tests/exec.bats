@@ -246,7 +246,10 @@ JSON
   local pid dir
   pid=$(pid_of ctr)
   dir=$(awk -F: '$2 == "pids" {print $3}' /proc/$pid/cgroup)
-  [ -n "$dir" ] && [ -d "/sys/fs/cgroup/pids$dir" ] || skip "no v1 pids hierarchy"
+  if [ -z "$dir" ] || [ ! -d "/sys/fs/cgroup/pids$dir" ]; then
+    capsa delete -f ctr
+    skip "no v1 pids hierarchy"
+  fi
   mkdir "/sys/fs/cgroup/pids$dir/sub"
   defer "rmdir /sys/fs/cgroup/pids$dir/sub"
   capsa exec -d --pid-file "$BATS_TEST_TMPDIR/pid" --cgroup pids:sub ctr sleep 1000 </dev/null >"$OUT" 2>"$ERR"
