@@ -18,6 +18,11 @@
 #include <sys/xattr.h>
 #include <linux/capability.h>
 #include <unistd.h>
+#if defined __has_include
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
 
 #include "container.h"
 #include "error.h"
@@ -117,6 +122,22 @@ static int drop_section_headers (int mfd)
   return pwrite (mfd, &eh, sizeof (eh), 0) == (ssize_t)sizeof (eh) ? 0 : -1;
 }
 
+/* Under valgrind the running executable, the one /proc/<pid>/exe names and the one a container
+ * could reopen, is valgrind's tool (memcheck-amd64-linux...), never capsa's file: a copy of capsa
+ * would protect nothing.  Nor could it be checked: valgrind execs a new program itself, by the
+ * name of its file, and fails the memfd's execveat (AT_EMPTY_PATH) with ENOENT, as the name it
+ * finds for the fd ("/memfd:capsa (deleted)") is no file; and with --trace-children=no whatever
+ * capsa executed would run out of valgrind's sight.  The client request is a no-op instruction
+ * sequence on a real CPU, so nothing but running capsa under valgrind makes it true. */
+static bool under_valgrind (void)
+{
+#ifdef RUNNING_ON_VALGRIND
+  return RUNNING_ON_VALGRIND != 0;
+#else
+  return false;
+#endif
+}
+
 /* An unprivileged caller without capabilities (rootless) needs no copy when it cannot write the
  * binary itself: its containers hold no more host privileges than it does (their user namespace
  * maps at most its own and its subordinate ids, never host root).  Writable means here: not
@@ -158,6 +179,13 @@ int capsa_ensure_cloned_binary (char **argv, capsa_error_t *err)
       close (exe);
       return 0;
     }
+  if (under_valgrind ())
+    {
+      capsa_debug ("running under valgrind: no sealed copy of the runtime binary (the process "
+                   "executes valgrind's tool, not capsa's file)");
+      close (exe);
+      return 0;
+    }
   mfd = memfd_create ("capsa", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (mfd < 0)
     {
@@ -189,6 +217,10 @@ fail_exe:
     close (exe);
   return -1;
 }
+
+/* The environment's heap copy, also held here: glibc's exit-time cleanup (which valgrind runs)
+ * sets `environ` to NULL, and the copy would then look lost. */
+static char **scrubbed_environ __attribute__ ((used));
 
 /* /proc/<pid>/environ shows the bytes between the process's env_start and env_end (fields 50
  * and 51 of /proc/self/stat), whatever `environ` points to later, and on recent kernels even
@@ -234,9 +266,23 @@ int capsa_scrub_environment (capsa_error_t *err)
     {
       copy[i] = strdup (environ[i]);
       if (copy[i] == NULL)
-        return capsa_make_error (err, ENOMEM, "copy the environment");
+        {
+          while (i > 0)
+            free (copy[--i]);
+          free (copy);
+          return capsa_make_error (err, ENOMEM, "copy the environment");
+        }
     }
-  environ = copy;
+  environ = scrubbed_environ = copy;
+#ifdef VALGRIND_DISABLE_ERROR_REPORTING
+  /* Under valgrind the block is valgrind's own (the client's environment is the copy valgrind
+   * made on the stack it built for capsa): memcheck calls it unaddressable, but it is what
+   * /proc/<pid>/environ shows, so it is zeroed all the same. */
+  VALGRIND_DISABLE_ERROR_REPORTING;
+#endif
   memset ((void *)start, 0, end - start);
+#ifdef VALGRIND_ENABLE_ERROR_REPORTING
+  VALGRIND_ENABLE_ERROR_REPORTING;
+#endif
   return 0;
 }
