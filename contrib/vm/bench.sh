@@ -1,7 +1,8 @@
 #!/bin/bash
 # capsa: VM isolation mode launch-to-exit benchmark: `capsa run` of /bin/true in VM mode, against
 # a bare QEMU microvm boot of the same kernel to an init that powers off at once (the floor) and
-# against container mode, interleaved, median of N runs.
+# against container mode, interleaved, median of N runs (wall clock, and CPU time: TCG is
+# CPU-bound, and on a loaded machine the CPU time is the steadier of the two).
 # Usage: bench.sh CAPSA ASSETS_DIR [N [DEBIAN_DIR]]   (run as root)
 # ASSETS_DIR holds the project's vmlinux and initramfs; DEBIAN_DIR, when given, holds Debian's
 # packaged kernel as contrib/vm/debian-kernel.sh prepares it (vmlinux, initramfs with modules),
@@ -72,11 +73,18 @@ to_workload_ms () {
   }
 }
 
+# Wall-clock ms; with the CPU time (ms) of the waited-for processes it started (QEMU's included:
+# each level waits for its child) appended to $work/cpu.$1.t, a measure that a loaded machine
+# (TCG is CPU-bound) stretches much less than the wall clock.
+cpu_ms () { awk '{print ($14 + $15 + $16 + $17) * 1000 / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 time_ms () {
-  local t0 t1
+  local t0 t1 c0 c1 me=$BASHPID
+  c0=$(cpu_ms "$me")
   t0=$(date +%s%N)
   "$@"
   t1=$(date +%s%N)
+  c1=$(cpu_ms "$me")
+  echo $((c1 - c0)) >>"$work/cpu.$1${2:-}.t"
   echo $(((t1 - t0) / 1000000))
 }
 
@@ -97,8 +105,11 @@ done
 f=$(median <"$work/floor.t") v=$(median <"$work/vm.t") c=$(median <"$work/ctr.t") u=$(median <"$work/up.t")
 printf 'median of %d (ms): qemu floor %d; VM mode: launch to workload %d, launch to exit %d; container mode %d; VM/container %.1fx\n' \
   "$n" "$f" "$u" "$v" "$c" "$(echo "$v / $c" | bc -l)"
+printf '  CPU time (ms): qemu floor %d; VM mode launch to exit %d; container mode %d\n' \
+  "$(median <"$work/cpu.floor.t")" "$(median <"$work/cpu.run_modevm.t")" "$(median <"$work/cpu.run_modectr.t")"
 if [ -n "$debian" ]; then
-  printf "Debian's kernel (%s): qemu floor %d; VM mode launch to exit %d\n" "$(cat "$debian/release" 2>/dev/null || echo packaged)" \
-    "$(median <"$work/dfloor.t")" "$(median <"$work/deb.t")"
+  printf "Debian's kernel (%s): qemu floor %d; VM mode launch to exit %d (CPU time: %d, %d)\n" \
+    "$(cat "$debian/release" 2>/dev/null || echo packaged)" "$(median <"$work/dfloor.t")" "$(median <"$work/deb.t")" \
+    "$(median <"$work/cpu.floor_debian.t")" "$(median <"$work/cpu.run_modedeb.t")"
 fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (TCG is CPU-bound: measure on an idle machine)"
