@@ -112,5 +112,7 @@ unshare -C -m --propagation private sh -c '
   done
   exec "$0" --inner' "$0" || status=$?
 
+# the runtimes' error output stays with the results (a failed sample is otherwise unexplained)
+cp "$work"/err-*.log "$out/" 2>/dev/null || true
 rm -rf "$work"
 exit $status
