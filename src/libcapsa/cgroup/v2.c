@@ -18,6 +18,24 @@
 
 #define R ".linux.resources"
 
+/* The quota ("max" or a number) and the period of cpu.max. */
+static int read_cpu_max (struct cg_dir *d, char *quota, size_t len, uint64_t *period)
+{
+  char buf[64], q[32];
+  uint64_t p;
+
+  if (cg_read (d->dir, "cpu.max", buf, sizeof (buf)) < 0)
+    return -1;
+  if (sscanf (buf, "%31s %" SCNu64, q, &p) != 2 || p == 0)
+    {
+      errno = EINVAL;
+      return -1;
+    }
+  snprintf (quota, len, "%s", q);
+  *period = p;
+  return 0;
+}
+
 int cg_v2_cpu (struct cg_dir *d, const struct oci_cpu *c, bool want_cpu, bool want_cpuset,
                capsa_error_t *err)
 {
@@ -35,14 +53,22 @@ int cg_v2_cpu (struct cg_dir *d, const struct oci_cpu *c, bool want_cpu, bool wa
           if (cg_write_err (d->dir, "cpu.weight", buf, R ".cpu.shares", err) < 0)
             return -1;
         }
-      /* cpu.max is "$QUOTA $PERIOD"; a period alone resets the quota to max (as runc does). */
+      /* cpu.max is "$QUOTA $PERIOD": the half not given keeps the cgroup's current value (a
+       * quota alone keeps a non-default period, as v1's separate files do). */
       if ((c->quota_present && c->quota) || (c->period_present && c->period))
         {
           char q[32] = "max";
+          uint64_t period = 0;
+          if (read_cpu_max (d, q, sizeof (q), &period) < 0)
+            period = 0; /* unreadable: the kernel keeps the period when none is written */
           if (c->quota_present && c->quota > 0)
             snprintf (q, sizeof (q), "%" PRId64, c->quota);
+          else if (c->quota_present && c->quota < 0)
+            snprintf (q, sizeof (q), "max");
           if (c->period_present && c->period)
-            snprintf (buf, sizeof (buf), "%s %" PRIu64, q, c->period);
+            period = c->period;
+          if (period)
+            snprintf (buf, sizeof (buf), "%s %" PRIu64, q, period);
           else
             snprintf (buf, sizeof (buf), "%s", q);
           if (cg_write_err (d->dir, "cpu.max", buf, R ".cpu.quota", err) < 0)
