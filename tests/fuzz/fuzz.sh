@@ -33,8 +33,9 @@ skip () {
 [ -f "$builddir/config.h" ] || die "no config.h in $builddir (set FUZZ_BUILDDIR to a configured build dir)"
 
 san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+# $builddir/src: generated headers (git-commit.h) of an out-of-tree build
 cflags=(-g -O1 -D_GNU_SOURCE -Wall -Wno-unused-parameter "${san[@]}" -I"$builddir"
-  -I"$srcdir/libocispec" -I"$srcdir/src/libcapsa" -I"$srcdir/src" -I"$fuzzdir")
+  -I"$builddir/src" -I"$srcdir/libocispec" -I"$srcdir/src/libcapsa" -I"$srcdir/src" -I"$fuzzdir")
 pkgs=(yajl libseccomp libcap libselinux)
 grep -q '^#define HAVE_SYSTEMD 1' "$builddir/config.h" && pkgs+=(libsystemd)
 
