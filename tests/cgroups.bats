@@ -462,6 +462,64 @@ expect_probes () {
   capsa delete -f ctr
 }
 
+@test "update changes the cpu quota alone and keeps the cgroup's cpu period (host and inside)" {
+  need_ctrl cpu
+  jq -e '.linux.namespaces[] | select(.type == "cgroup")' "$BUNDLE/config.json" >/dev/null \
+    || cfg '.linux.namespaces += [{"type":"cgroup"}]'
+  jq -e '.mounts[] | select(.destination == "/sys/fs/cgroup")' "$BUNDLE/config.json" >/dev/null \
+    || cfg '.mounts += [{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["nosuid","noexec","nodev","ro"]}]'
+  res '{"cpu":{"quota":25000,"period":50000}}'
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" ctr
+  # cpu_is QUOTA PERIOD: the host's files and the container's view of them
+  cpu_is () {
+    local host inside
+    if $V2; then
+      host=$(cat "$(cg2_dir)/cpu.max")
+      inside=$(capsa exec ctr cat /sys/fs/cgroup/cpu.max)
+    else
+      host="$(cat "$(cg_dir cpu)/cpu.cfs_quota_us") $(cat "$(cg_dir cpu)/cpu.cfs_period_us")"
+      inside=$(capsa exec ctr sh -c 'cd /sys/fs/cgroup/cpu && echo $(cat cpu.cfs_quota_us) $(cat cpu.cfs_period_us)')
+    fi
+    [ "$host" = "$1 $2" ] || fail "host: cpu quota and period are \`$host', expected \`$1 $2'"
+    [ "$inside" = "$1 $2" ] || fail "inside: cpu quota and period are \`$inside', expected \`$1 $2'"
+  }
+  cpu_is 25000 50000
+  run_capsa update --cpu-quota 30000 ctr
+  assert_success
+  cpu_is 30000 50000
+  # the JSON equivalent
+  echo '{"cpu":{"quota":20000}}' | capsa update -r - ctr
+  cpu_is 20000 50000
+  # the period alone keeps the quota
+  capsa update --cpu-period 40000 ctr
+  cpu_is 20000 40000
+  if [ "$MANAGER" = systemd ]; then
+    # systemd's properties say the same: 20 ms per 40 ms period is 500 ms per second, and a
+    # daemon-reload (systemd re-applying them) gives the same cpu.max
+    [ "$(systemctl show -P CPUQuotaPerSecUSec "$CG_NAME")" = 500ms ]
+    [ "$(systemctl show -P CPUQuotaPeriodUSec "$CG_NAME")" = 40ms ]
+    systemctl daemon-reload
+    cpu_is 20000 40000
+  fi
+  # -1 removes the quota, still keeping the period
+  capsa update --cpu-quota -1 ctr
+  if [ "$MANAGER" = systemd ]; then
+    cpu_is max 100000
+  elif $V2; then
+    cpu_is max 40000
+  else
+    cpu_is -1 40000
+  fi
+  if [ "$MANAGER" = systemd ]; then
+    # without a quota systemd writes its default period (a period alone limits nothing)
+    [ "$(systemctl show -P CPUQuotaPerSecUSec "$CG_NAME")" = infinity ]
+    systemctl daemon-reload
+    cpu_is max 100000
+  fi
+  capsa delete -f ctr
+}
+
 @test "update is seen inside the container through its cgroup namespace" {
   need_ctrl memory
   jq -e '.mounts[] | select(.destination == "/sys/fs/cgroup")' "$BUNDLE/config.json" >/dev/null \
@@ -684,4 +742,65 @@ expect_probes () {
   assert_error_line "$stderr"
   [[ "$stderr" == *".linux.cgroupsPath"* ]] || fail "error does not name the field: $stderr"
   leftovers ctr
+}
+
+@test "systemd: cpuset and unified keys are unit properties; a daemon-reload keeps them, also after update" {
+  need_ctrl cpuset
+  local u=$CG_NAME d
+  # memory.oom.group is the scope's OOMPolicy=kill; cpu.max.burst and memory.swap.high have no
+  # systemd property: written into the delegated scope, systemd leaves them alone
+  res '{"cpu":{"cpus":"0","mems":"0"},
+        "unified":{"memory.high":"50331648","memory.min":"1048576","memory.max":"64M",
+                   "pids.max":"33","cpu.weight":"42","cpu.max":"20000 50000",
+                   "memory.oom.group":"1","cpu.max.burst":"10000","memory.swap.high":"2097152"}}'
+  set_args sleep 1000
+  capsa_bg create -b "$BUNDLE" ctr
+  d=$(cg2_dir)
+  [ "$(systemctl show -P AllowedCPUs "$u")" = 0 ]
+  [ "$(systemctl show -P AllowedMemoryNodes "$u")" = 0 ]
+  [ "$(systemctl show -P MemoryHigh "$u")" = 50331648 ]
+  [ "$(systemctl show -P MemoryMin "$u")" = 1048576 ]
+  [ "$(systemctl show -P MemoryMax "$u")" = 67108864 ]
+  [ "$(systemctl show -P TasksMax "$u")" = 33 ]
+  [ "$(systemctl show -P CPUWeight "$u")" = 42 ]
+  [ "$(systemctl show -P CPUQuotaPerSecUSec "$u")" = 400ms ]
+  [ "$(systemctl show -P CPUQuotaPeriodUSec "$u")" = 50ms ]
+  [ "$(systemctl show -P OOMPolicy "$u")" = kill ]
+  local i
+  for i in 1 2; do
+    [ "$(cat "$d/cpuset.cpus")" = 0 ]
+    [ "$(cat "$d/cpuset.mems")" = 0 ]
+    [ "$(cat "$d/memory.high")" = 50331648 ]
+    [ "$(cat "$d/memory.min")" = 1048576 ]
+    [ "$(cat "$d/memory.max")" = 67108864 ]
+    [ "$(cat "$d/pids.max")" = 33 ]
+    [ "$(cat "$d/cpu.weight")" = 42 ]
+    [ "$(cat "$d/cpu.max")" = "20000 50000" ]
+    [ "$(cat "$d/memory.oom.group")" = 1 ]
+    [ "$(cat "$d/cpu.max.burst")" = 10000 ]
+    [ "$(cat "$d/memory.swap.high")" = 2097152 ]
+    # systemd re-applies the unit's properties to its cgroup
+    systemctl daemon-reload
+  done
+  # update: the same keys, new values, and max (another cpu when there is one)
+  local cpus=0
+  [ "$(cat /sys/devices/system/cpu/online)" = 0 ] || cpus=1
+  echo '{"cpu":{"cpus":"'$cpus'","mems":"0"},"unified":{"memory.high":"max","pids.max":"44","cpu.weight":"7"}}' \
+    | capsa update -r - ctr
+  systemctl daemon-reload
+  [ "$(cat "$d/cpuset.cpus")" = $cpus ]
+  [ "$(cat "$d/memory.high")" = max ]
+  [ "$(cat "$d/pids.max")" = 44 ]
+  [ "$(cat "$d/cpu.weight")" = 7 ]
+  [ "$(cat "$d/memory.min")" = 1048576 ]
+  [ "$(systemctl show -P MemoryHigh "$u")" = infinity ]
+  # io.weight (iocost) -> IOWeight, where the kernel has it
+  if [ -e "$d/io.weight" ]; then
+    echo '{"unified":{"io.weight":"default 77"}}' | capsa update -r - ctr
+    [ "$(systemctl show -P IOWeight "$u")" = 77 ]
+    systemctl daemon-reload
+    grep -qx 'default 77' "$d/io.weight"
+  fi
+  capsa delete -f ctr
+  no_cgroup_left
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,55 +132,315 @@ static int sd_create (struct capsa_cgroup *cg, const struct oci_resources *res, 
   return 0;
 }
 
+/* Appending (name, value) properties to an a(sv) container: the first failure sticks in rc. */
+struct props
+{
+  sd_bus_message *m;
+  int rc, n;
+};
+
+static void prop_u64 (struct props *p, const char *name, uint64_t val)
+{
+  if (p->rc >= 0)
+    p->rc = sd_bus_message_append (p->m, "(sv)", name, "t", val);
+  p->n++;
+}
+
+static void prop_str (struct props *p, const char *name, const char *val)
+{
+  if (p->rc >= 0)
+    p->rc = sd_bus_message_append (p->m, "(sv)", name, "s", val);
+  p->n++;
+}
+
+static void prop_bytes (struct props *p, const char *name, const uint8_t *b, size_t len)
+{
+  if (p->rc >= 0)
+    p->rc = sd_bus_message_open_container (p->m, 'r', "sv");
+  if (p->rc >= 0)
+    p->rc = sd_bus_message_append (p->m, "s", name);
+  if (p->rc >= 0)
+    p->rc = sd_bus_message_open_container (p->m, 'v', "ay");
+  if (p->rc >= 0)
+    p->rc = sd_bus_message_open_container (p->m, 'a', "y");
+  for (size_t i = 0; i < len && p->rc >= 0; i++)
+    p->rc = sd_bus_message_append (p->m, "y", b[i]);
+  if (p->rc >= 0)
+    p->rc = sd_bus_message_close_container (p->m);
+  if (p->rc >= 0)
+    p->rc = sd_bus_message_close_container (p->m);
+  if (p->rc >= 0)
+    p->rc = sd_bus_message_close_container (p->m);
+  p->n++;
+}
+
+/* A cpuset list ("0-3,8") as systemd's AllowedCPUs/AllowedMemoryNodes bitmask (bit i of byte
+ * i/8 is CPU or node i); false when it is not a list (the file write reports that). */
+#define CPUSET_MAX 8192
+static bool cpuset_mask (const char *list, uint8_t *mask, size_t *len)
+{
+  const char *s = list;
+
+  *len = 0;
+  memset (mask, 0, CPUSET_MAX / 8);
+  while (*s == ' ')
+    s++;
+  if (*s == '\0' || *s == '\n')
+    return false;
+  for (;;)
+    {
+      char *end;
+      unsigned long a, b;
+      if (*s < '0' || *s > '9')
+        return false;
+      a = b = strtoul (s, &end, 10);
+      if (*end == '-')
+        {
+          if (end[1] < '0' || end[1] > '9')
+            return false;
+          b = strtoul (end + 1, &end, 10);
+        }
+      if (a > b || b >= CPUSET_MAX)
+        return false;
+      for (; a <= b; a++)
+        mask[a / 8] |= 1u << (a % 8);
+      if (b / 8 + 1 > *len)
+        *len = b / 8 + 1;
+      s = end;
+      if (*s == ',')
+        {
+          s++;
+          continue;
+        }
+      while (*s == ' ' || *s == '\n')
+        s++;
+      return *s == '\0';
+    }
+}
+
+static void prop_cpuset (struct props *p, const char *name, const char *list)
+{
+  uint8_t mask[CPUSET_MAX / 8];
+  size_t len;
+  if (list && cpuset_mask (list, mask, &len))
+    prop_bytes (p, name, mask, len);
+}
+
+/* A number as the kernel reads a cgroup file: "max" (with `max_ok`) is UINT64_MAX; with `suffix`
+ * a K, M, G, T, P or E multiplier (powers of 1024) as memory files take. */
+static bool parse_value (const char *v, bool max_ok, bool suffix, uint64_t *out)
+{
+  static const char units[] = "KMGTPE";
+  unsigned long long n;
+  const char *u;
+  char *end;
+  size_t len = strlen (v);
+
+  while (len && (v[len - 1] == '\n' || v[len - 1] == ' '))
+    len--;
+  if (max_ok && len == 3 && strncmp (v, "max", 3) == 0)
+    {
+      *out = UINT64_MAX;
+      return true;
+    }
+  if (len == 0 || *v < '0' || *v > '9')
+    return false;
+  errno = 0;
+  n = strtoull (v, &end, 10);
+  if (errno)
+    return false;
+  if (suffix && end < v + len && *end && (u = strchr (units, *end & ~0x20)))
+    {
+      int shift = 10 * (int)(u - units + 1);
+      if (n > (UINT64_MAX >> shift))
+        return false;
+      n <<= shift;
+      end++;
+    }
+  if (end != v + len)
+    return false;
+  *out = n;
+  return true;
+}
+
+/* CPUQuotaPerSecUSec (quota -1: none) and, when known, CPUQuotaPeriodUSec (period 0: the
+ * kernel's default, 100 ms). */
+static void prop_cpu_quota (struct props *p, int64_t quota, uint64_t period)
+{
+  if (quota > 0)
+    {
+      uint64_t per = period ? period : 100000;
+      /* systemd keeps the quota in 10 ms steps per second (a percentage): round up, never
+       * below the request. */
+      uint64_t per_sec = (uint64_t)quota <= UINT64_MAX / 2000000ULL
+                           ? ((uint64_t)quota * 1000000ULL + per - 1) / per
+                           : (uint64_t)quota / per * 1000000ULL;
+      per_sec = (per_sec + 9999) / 10000 * 10000;
+      prop_u64 (p, "CPUQuotaPerSecUSec", per_sec);
+    }
+  else
+    prop_u64 (p, "CPUQuotaPerSecUSec", UINT64_MAX);
+  if (period)
+    prop_u64 (p, "CPUQuotaPeriodUSec", period);
+}
+
+/* "QUOTA PERIOD" of cpu.max, either half optional ("max", "50000", "max 20000"). */
+static bool parse_cpu_max (const char *v, int64_t *quota, uint64_t *period)
+{
+  char q[32], extra;
+  unsigned long long per = 0;
+  uint64_t n;
+  int k = sscanf (v, "%31s %llu %c", q, &per, &extra);
+
+  if (k < 1 || k > 2 || (k == 2 && per == 0))
+    return false;
+  if (!parse_value (q, true, false, &n) || n == 0 || (n != UINT64_MAX && n > INT64_MAX))
+    return false;
+  *quota = n == UINT64_MAX ? -1 : (int64_t)n;
+  if (k == 2)
+    *period = per;
+  return true;
+}
+
+/* The CFS quota (-1: none) and period the cgroup has now (v1 cpu files, or v2 cpu.max). */
+static bool cgroup_cfs (struct cg_set *s, int64_t *quota, uint64_t *period)
+{
+  struct cg_dir *d = cg_set_v1 (s, "cpu");
+  char q[32], per[32];
+  uint64_t v;
+
+  if (d)
+    {
+      if (cg_read (d->dir, "cpu.cfs_quota_us", q, sizeof (q)) < 0
+          || cg_read (d->dir, "cpu.cfs_period_us", per, sizeof (per)) < 0
+          || !parse_value (per, false, false, period))
+        return false;
+      *quota = strtoll (q, NULL, 10);
+      if (*quota <= 0)
+        *quota = -1;
+      return true;
+    }
+  d = cg_set_v2 (s);
+  if (d == NULL || cg_read (d->dir, "cpu.max", per, sizeof (per)) < 0)
+    return false;
+  v = 0;
+  return parse_cpu_max (per, quota, &v) && (*period = v) > 0;
+}
+
+/* A linux.resources.unified key systemd has a property for (cgroup v2 only): systemd re-applies
+ * its properties to the cgroup (at a daemon-reload, or when it realizes a sibling), so these keys
+ * must be properties too; the others are written into the delegated scope only, and systemd
+ * leaves them alone.  cpu.max is the caller's (it combines with .cpu.quota/.cpu.period). */
+static void prop_unified (struct props *p, const char *k, const char *v, bool create)
+{
+  static const struct
+  {
+    const char *key, *prop;
+  } mem[] = {
+    { "memory.min", "MemoryMin" },          { "memory.low", "MemoryLow" },
+    { "memory.high", "MemoryHigh" },        { "memory.max", "MemoryMax" },
+    { "memory.swap.max", "MemorySwapMax" },
+  };
+  uint64_t n;
+  size_t i;
+
+  for (i = 0; i < sizeof (mem) / sizeof (mem[0]); i++)
+    if (strcmp (k, mem[i].key) == 0)
+      {
+        if (parse_value (v, true, true, &n))
+          prop_u64 (p, mem[i].prop, n);
+        return;
+      }
+  if (strcmp (k, "pids.max") == 0 && parse_value (v, true, false, &n))
+    prop_u64 (p, "TasksMax", n);
+  else if (strcmp (k, "cpu.weight") == 0 && parse_value (v, false, false, &n) && n >= 1
+           && n <= 10000)
+    prop_u64 (p, "CPUWeight", n);
+  else if (strcmp (k, "io.weight") == 0)
+    {
+      /* only the default weight ("N" or "default N"); per-device lines stay in the file */
+      const char *w = strncmp (v, "default ", 8) == 0 ? v + 8 : v;
+      if (parse_value (w, false, false, &n) && n >= 1 && n <= 10000)
+        prop_u64 (p, "IOWeight", n);
+    }
+  else if (strcmp (k, "cpuset.cpus") == 0)
+    prop_cpuset (p, "AllowedCPUs", v);
+  else if (strcmp (k, "cpuset.mems") == 0)
+    prop_cpuset (p, "AllowedMemoryNodes", v);
+  else if (strcmp (k, "memory.oom.group") == 0 && create && parse_value (v, false, false, &n)
+           && n <= 1)
+    /* systemd writes memory.oom.group from the scope's OOMPolicy (kill: 1, else 0), which it
+     * takes only when it creates the unit: an update's value lasts until a daemon-reload. */
+    prop_str (p, "OOMPolicy", n ? "kill" : "continue");
+}
+
 /* Resource properties systemd knows, so that systemd re-applying the unit's cgroup settings (at a
  * daemon-reload, or when it realizes a sibling's) writes the container's values, not its
- * defaults.  Returns how many properties it appended. */
-static int append_resources (sd_bus_message *m, const struct oci_resources *r)
+ * defaults.  `now` is the container's cgroup set once the values are written (update): the CPU
+ * quota and period then come from the cgroup, so that the half an update did not give keeps its
+ * value.  Returns how many properties it appended. */
+static int append_resources (sd_bus_message *m, const struct oci_resources *r, struct cg_set *now)
 {
-  int rc = 0, n = 0;
+  struct props p = { m, 0, 0 };
+  bool v2 = capsa_cgroup_mode () == CAPSA_CGROUP_V2;
+  const char *cpu_max = NULL;
+  size_t i;
+
   if (r == NULL)
     return 0;
-#define PROP(name, val)                                                                            \
-  do                                                                                               \
-    {                                                                                              \
-      if (rc >= 0)                                                                                 \
-        rc = sd_bus_message_append (m, "(sv)", name, "t", (uint64_t)(val));                        \
-      n++;                                                                                         \
-    }                                                                                              \
-  while (0)
+  for (i = 0; v2 && i < r->unified_len; i++)
+    if (r->unified[i].key && strcmp (r->unified[i].key, "cpu.max") == 0 && r->unified[i].value)
+      cpu_max = r->unified[i].value;
   /* Only values valid for their field: cg_apply_resources rejects the others with an error
    * naming the field, where systemd would refuse the whole unit with its own wording. */
   if (r->memory && r->memory->limit_present && (r->memory->limit > 0 || r->memory->limit == -1))
-    PROP ("MemoryMax", r->memory->limit < 0 ? (uint64_t)-1 : (uint64_t)r->memory->limit);
+    prop_u64 (&p, "MemoryMax", r->memory->limit < 0 ? UINT64_MAX : (uint64_t)r->memory->limit);
   if (r->memory && r->memory->reservation_present && r->memory->reservation > 0)
-    PROP ("MemoryLow", r->memory->reservation);
-  if (r->memory && r->memory->swap_present && capsa_cgroup_mode () == CAPSA_CGROUP_V2)
+    prop_u64 (&p, "MemoryLow", r->memory->reservation);
+  if (r->memory && r->memory->swap_present && v2)
     {
       char buf[32];
       capsa_error_t e = NULL;
       if (cg_swap_v2 (r->memory, buf, sizeof (buf), &e) == 0)
-        PROP ("MemorySwapMax", strcmp (buf, "max") == 0 ? (uint64_t)-1 : strtoull (buf, NULL, 10));
+        prop_u64 (&p, "MemorySwapMax",
+                  strcmp (buf, "max") == 0 ? UINT64_MAX : strtoull (buf, NULL, 10));
       capsa_error_release (&e); /* cg_apply_resources reports a bad swap value */
     }
   if (r->cpu && r->cpu->shares_present && r->cpu->shares >= 2 && r->cpu->shares <= 262144)
-    PROP ("CPUWeight", cg_shares_to_weight (r->cpu->shares));
-  if (r->cpu && r->cpu->quota_present && r->cpu->quota > 0)
+    prop_u64 (&p, "CPUWeight", cg_shares_to_weight (r->cpu->shares));
+  if ((r->cpu
+       && ((r->cpu->quota_present && (r->cpu->quota >= 1000 || r->cpu->quota == -1))
+           || (r->cpu->period_present && r->cpu->period >= 1000 && r->cpu->period <= 1000000)))
+      || cpu_max)
     {
-      uint64_t period = r->cpu->period_present && r->cpu->period ? r->cpu->period : 100000;
-      /* systemd rounds the quota to 10 ms steps per second: round up, never below the request. */
-      uint64_t per_sec = ((uint64_t)r->cpu->quota * 1000000ULL + period - 1) / period;
-      per_sec = (per_sec + 9999) / 10000 * 10000;
-      PROP ("CPUQuotaPerSecUSec", per_sec);
-      if (r->cpu->period_present && r->cpu->period)
-        PROP ("CPUQuotaPeriodUSec", period);
+      int64_t quota = -1; /* a new cgroup's: none */
+      uint64_t period = 0;
+      if (now == NULL || !cgroup_cfs (now, &quota, &period))
+        {
+          if (r->cpu && r->cpu->quota_present && r->cpu->quota)
+            quota = r->cpu->quota;
+          if (r->cpu && r->cpu->period_present && r->cpu->period)
+            period = r->cpu->period;
+          if (cpu_max) /* one cg_v2_unified refuses when it is no cpu.max value */
+            parse_cpu_max (cpu_max, &quota, &period);
+        }
+      prop_cpu_quota (&p, quota, period);
     }
   if (r->pids && (r->pids->limit > 0 || r->pids->limit == -1))
-    PROP ("TasksMax", r->pids->limit < 0 ? (uint64_t)-1 : (uint64_t)r->pids->limit);
+    prop_u64 (&p, "TasksMax", r->pids->limit < 0 ? UINT64_MAX : (uint64_t)r->pids->limit);
   if (r->block_io && r->block_io->weight_present && r->block_io->weight >= 10
       && r->block_io->weight <= 1000)
-    PROP ("IOWeight", cg_blkio_to_io_weight (r->block_io->weight));
-#undef PROP
-  return rc < 0 ? rc : n;
+    prop_u64 (&p, "IOWeight", cg_blkio_to_io_weight (r->block_io->weight));
+  /* systemd applies cpuset properties on cgroup v2 only */
+  if (v2 && r->cpu && r->cpu->cpus && *r->cpu->cpus)
+    prop_cpuset (&p, "AllowedCPUs", r->cpu->cpus);
+  if (v2 && r->cpu && r->cpu->mems && *r->cpu->mems)
+    prop_cpuset (&p, "AllowedMemoryNodes", r->cpu->mems);
+  /* after the fields they override, as cg_apply_resources writes them */
+  for (i = 0; v2 && i < r->unified_len; i++)
+    if (r->unified[i].key && r->unified[i].value)
+      prop_unified (&p, r->unified[i].key, r->unified[i].value, now == NULL);
+  return p.rc < 0 ? p.rc : p.n;
 }
 
 static uint64_t now_usec (void)
@@ -255,7 +516,7 @@ static int start_scope (sd_bus *bus, struct capsa_cgroup *cg, struct sd_priv *p,
                                "Slice", "s", p->slice, "Delegate", "b", 1, "DefaultDependencies",
                                "b", 0, "PIDs", "au", 1, (uint32_t)pid);
   if (r >= 0)
-    r = append_resources (m, p->res);
+    r = append_resources (m, p->res, NULL);
   if (r >= 0)
     r = sd_bus_message_close_container (m);
   if (r >= 0)
@@ -388,7 +649,7 @@ static int set_properties (struct capsa_cgroup *cg, struct sd_priv *p,
   if (r >= 0)
     r = sd_bus_message_open_container (m, 'a', "(sv)");
   if (r >= 0)
-    r = n = append_resources (m, res);
+    r = n = append_resources (m, res, &p->set);
   if (r >= 0)
     r = sd_bus_message_close_container (m);
   if (r < 0)
