@@ -14,6 +14,24 @@
 #include "error.h"
 #include "git-commit.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan+UBSan builds (--enable-sanitizers): the defaults for runs the test's ASAN_OPTIONS and
+ * UBSAN_OPTIONS do not reach (conmon and the containerd shim start capsa with an environment of
+ * their own).  LeakSanitizer cannot stop a process that joined a container's pid namespace (capsa
+ * exec spins at exit), so it is off unless the environment turns it on; UBSan stops at its first
+ * report so that a test fails. */
+const char *__asan_default_options (void);
+const char *__asan_default_options (void)
+{
+  return "detect_leaks=0";
+}
+const char *__ubsan_default_options (void);
+const char *__ubsan_default_options (void)
+{
+  return "halt_on_error=1:print_stacktrace=1";
+}
+#endif
+
 struct capsa_command
 {
   const char *name;
