@@ -801,6 +801,19 @@ expect_probes () {
     systemctl daemon-reload
     grep -qx 'default 77' "$d/io.weight"
   fi
+  # cpu.idle is CPUWeight=idle to systemd; leaving idle keeps the cgroup's weight
+  if [ -e "$d/cpu.idle" ]; then
+    echo '{"cpu":{"idle":1}}' | capsa update -r - ctr
+    [ "$(systemctl show -P CPUWeight "$u")" = idle ]
+    systemctl daemon-reload
+    [ "$(cat "$d/cpu.idle")" = 1 ]
+    echo '{"unified":{"cpu.idle":"0"}}' | capsa update -r - ctr
+    local w
+    w=$(cat "$d/cpu.weight")
+    systemctl daemon-reload
+    [ "$(cat "$d/cpu.idle")" = 0 ]
+    [ "$(cat "$d/cpu.weight")" = "$w" ]
+  fi
   capsa delete -f ctr
   no_cgroup_left
 }

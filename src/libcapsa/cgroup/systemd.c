@@ -327,11 +327,31 @@ static bool cgroup_cfs (struct cg_set *s, int64_t *quota, uint64_t *period)
   return parse_cpu_max (per, quota, &v) && (*period = v) > 0;
 }
 
+/* cpu.idle: systemd writes it from CPUWeight (0 is "idle", systemd >= 252), so the weight must
+ * say it.  Leaving idle gives the unit the cgroup's weight (an update wrote it already) or, when
+ * the cgroup has none to give, systemd's default. */
+static void prop_cpu_idle (struct props *p, bool idle, struct cg_set *now)
+{
+  struct cg_dir *d = now ? cg_set_v2 (now) : NULL;
+  char buf[32];
+  uint64_t w;
+
+  if (idle)
+    prop_u64 (p, "CPUWeight", 0);
+  else if (now == NULL)
+    return; /* a new scope is not idle */
+  else if (d && cg_read (d->dir, "cpu.weight", buf, sizeof (buf)) >= 0
+           && parse_value (buf, false, false, &w) && w >= 1 && w <= 10000)
+    prop_u64 (p, "CPUWeight", w);
+  else
+    prop_u64 (p, "CPUWeight", UINT64_MAX);
+}
+
 /* A linux.resources.unified key systemd has a property for (cgroup v2 only): systemd re-applies
  * its properties to the cgroup (at a daemon-reload, or when it realizes a sibling), so these keys
  * must be properties too; the others are written into the delegated scope only, and systemd
- * leaves them alone.  cpu.max is the caller's (it combines with .cpu.quota/.cpu.period). */
-static void prop_unified (struct props *p, const char *k, const char *v, bool create)
+ * leaves them alone.  cpu.max and cpu.idle are the caller's (they combine with .cpu fields). */
+static void prop_unified (struct props *p, const char *k, const char *v, struct cg_set *now)
 {
   static const struct
   {
@@ -367,7 +387,7 @@ static void prop_unified (struct props *p, const char *k, const char *v, bool cr
     prop_cpuset (p, "AllowedCPUs", v);
   else if (strcmp (k, "cpuset.mems") == 0)
     prop_cpuset (p, "AllowedMemoryNodes", v);
-  else if (strcmp (k, "memory.oom.group") == 0 && create && parse_value (v, false, false, &n)
+  else if (strcmp (k, "memory.oom.group") == 0 && now == NULL && parse_value (v, false, false, &n)
            && n <= 1)
     /* systemd writes memory.oom.group from the scope's OOMPolicy (kill: 1, else 0), which it
      * takes only when it creates the unit: an update's value lasts until a daemon-reload. */
@@ -384,6 +404,7 @@ static int append_resources (sd_bus_message *m, const struct oci_resources *r, s
   struct props p = { m, 0, 0 };
   bool v2 = capsa_cgroup_mode () == CAPSA_CGROUP_V2;
   const char *cpu_max = NULL;
+  int idle = -1; /* cpu.idle to give: -1 none */
   size_t i;
 
   if (r == NULL)
@@ -426,6 +447,8 @@ static int append_resources (sd_bus_message *m, const struct oci_resources *r, s
         }
       prop_cpu_quota (&p, quota, period);
     }
+  if (v2 && r->cpu && r->cpu->idle_present && (r->cpu->idle == 0 || r->cpu->idle == 1))
+    idle = (int)r->cpu->idle;
   if (r->pids && (r->pids->limit > 0 || r->pids->limit == -1))
     prop_u64 (&p, "TasksMax", r->pids->limit < 0 ? UINT64_MAX : (uint64_t)r->pids->limit);
   if (r->block_io && r->block_io->weight_present && r->block_io->weight >= 10
@@ -439,7 +462,16 @@ static int append_resources (sd_bus_message *m, const struct oci_resources *r, s
   /* after the fields they override, as cg_apply_resources writes them */
   for (i = 0; v2 && i < r->unified_len; i++)
     if (r->unified[i].key && r->unified[i].value)
-      prop_unified (&p, r->unified[i].key, r->unified[i].value, now == NULL);
+      {
+        uint64_t n;
+        if (strcmp (r->unified[i].key, "cpu.idle") != 0)
+          prop_unified (&p, r->unified[i].key, r->unified[i].value, now);
+        else if (parse_value (r->unified[i].value, false, false, &n) && n <= 1)
+          idle = (int)n;
+      }
+  /* last: an idle cgroup's CPUWeight is "idle", whatever weight came before */
+  if (idle >= 0)
+    prop_cpu_idle (&p, idle == 1, now);
   return p.rc < 0 ? p.rc : p.n;
 }
 
