@@ -132,9 +132,7 @@ JSON
   console_receiver "$sock" "$out" $'typed\n'
   run_capsa exec -t --console-socket "$sock" ctr sh -c 'read l; tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; echo "got:$l"'
   assert_success
-  local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
-  kill "$RECEIVER" 2>/dev/null || true
+  stop_receiver
   tr -d '\r' <"$out" >"$out.txt"
   grep -q '^/dev/pts/[0-9]' "$out.txt" || fail "tty: $(cat "$out.txt")"
   grep -q '^all-tty$' "$out.txt" || fail "not a tty: $(cat "$out.txt")"

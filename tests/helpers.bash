@@ -360,3 +360,11 @@ PY
   RECEIVER=$!
   wait_for test -e "$2.ready"
 }
+
+# stop_receiver [TRIES]: give the console receiver TRIES x 50 ms (default 100) to see the
+# terminal close and exit, then end it.
+stop_receiver () {
+  local n=${1:-100} k
+  for ((k = 0; k < n; k++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
+  kill "$RECEIVER" 2>/dev/null || true
+}

@@ -224,9 +224,7 @@ status_field () {
   capsa_bg create --console-socket "$sock" -b "$BUNDLE" ctr
   capsa start ctr
   wait_status ctr stopped
-  local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
-  kill "$RECEIVER" 2>/dev/null || true
+  stop_receiver
   capsa delete ctr
   tr -d '\r' <"$out" >"$out.txt"
   grep -q '^/dev/pts/[0-9]' "$out.txt" || fail "tty: $(cat "$out.txt")"
@@ -242,9 +240,7 @@ status_field () {
   set_args sh -c 'stty size; echo detached-tty; sleep 0.2'
   capsa_bg run -d --console-socket "$sock" -b "$BUNDLE" ctr
   wait_status ctr stopped
-  local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
-  kill "$RECEIVER" 2>/dev/null || true
+  stop_receiver
   capsa delete ctr
   grep -q detached-tty "$out" || fail "console output: $(cat "$out")"
 }
@@ -258,9 +254,7 @@ status_field () {
   capsa_bg create --console-socket "$sock" -b "$BUNDLE" ctr
   capsa start ctr
   wait_status ctr stopped
-  local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
-  kill "$RECEIVER" 2>/dev/null || true
+  stop_receiver
   capsa delete ctr
   grep -q '33 111' "$out" || fail "console size: $(cat "$out")"
 }

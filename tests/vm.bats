@@ -374,9 +374,7 @@ debian_kernel () {
   capsa_bg create --console-socket "$sock" -b "$BUNDLE" ctr
   capsa start ctr
   wait_status ctr stopped
-  local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
-  kill "$RECEIVER" 2>/dev/null || true
+  stop_receiver
   capsa delete ctr
   tr -d '\r' <"$out" >"$out.txt"
   grep -q '^/dev/pts/[0-9]' "$out.txt" || fail "tty: $(cat "$out.txt")"
@@ -433,9 +431,7 @@ PY
   capsa_bg create --console-socket "$sock" -b "$BUNDLE" ctr
   capsa start ctr
   wait_status ctr stopped
-  local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
-  kill "$RECEIVER" 2>/dev/null || true
+  stop_receiver
   capsa delete ctr
   tr -d '\r' <"$out" >"$out.txt"
   grep -q '^33 111$' "$out.txt" || fail "initial size: $(cat "$out.txt")"
@@ -452,9 +448,7 @@ PY
   wait_for grep -q ready "$OUT"
   resize_receiver "$sock" "$out"
   capsa exec -d -t --console-socket "$sock" ctr sh -c 'echo waiting; read line; sleep 0.2; stty size; echo "got:$line"; echo again; read line; sleep 0.2; stty size; echo "got:$line"'
-  local i
-  for ((i = 0; i < 300; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
-  kill "$RECEIVER" 2>/dev/null || true
+  stop_receiver 300
   tr -d '\r' <"$out" >"$out.txt"
   grep -q '^44 132$' "$out.txt" || fail "size after the resize: $(cat "$out.txt")"
   grep -q '^got:go$' "$out.txt" || fail "input: $(cat "$out.txt")"
@@ -516,9 +510,7 @@ PY
   console_receiver "$sock" "$out" $'typed-input\n'
   run capsa exec -t --console-socket "$sock" ctr sh -c 'read line; tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; echo "got:$line"; uname -r; exit 5' </dev/null
   assert_equal "$status" 5
-  local i
-  for ((i = 0; i < 100; i++)); do kill -0 "$RECEIVER" 2>/dev/null || break; sleep 0.05; done
-  kill "$RECEIVER" 2>/dev/null || true
+  stop_receiver
   tr -d '\r' <"$out" >"$out.txt"
   grep -q '^/dev/pts/[0-9]' "$out.txt" || fail "tty: $(cat "$out.txt")"
   grep -q '^all-tty$' "$out.txt" || fail "not a tty: $(cat "$out.txt")"
