@@ -114,6 +114,25 @@ leftovers () {
   no_cgroup_left
 }
 
+# in_own_cgroup PID: every hierarchy of /proc/PID/cgroup names the container's cgroup.
+in_own_cgroup () {
+  local line
+  while IFS= read -r line; do
+    [[ "${line##*:}" == */"$CG_NAME" ]] || fail "process $1 is not in the container's cgroup: $line"
+  done <"/proc/$1/cgroup"
+}
+
+@test "the init and exec'd processes sit in the container's cgroup in every hierarchy" {
+  # they join it themselves (v1 tasks files, clone3 into the unified cgroup): check each one
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" ctr
+  in_own_cgroup "$(pid_of ctr)"
+  capsa exec -d --pid-file "$BATS_TEST_TMPDIR/epid" ctr sleep 1001
+  in_own_cgroup "$(cat "$BATS_TEST_TMPDIR/epid")"
+  capsa delete -f ctr
+  no_cgroup_left
+}
+
 @test "ps lists the container's processes (json and table)" {
   set_args sh -c 'sleep 1001 & sleep 1002 & wait'
   capsa_bg run -d -b "$BUNDLE" ctr
