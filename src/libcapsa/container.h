@@ -150,9 +150,10 @@ char *capsa_vm_description (void);
 const char *capsa_feature_line (void);
 
 /* cloned-binary.c, for the commands that execve container programs (create, run, exec).
- * Re-execute capsa from a sealed memfd copy of itself unless already running from one (returns
- * 0 then; on success of the re-exec it does not return).  Protects the host binary from being
- * rewritten through /proc/<pid>/exe by a container that makes capsa run inside it. */
+ * Re-execute capsa through a read-only bind mount of its binary in no mount namespace (else from
+ * a sealed memfd copy) unless already running from one (returns 0 then; on success of the
+ * re-exec it does not return).  Protects the host binary from being rewritten through
+ * /proc/<pid>/exe by a container that makes capsa run inside it. */
 int capsa_ensure_cloned_binary (char **argv, capsa_error_t *err);
 /* Move the environment to the heap and zero the original block, which /proc/<pid>/environ of
  * this process and of its clones (the container init, the exec child) would show. */
