@@ -272,7 +272,9 @@ restart:
             goto fail_errno_parent;
           }
         plen += sprintf (prefix + plen, "/%s", comps[i]);
-        next = resolve_in_root (rootfd, prefix, O_PATH);
+        /* The first missing component was just looked up (the whole path, or the prefix one
+         * longer than `parent`, failed with ENOENT): go straight to creating it. */
+        next = i == start ? (errno = ENOENT, -1) : resolve_in_root (rootfd, prefix, O_PATH);
         if (next >= 0)
           {
             close (parent);
@@ -300,6 +302,16 @@ restart:
             char *rest, *nw;
             size_t j;
 
+            if (len < 0 && errno == EINVAL)
+              {
+                /* not a symlink: made by someone else since it was looked up */
+                next = resolve_in_root (rootfd, prefix, O_PATH);
+                if (next < 0)
+                  goto fail_errno_parent;
+                close (parent);
+                parent = next;
+                continue;
+              }
             if (len < 0)
               goto fail_errno_parent;
             target[len] = '\0';
