@@ -210,6 +210,14 @@ COMMANDS="create start run state kill delete list spec features"
   [ "$(echo "$output" | jq -r '.[] | select(.id == "c1") | .pid')" = "$pid1" ]
   [ "$(echo "$output" | jq -r '.[] | select(.id == "c1") | .status')" = created ]
   [ "$(echo "$output" | jq -r '.[] | select(.id == "c1") | .bundle')" = "$BUNDLE" ]
+  # the owner is the user owning the state dir, looked up when shown (as runc)
+  [ "$(echo "$output" | jq -r '.[] | select(.id == "c1") | .owner')" = "$(id -un)" ]
+  run_capsa state c1
+  [ "$(echo "$output" | jq -r .owner)" = "$(id -un)" ]
+  chown 4242 "$ROOT/c1"
+  run_capsa state c1
+  [ "$(echo "$output" | jq -r .owner)" = "#4242" ]
+  chown 0 "$ROOT/c1"
   run_capsa list --format yaml
   assert_failure
   capsa delete --force c1

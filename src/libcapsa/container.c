@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -319,12 +318,6 @@ static void now_rfc3339 (char *buf, size_t len)
   snprintf (buf, len, "%s.%09ldZ", t, ts.tv_nsec);
 }
 
-static char *owner_name (void)
-{
-  struct passwd *pw = getpwuid (geteuid ());
-  return strdup (pw ? pw->pw_name : "");
-}
-
 static int load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o,
                         capsa_error_t *err)
 {
@@ -617,7 +610,6 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   st->bundle = strdup (ctx.bundle);
   st->rootfs = strdup (ctx.rootfs);
   st->created = strdup (created);
-  st->owner = owner_name ();
   st->annotations = ctx.config->annotations;
   st->annotations_len = ctx.config->annotations_len;
 

@@ -220,7 +220,8 @@ int capsa_state_write (const char *dir, const struct capsa_state_file *s, capsa_
   gen_str (gen, "bundle", s->bundle);
   gen_str (gen, "rootfs", s->rootfs);
   gen_str (gen, "created", s->created);
-  gen_str (gen, "owner", s->owner);
+  if (s->owner)
+    gen_str (gen, "owner", s->owner);
   yajl_gen_string (gen, (const unsigned char *)"pidns", 5);
   yajl_gen_bool (gen, s->pidns);
   yajl_gen_string (gen, (const unsigned char *)"started", 7);
@@ -465,10 +466,27 @@ char *capsa_state_oci_json (const struct capsa_state_file *s, const char *status
   gen_str (gen, "bundle", s->bundle);
   gen_str (gen, "rootfs", s->rootfs);
   gen_str (gen, "created", s->created);
-  gen_str (gen, "owner", s->owner);
+  if (s->owner)
+    gen_str (gen, "owner", s->owner);
   gen_annotations (gen, s->annotations, s->annotations_len);
   yajl_gen_map_close (gen);
   return gen_finish (gen);
+}
+
+/* The user owning the state dir, as `state` and `list` show it (looked up when shown, not at
+ * create: the user database lookup, NSS and all, was a dozen syscalls on every create). */
+static void fill_owner (struct capsa_state_file *s, const char *dir)
+{
+  struct stat st;
+  struct passwd *pw;
+
+  if (s->owner != NULL || stat (dir, &st) < 0)
+    return;
+  pw = getpwuid (st.st_uid);
+  if (pw != NULL)
+    s->owner = strdup (pw->pw_name);
+  else if (asprintf (&s->owner, "#%u", (unsigned)st.st_uid) < 0)
+    s->owner = NULL;
 }
 
 /* For readers that do not hold the state dir's lock (state, list): a container still
@@ -492,6 +510,7 @@ static void info_from_state (struct capsa_container_info *ci, const char *dir,
                              struct capsa_state_file *s)
 {
   const char *status = status_unlocked (dir, s);
+  fill_owner (s, dir);
   ci->id = s->id;
   s->id = NULL;
   ci->pid = strcmp (status, "stopped") == 0 ? 0 : s->pid;
@@ -589,6 +608,7 @@ int capsa_container_state (struct capsa_global *g, const char *id, char **out, c
                                "(delete removes it)",
                                id);
     }
+  fill_owner (&s, dir);
   *out = capsa_state_oci_json (&s, status_unlocked (dir, &s), true);
   capsa_state_file_free (&s);
   free (dir);
