@@ -761,6 +761,9 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   st->start_time = capsa_process_start_time (init);
   st->pidns = ((plan.new_flags | plan.joined) & CLONE_NEWPID) != 0;
   st->vm = ctx.vm;
+  /* `run` has no exec fifo, so `started` changes no status it reports: written now, it saves
+   * run a third state.json write (an open, a write and a rename). */
+  st->started = for_run;
   if (ctx.config->hooks)
     {
       st->poststart_hooks = ctx.config->hooks->poststart_len > 0;
@@ -1048,9 +1051,7 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
   if (do_create (g, o, true, &c, err) < 0)
     return -1;
   capsa_fault_point ("run:after-create");
-  c.st.started = true;
-  if (capsa_state_write (c.dir, &c.st, err) < 0
-      || capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
+  if (capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
     goto fail;
   /* EOF means execve succeeded (the socket is close-on-exec); a message is an error. */
   if (capsa_sync_recv (c.sync, 0, &msg, err) < 0)
