@@ -371,6 +371,17 @@ mountinfo_of () {
   assert_line --regexp '^ *00 00$'
 }
 
+@test "linux.devices replaces what the rootfs has at the path (no /dev tmpfs)" {
+  mkdir -p "$BUNDLE/rootfs/dev"
+  echo stale >"$BUNDLE/rootfs/dev/mynull"
+  cfg '.mounts |= map(select(.destination != "/dev"))
+       | .linux.devices = [{path: "/dev/mynull", type: "c", major: 1, minor: 3, fileMode: 438}]'
+  run_in_ctr 'stat -c "%n %F %t:%T %a" /dev/mynull'
+  assert_success
+  assert_line '/dev/mynull character special file 1:3 666'
+  rm -f "$BUNDLE/rootfs/dev/mynull"
+}
+
 @test "sysctl values are set inside the container's namespaces only" {
   local host_msgmax host_ttl
   host_msgmax=$(cat /proc/sys/kernel/msgmax)

@@ -120,12 +120,11 @@ static int create_device (struct capsa_ctx *ctx, int rootfd, const struct dev_sp
       goto out;
     }
 
-  if (unlinkat (parent, base, 0) < 0 && errno != ENOENT)
-    {
-      capsa_make_error (err, errno, "create device \"%s\"", d->path);
-      goto out;
-    }
-  if (mknodat (parent, base, type | (d->mode & 07777), makedev (d->major, d->minor)) < 0)
+  /* Whatever the rootfs has at that name is replaced (usually nothing: /dev is a fresh tmpfs,
+   * so try the mknod first). */
+  if (mknodat (parent, base, type | (d->mode & 07777), makedev (d->major, d->minor)) < 0
+      && (errno != EEXIST || unlinkat (parent, base, 0) < 0
+          || mknodat (parent, base, type | (d->mode & 07777), makedev (d->major, d->minor)) < 0))
     {
       capsa_make_error (err, errno, "mknod device \"%s\"", d->path);
       goto out;

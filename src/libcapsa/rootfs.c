@@ -489,8 +489,13 @@ int capsa_rootfs_finalize (struct capsa_ctx *ctx, capsa_error_t *err)
           return capsa_make_error (err, errno, "pivot_root to \"%s\"", ctx->rootfs);
         }
       /* Through an fd of the old root: a path such as "." can resolve to the new root, and
-       * making that recursively slave would undo the propagation of the container's mounts. */
-      if (capsa_mount_setattr (oldroot, true, 0, 0, MS_SLAVE, "the old root", err) < 0)
+       * making that recursively slave would undo the propagation of the container's mounts.
+       * Not needed when prepare made the whole tree rslave or rprivate (the default): a walk
+       * over every mount of the host's copy. */
+      bool tree_unshared
+        = prop == 0 || prop == (MS_SLAVE | MS_REC) || prop == (MS_PRIVATE | MS_REC);
+      if (!tree_unshared
+          && capsa_mount_setattr (oldroot, true, 0, 0, MS_SLAVE, "the old root", err) < 0)
         {
           close (oldroot);
           return -1;
