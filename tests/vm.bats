@@ -267,6 +267,25 @@ debian_kernel () {
   echo "# Debian kernel $release: run /bin/true in $(((t1 - t0) / 1000000)) ms (load $(cut -d' ' -f1 /proc/loadavg))" >&3
 }
 
+@test "vm: Debian's kernel boots with its TCG speed settings: modules without BTF or signature, no rep string copies, no zeroing of every allocation" {
+  debian_kernel
+  local mods=$BATS_TEST_TMPDIR/mods m
+  mkdir "$mods"
+  (cd "$mods" && cpio -i --quiet -d 'modules/*' <"$DEBIAN_KERNEL/initramfs")
+  [ -s "$mods/modules/load" ] || fail "no modules/load in $DEBIAN_KERNEL/initramfs"
+  for m in $(cat "$mods/modules/load"); do
+    ! readelf -S "$mods/modules/$m.ko" | grep -qw '\.BTF' || fail "$m.ko still has its .BTF section"
+    [ "$(tail -c 28 "$mods/modules/$m.ko")" != "~Module signature appended~" ] || fail "$m.ko still signed"
+  done
+  set_args sh -c 'grep -m1 "^flags" /proc/cpuinfo | tr " " "\n" | grep -xE "erms|rep_good"; tr " " "\n" </proc/cmdline | grep -x init_on_alloc=0'
+  cfg '.annotations["run.oci.handler"] = "vm" | .annotations["run.oci.vm.accel"] = "tcg"
+       | .vm = {"kernel": {"path": $k, "initrd": $i}}' \
+    --arg k "$DEBIAN_KERNEL/vmlinux" --arg i "$DEBIAN_KERNEL/initramfs"
+  run_ctr
+  assert_equal "$status" 0
+  assert_equal "$output" "init_on_alloc=0"
+}
+
 @test "vm: kill delivers a trapped SIGTERM to the workload; state running then stopped" {
   vm_on
   set_args sh -c 'trap "echo trapped; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
