@@ -197,6 +197,19 @@ mountinfo_of () {
   assert_line /sys/fs/cgroup/memory/cgroup.procs
 }
 
+@test "cgroup (v1) mount without a cgroup namespace shows the container's own cgroups" {
+  grep -q ' - cgroup cgroup ' /proc/self/mountinfo || skip "host has no cgroup v1 hierarchies"
+  [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ] || skip "no v1 memory hierarchy"
+  cfg '.linux.namespaces |= map(select(.type != "cgroup"))
+       | .mounts |= map(select(.destination != "/sys/fs/cgroup"))
+       | .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "ro"]}]
+       | .linux.resources.memory = {limit: 67108864}'
+  run_in_ctr 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes; grep " /sys/fs/cgroup/memory " /proc/self/mountinfo'
+  assert_success
+  assert_line 67108864
+  assert_line --regexp ' /sys/fs/cgroup/memory ro,.* - cgroup '
+}
+
 @test "overlay mount with lowerdir, upperdir and workdir" {
   local o=$BATS_TEST_TMPDIR/ovl
   mkdir -p "$o/lower" "$o/upper" "$o/work"

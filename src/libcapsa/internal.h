@@ -160,6 +160,10 @@ int capsa_write_file_at (int dirfd, const char *name, const void *data, size_t l
 /* Write atomically (temp file + rename). */
 int capsa_write_file_atomic (const char *path, const void *data, size_t len, capsa_error_t *err);
 int capsa_read_file (const char *path, char **out, size_t *len, capsa_error_t *err);
+/* /proc/self/mountinfo, read once per process (utils.c); _cached: what this process or the
+ * process it was forked from read, or NULL. */
+const char *capsa_mountinfo (capsa_error_t *err);
+const char *capsa_mountinfo_cached (void);
 /* mkdir -p below dirfd, relative path, without following symlinks out of dirfd. */
 int capsa_mkdir_p (const char *path, mode_t mode, capsa_error_t *err);
 /* Resolve `path` inside the directory `rootfd` (openat2 RESOLVE_IN_ROOT, with an equivalent

@@ -673,6 +673,7 @@ static int mount_cgroup_v1 (struct capsa_ctx *ctx, int rootfd, const struct oci_
                             int targetfd, const struct capsa_mount_opts *o, capsa_error_t *err)
 {
   unsigned long flags = o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+  const char *snap;
   FILE *f;
   char *line = NULL;
   size_t cap = 0;
@@ -683,7 +684,11 @@ static int mount_cgroup_v1 (struct capsa_ctx *ctx, int rootfd, const struct oci_
                      (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755", err);
   if (tmp < 0)
     return -1;
-  f = fopen ("/proc/self/mountinfo", "re");
+  /* The host's cgroup mounts, as the runtime read them for its cgroup manager before this
+   * process was forked (the fresh mount namespace has them unchanged; its cgroup namespace
+   * would change their roots, so a new one reads them again). */
+  snap = ctx->new_cgroupns ? NULL : capsa_mountinfo_cached ();
+  f = snap ? fmemopen ((void *)snap, strlen (snap), "r") : fopen ("/proc/self/mountinfo", "re");
   if (f == NULL)
     {
       close (tmp);

@@ -112,6 +112,25 @@ int capsa_read_file (const char *path, char **out, size_t *len, capsa_error_t *e
   return 0;
 }
 
+/* The text of /proc/self/mountinfo, read at most once per process: generating it costs the
+ * kernel a path walk per mount.  A process forked after the first read (the container init)
+ * keeps the copy: capsa_mountinfo_cached() gives it there, for views of the parent's mounts
+ * that the init's fresh copy of the mount namespace still has unchanged. */
+static char *mountinfo_text;
+
+const char *capsa_mountinfo (capsa_error_t *err)
+{
+  if (mountinfo_text == NULL
+      && capsa_read_file ("/proc/self/mountinfo", &mountinfo_text, NULL, err) < 0)
+    return NULL;
+  return mountinfo_text;
+}
+
+const char *capsa_mountinfo_cached (void)
+{
+  return mountinfo_text;
+}
+
 const char *capsa_fd_path (int fd, char *buf)
 {
   snprintf (buf, 32, "/proc/self/fd/%d", fd);

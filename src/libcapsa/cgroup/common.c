@@ -16,6 +16,7 @@
 
 #include "cgroup-private.h"
 #include "fault.h"
+#include "internal.h"
 
 static struct cg_host host;
 static bool host_done;
@@ -95,6 +96,7 @@ static int host_parse (capsa_error_t *err)
 {
   struct self_line lines[32];
   size_t nlines = 0, i;
+  const char *text;
   char *line = NULL;
   size_t cap = 0;
   FILE *f;
@@ -117,10 +119,17 @@ static int host_parse (capsa_error_t *err)
     }
   fclose (f);
 
-  f = fopen ("/proc/self/mountinfo", "re");
+  /* (the snapshot the container init reuses for its cgroup mounts: mounts.c) */
+  text = capsa_mountinfo (err);
+  if (text == NULL)
+    {
+      capsa_error_prefix (err, "cgroup");
+      goto out;
+    }
+  f = fmemopen ((void *)text, strlen (text), "r");
   if (f == NULL)
     {
-      capsa_make_error (err, errno, "cgroup: open `/proc/self/mountinfo`");
+      capsa_make_error (err, errno, "cgroup: read `/proc/self/mountinfo`");
       goto out;
     }
   while (getline (&line, &cap, f) > 0)
