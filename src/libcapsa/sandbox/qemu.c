@@ -74,11 +74,13 @@ char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
   add (&a, "-accel");
   add (&a, plan->kvm ? "kvm" : "tcg,tb-size=64");
   add (&a, "-cpu");
-  /* A packaged kernel under TCG: without ERMS, and as a K8 revision whose string instructions
-   * the kernel does not trust (no REP_GOOD), it copies and clears memory with unrolled loops.
-   * TCG runs every iteration of a rep-prefixed instruction as a separate block, and such a
-   * kernel clears and copies much memory at boot and when it loads its modules. */
-  add (&a, plan->kvm ? "host" : plan->modular ? "max,erms=off,model=1" : "max");
+  /* Under TCG, a CPU without ERMS, and a K8 revision whose string instructions the kernel does
+   * not trust (no REP_GOOD): the kernel then copies and clears memory with unrolled loops, and
+   * glibc's memcpy/memset in the guest (agent, workload) avoid rep-prefixed moves too.  TCG runs
+   * every iteration of a rep-prefixed instruction as a separate block.  A packaged kernel
+   * clears and copies much memory at boot and when it loads its modules; with the project's
+   * kernel, a `run` of /bin/true takes about 0.15 s less CPU time. */
+  add (&a, plan->kvm ? "host" : "max,erms=off,model=1");
   add (&a, "-smp");
   add (&a, "%u", plan->vcpus);
   add (&a, "-m");
