@@ -591,7 +591,7 @@ static bool hier_wanted (const struct cg_hier *h)
 /* How many trailing components of `dir` are missing now (what mkdir_levels would create), never
  * looking at or above the mount point (the first `stop` bytes); `exist` gets the deepest existing
  * ancestor.  -1 with errno when that cannot be told. */
-static int missing_levels (const char *dir, size_t stop, char *exist, size_t len)
+static int missing_levels (const char *dir, size_t stop, const char *known, char *exist, size_t len)
 {
   struct stat st;
   int n = 0;
@@ -604,7 +604,8 @@ static int missing_levels (const char *dir, size_t stop, char *exist, size_t len
   for (;;)
     {
       char *slash;
-      if (stat (exist, &st) == 0)
+      /* `known` exists: no stat (the walk through the cgroup mount is the cost) */
+      if ((known != NULL && strcmp (exist, known) == 0) || stat (exist, &st) == 0)
         return n;
       if (errno != ENOENT)
         return -1;
@@ -631,7 +632,7 @@ static int set_plan (struct cg_set *s, const struct cg_host *hs, const char *id,
   for (i = 0; i < hs->n; i++)
     {
       const struct cg_hier *h = &hs->h[i];
-      char path[PATH_MAX], dir[PATH_MAX], exist[PATH_MAX];
+      char path[PATH_MAX], dir[PATH_MAX], exist[PATH_MAX], own_dir[PATH_MAX];
       struct cg_dir *d;
       size_t rl;
       int n;
@@ -672,7 +673,14 @@ static int set_plan (struct cg_set *s, const struct cg_host *hs, const char *id,
           capsa_make_error (err, ENAMETOOLONG, "cgroup `%s`", path);
           goto fail;
         }
-      n = missing_levels (dir, strlen (h->mnt), exist, sizeof (exist));
+      /* Our own cgroup exists while we are in it: the usual parent needs no lookup. */
+      if (!path_under (h->own, h->root)
+          || (size_t)snprintf (own_dir, sizeof (own_dir), "%s%s", h->mnt,
+                               strcmp (h->own + rl, "/") == 0 || h->own[rl] == '\0' ? ""
+                                                                                    : h->own + rl)
+               >= sizeof (own_dir))
+        own_dir[0] = '\0';
+      n = missing_levels (dir, strlen (h->mnt), own_dir[0] ? own_dir : NULL, exist, sizeof (exist));
       if (n < 0 && rootless && (errno == EACCES || errno == EPERM))
         {
           capsa_debug ("cgroup: skip `%s` (rootless): %s", dir, strerror (errno));
