@@ -31,10 +31,11 @@ floor () {
     >/dev/null 2>&1 || true
 }
 # Debian's kernel as capsa boots it: ACPI on (it finds virtio-mmio devices only there) and its
-# APIC timer (no noapictimer), a CPU without rep string copies, no zeroing of every allocation;
-# the floor loads no modules.
+# APIC timer (no noapictimer), a CPU without rep string copies, no zeroing of every allocation,
+# its RAM in a memfd (no transparent huge pages); the floor loads no modules.
 floor_debian () {
-  qemu-system-x86_64 -M microvm -accel tcg,tb-size=64 -cpu max,erms=off,model=1 -m 256M -nodefaults \
+  qemu-system-x86_64 -M microvm,memory-backend=ram -object memory-backend-memfd,id=ram,size=256M \
+    -accel tcg,tb-size=64 -cpu max,erms=off,model=1 -m 256M -nodefaults \
     -no-user-config -nographic -no-reboot -monitor none -serial none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$debian/vmlinux" -initrd "$work/floor.cpio" \
     -append "console=ttyS0 quiet panic=-1 noreplace-smp cryptomgr.notests rodata=off init_on_alloc=0 tsc_early_khz=$khz rdinit=/init" \
