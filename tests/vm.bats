@@ -71,6 +71,40 @@ has_line () {
   assert_equal "$status" 3
 }
 
+@test "vm: the exit status is reported when the host side falls behind the VM (records still queued at its exit)" {
+  # The supervisor (the container's init on the host) is stopped while the VM boots, runs the
+  # workload and powers off; continued, it finds the records, the end of the output and the
+  # VMM's exit all at once, as on a loaded machine. It read one record per round and left when
+  # the VMM and the output were done: the exit status was lost ("without reporting").
+  vm_on
+  set_args sh -c 'exit 3'
+  local sup= vmm= n=0 rc=$BATS_TEST_TMPDIR/rc
+  (
+    status=0
+    capsa run -b "$BUNDLE" ctr </dev/null >"$OUT" 2>"$ERR" || status=$?
+    echo "$status" >"$rc"
+  ) &
+  while [ -z "$vmm" ] && [ $n -lt 1000 ]; do
+    case $sup in "" | 0 | null) sup=$(pid_of ctr 2>/dev/null || true) ;; esac
+    case $sup in "" | 0 | null) ;; *) vmm=$(awk '{print $1}' "/proc/$sup/task/$sup/children" 2>/dev/null || true) ;; esac
+    n=$((n + 1))
+    sleep 0.01
+  done
+  [ -n "$vmm" ] || fail "no hypervisor process under the supervisor '$sup'"
+  kill -STOP "$sup"
+  # the VM runs the workload and exits (a zombie until the supervisor runs again)
+  n=0
+  while [ "$(awk '{print $3}' "/proc/$vmm/stat" 2>/dev/null)" != Z ] && [ $n -lt 3000 ]; do
+    n=$((n + 1))
+    sleep 0.02
+  done
+  kill -CONT "$sup"
+  wait_for test -s "$rc"
+  run cat "$ERR"
+  refute_output --partial "without reporting"
+  assert_equal "$(cat "$rc")" 3
+}
+
 @test "vm: a workload killed by a signal gives 128+N" {
   set_args sh -c 'sh -c "kill -TERM \$\$"; exit $?'
   both run_ctr

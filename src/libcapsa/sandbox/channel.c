@@ -612,7 +612,11 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
   fcntl (errfd, F_SETFL, O_NONBLOCK);
   fcntl (console, F_SETFL, O_NONBLOCK);
 
-  while (!vmm_done || out >= 0 || errfd >= 0)
+  /* The control port is read to its end too: it can still hold records (one is read per round)
+   * when the VMM's exit and the end of the output arrive, e.g. the exit status queued behind
+   * REC_STARTED when this process was slow to run.  Only the VMM holds its other end, so its
+   * exit ends it. */
+  while (!vmm_done || out >= 0 || errfd >= 0 || ctl >= 0)
     {
       struct pollfd pfd[7 + 2 * MAX_EXECS];
       int exec_idx[MAX_EXECS], conn_idx[MAX_EXECS];
