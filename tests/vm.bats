@@ -502,7 +502,10 @@ PY
   grep -q '^got:go$' "$out.txt" || fail "input: $(cat "$out.txt")"
 }
 
-@test "vm: exec -d -t --console-socket: a resize of the console reaches the process's guest pty" {
+# exec_console_resize EXEC-FLAGS...: `capsa exec EXEC-FLAGS -t --console-socket` of a process
+# that waits for two resizes of the console (resize_receiver); each must reach its guest pty,
+# with the input typed after it. The exec's status is left in $EXEC_STATUS (the process exits 7).
+exec_console_resize () {
   command -v python3 >/dev/null || skip "python3 needed for the console receiver"
   local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
   vm_on
@@ -510,7 +513,9 @@ PY
   capsa_bg run -d -b "$BUNDLE" ctr
   wait_for grep -q ready "$OUT"
   resize_receiver "$sock" "$out"
-  capsa exec -d -t --console-socket "$sock" ctr sh -c 'echo waiting; read line; sleep 0.2; stty size; echo "got:$line"; echo again; read line; sleep 0.2; stty size; echo "got:$line"'
+  EXEC_STATUS=0
+  capsa exec "$@" -t --console-socket "$sock" ctr sh -c 'echo waiting; read line; sleep 0.2; stty size; echo "got:$line"; echo again; read line; sleep 0.2; stty size; echo "got:$line"; exit 7' \
+    || EXEC_STATUS=$?
   stop_receiver 300
   tr -d '\r' <"$out" >"$out.txt"
   grep -q '^44 132$' "$out.txt" || fail "size after the resize: $(cat "$out.txt")"
@@ -521,6 +526,16 @@ PY
   wait_status ctr stopped
   capsa delete ctr
   assert_no_leftovers ctr
+}
+
+@test "vm: exec -t --console-socket in the foreground: resizes reach the guest pty, the status comes back" {
+  exec_console_resize
+  assert_equal "$EXEC_STATUS" 7
+}
+
+@test "vm: exec -d -t --console-socket: a resize of the console reaches the process's guest pty" {
+  exec_console_resize -d
+  assert_equal "$EXEC_STATUS" 0
 }
 
 @test "vm: create then start without a pid namespace (the VMM's view has no /proc)" {

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -241,22 +242,35 @@ int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int 
   return 0;
 }
 
+/* The signals an exec relays to its process (SIGWINCH: the terminal's size instead). */
+static const int relayed[]
+  = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT, SIGWINCH };
+
+/* Block the relayed signals (and SIGCHLD when `child`) and return a signalfd for them; the
+ * previous mask goes to `old`. */
+static int relay_signalfd (bool child, sigset_t *old)
+{
+  sigset_t mask;
+  size_t i;
+
+  sigemptyset (&mask);
+  for (i = 0; i < sizeof (relayed) / sizeof (relayed[0]); i++)
+    sigaddset (&mask, relayed[i]);
+  if (child)
+    sigaddset (&mask, SIGCHLD);
+  sigprocmask (SIG_BLOCK, &mask, old);
+  return signalfd (-1, &mask, SFD_CLOEXEC);
+}
+
 /* The exec's side of its connection once the process runs: forwards our signals (and, on
  * SIGWINCH, the size of the terminal `winch_fd` when it is >= 0) and returns the status in
  * REC_EXIT. */
 static int exec_wait (int fd, int winch_fd, capsa_error_t *err)
 {
-  static const int fwd[]
-    = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT, SIGWINCH };
-  sigset_t mask, old;
+  sigset_t old;
   int sfd, status = -1;
-  size_t i;
 
-  sigemptyset (&mask);
-  for (i = 0; i < sizeof (fwd) / sizeof (fwd[0]); i++)
-    sigaddset (&mask, fwd[i]);
-  sigprocmask (SIG_BLOCK, &mask, &old);
-  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
+  sfd = relay_signalfd (false, &old);
   if (winch_fd >= 0)
     {
       /* A resize before SIGWINCH could reach us (the process may already be running): send
@@ -315,6 +329,35 @@ static int exec_wait (int fd, int winch_fd, capsa_error_t *err)
   if (status < 0)
     return capsa_make_error (err, 0, "the VM stopped before the process exited");
   return status;
+}
+
+/* A foreground exec's wait for its proxy (exec -t --console-socket): our signals go to the
+ * proxy, which relays them to the process; returns the process's status, which the proxy exits
+ * with. */
+static int wait_proxy (pid_t proxy)
+{
+  sigset_t old;
+  int sfd, st = 0;
+
+  sfd = relay_signalfd (true, &old);
+  for (;;)
+    {
+      struct signalfd_siginfo si;
+      pid_t w = waitpid (proxy, &st, WNOHANG);
+      if (w == proxy || (w < 0 && errno != EINTR))
+        break;
+      if (sfd < 0 || read (sfd, &si, sizeof (si)) != sizeof (si))
+        continue;
+      /* (the console's resizes reach the proxy itself) */
+      if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
+        kill (proxy, (int)si.ssi_signo);
+    }
+  if (sfd >= 0)
+    close (sfd);
+  sigprocmask (SIG_SETMASK, &old, NULL);
+  if (WIFSIGNALED (st))
+    return 128 + WTERMSIG (st);
+  return WIFEXITED (st) ? WEXITSTATUS (st) : 255;
 }
 
 /* A pty of the host for `exec -t --console-socket`: its master goes to the socket, its slave,
@@ -428,13 +471,8 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
       capsa_make_error (err, errno, "send the process to the VM");
       goto out;
     }
-  /* The supervisor holds the slave now; a detached exec's proxy keeps it too, as its
-     controlling terminal, to learn of resizes of the console (SIGWINCH). */
-  if (slave >= 0 && !detach)
-    {
-      close (slave);
-      slave = -1;
-    }
+  /* The supervisor holds the slave now; the exec's proxy keeps it too, as its controlling
+     terminal, to learn of resizes of the console (SIGWINCH). */
   /* REC_STARTED once it runs, or REC_EXIT when it could not be executed. */
   if (capsa_vm_recv_rec (fd, &tag, &d, &len) < 0 || (tag != REC_STARTED && tag != REC_EXIT))
     {
@@ -456,12 +494,18 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
           capsa_error_prefix (err, "pid file");
           goto out;
         }
-      ret = exec_wait (fd, restore ? 0 : -1, err);
-      goto out;
+      if (slave < 0)
+        {
+          ret = exec_wait (fd, restore ? 0 : -1, err);
+          goto out;
+        }
     }
-  /* Detached: a host process stands for the guest process (what the pid file names, e.g. for
-   * containerd's shim, which reaps it as a subreaper): it exits with the process's status,
-   * relays the signals it gets to it, and its death (SIGKILL) kills it. */
+  /* A host process stands for the guest process: it exits with the process's status, relays
+   * the signals it gets to it, and its death (SIGKILL) kills it.  Detached, it is what the pid
+   * file names (e.g. for containerd's shim, which reaps it as a subreaper).  With a console
+   * socket it is also a session leader whose controlling terminal is the console's slave: a
+   * resize of the console reaches it as SIGWINCH (a foreground exec stays in its caller's
+   * session and waits for it). */
   proxy = fork ();
   if (proxy < 0)
     {
@@ -490,6 +534,13 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
       }
       st = exec_wait (fd, slave, &e);
       _exit (st < 0 ? 255 : st);
+    }
+  if (!detach)
+    {
+      close (fd);
+      fd = -1;
+      ret = wait_proxy (proxy);
+      goto out;
     }
   snprintf (buf, sizeof (buf), "%d", (int)proxy);
   if (pid_file && capsa_write_file_atomic (pid_file, buf, strlen (buf), err) < 0)
