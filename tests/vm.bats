@@ -533,6 +533,33 @@ exec_console_resize () {
   assert_equal "$EXEC_STATUS" 7
 }
 
+@test "vm: a killed foreground exec -t --console-socket takes its proxy and its process along" {
+  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
+  local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out exe proxy= n=0
+  vm_on
+  set_args sh -c 'echo ready; exec sleep 1000'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -q ready "$OUT"
+  resize_receiver "$sock" "$out"
+  "$CAPSA" --root "$ROOT" exec -t --console-socket "$sock" ctr sleep 4242 </dev/null >/dev/null 2>&1 &
+  exe=$!
+  while [ -z "$proxy" ] && [ $n -lt 1000 ]; do
+    proxy=$(pgrep -P "$exe" 2>/dev/null || true)
+    n=$((n + 1))
+    sleep 0.02
+  done
+  [ -n "$proxy" ] || fail "no proxy under capsa exec $exe"
+  wait_for eval 'capsa exec ctr ps -o args | grep -q "^sleep 4242"'
+  kill -KILL "$exe"
+  wait_for eval '! kill -0 "$proxy" 2>/dev/null' || fail "the proxy $proxy outlived capsa exec"
+  wait_for eval '! capsa exec ctr ps -o args | grep -q "^sleep 4242"' || fail "the process outlived capsa exec"
+  stop_receiver 300
+  capsa kill ctr KILL
+  wait_status ctr stopped
+  capsa delete ctr
+  assert_no_leftovers ctr
+}
+
 @test "vm: exec -d -t --console-socket: a resize of the console reaches the process's guest pty" {
   exec_console_resize -d
   assert_equal "$EXEC_STATUS" 0

@@ -415,7 +415,7 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
   bool restore = false;
   int stdio[3] = { 0, 1, 2 }, slave = -1, fd = -1, ret = -1;
   size_t len;
-  pid_t proxy;
+  pid_t proxy, parent;
 
   if (p->args_len == 0 || p->args[0] == NULL)
     return capsa_make_error (err, 0, ".process.args: must not be empty");
@@ -506,6 +506,7 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
    * socket it is also a session leader whose controlling terminal is the console's slave: a
    * resize of the console reaches it as SIGWINCH (a foreground exec stays in its caller's
    * session and waits for it). */
+  parent = getpid ();
   proxy = fork ();
   if (proxy < 0)
     {
@@ -516,6 +517,10 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
     {
       int nul = open ("/dev/null", O_RDWR | O_CLOEXEC), st;
       capsa_error_t e = NULL;
+      /* A foreground exec's proxy dies with it (a killed capsa exec then kills the process, as
+       * its closed connection did before it had a proxy). */
+      if (!detach && (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != parent))
+        _exit (255);
       setsid ();
       if (nul >= 0)
         {
