@@ -20,6 +20,9 @@ setup () {
   [ -n "${CAPSA_VM_ASSETS:-}" ] && [ -f "$CAPSA_VM_ASSETS/vmlinux" ] && [ -f "$CAPSA_VM_ASSETS/initramfs" ] ||
     skip "guest kernel/initramfs missing (make vm-assets, or set CAPSA_VM_ASSETS)"
   export CAPSA_VM_ASSETS
+  # Boot snapshots of this run only: the suite's first VM of each shape saves its boot and the
+  # others start from it, as they would on a host in use (the snapshot tests use their own).
+  export CAPSA_VM_SNAPSHOT_DIR=$CAPSA_TEST_CACHE/vm-snapshots
   # The workload's cgroup must hold QEMU: give VMs room unless a test sets a limit.
   CAPSA_TEST_TIMEOUT=${CAPSA_VM_TEST_TIMEOUT:-90}
 }
@@ -760,4 +763,138 @@ s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); time.sleep(
   [ "$status" -ne 0 ]
   [[ "$stderr" == *"config.json (VM isolation mode): .linux.seccomp: SCMP_ACT_NOTIFY"*"not supported"* ]] || fail "$stderr"
   assert_no_leftovers ctr
+}
+
+# snapshots: the boot snapshots in the test's own directory (names, one per line).
+snapshots () {
+  ls -A "$CAPSA_VM_SNAPSHOT_DIR" 2>/dev/null || true
+}
+
+@test "vm: the first VM of a shape saves its boot; later ones start from it with fresh random numbers and the host's time" {
+  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
+  vm_on
+  set_args sh -c 'head -c 16 /dev/urandom | hexdump -v -e "1/1 \"%02x\""; echo; date +%s'
+  # nothing of the container that saved it may be in a snapshot
+  local secret=capsa-secret-$RANDOM$RANDOM$RANDOM
+  cfg '.process.env += ["SECRET=" + $s]' --arg s "$secret"
+  run_bg --debug run -b "$BUNDLE" ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  [[ "$stderr" == *"saving this VM's boot"* ]] || fail "the first run did not save its boot: $stderr"
+  [[ $(snapshots) =~ ^[0-9a-f]{16}\.vmstate$ ]] || fail "snapshot dir: $(snapshots)"
+  ! grep -q "$secret" "$CAPSA_VM_SNAPSHOT_DIR/$(snapshots)" || fail "the container's environment is in the snapshot"
+  cfg '.process.env -= ["SECRET=" + $s]' --arg s "$secret"
+  # The guest's clock would run on from the saved one: let the host's move away from it.
+  sleep 3
+  local r1 r2 t
+  run_bg --debug run -b "$BUNDLE" ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  [[ "$stderr" == *"starting from"* ]] || fail "the second run did not start from the snapshot: $stderr"
+  t=$(date +%s)
+  r1=$(sed -n 1p <<<"$output")
+  [ "${#r1}" -eq 32 ] || fail "random bytes: $output"
+  local g=$(sed -n 2p <<<"$output")
+  [ $((t - g)) -le 1 ] && [ $((g - t)) -le 1 ] || fail "guest time $g, host time $t"
+  run_bg --debug run -b "$BUNDLE" ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  [[ "$stderr" == *"starting from"* ]] || fail "the third run did not start from the snapshot: $stderr"
+  r2=$(sed -n 1p <<<"$output")
+  [ "$r1" != "$r2" ] || fail "two VMs started from one snapshot read the same random bytes: $r1"
+  assert_equal "$(snapshots | wc -l)" 1
+  assert_no_leftovers ctr
+}
+
+@test "vm: exec, kill and the exit status work in a VM started from a snapshot" {
+  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
+  vm_on
+  set_args true
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  [ -n "$(snapshots)" ] || fail "no snapshot saved"
+  set_args sh -c 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
+  capsa run -d -b "$BUNDLE" ctr </dev/null >/dev/null 2>"$ERR" || fail "run -d: $(cat "$ERR")"
+  run_bg exec ctr sh -c 'echo from exec; exit 5'
+  assert_equal "$status" 5
+  assert_equal "$output" "from exec"
+  capsa kill ctr TERM
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ "$(capsa state ctr | jq -r .status)" = stopped ] && break
+    sleep 0.1
+  done
+  assert_equal "$(capsa state ctr | jq -r .status)" stopped
+  capsa delete ctr
+  assert_no_leftovers ctr
+}
+
+@test "vm: run.oci.vm.snapshot=false boots every time and saves nothing" {
+  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
+  vm_on
+  cfg '.annotations["run.oci.vm.snapshot"] = "false"'
+  set_args echo booted
+  run_bg --debug run -b "$BUNDLE" ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  assert_equal "$output" booted
+  [[ "$stderr" != *"VM snapshots:"* ]] || fail "$stderr"
+  assert_equal "$(snapshots)" ""
+  cfg '.annotations["run.oci.vm.snapshot"] = "maybe"'
+  run_ctr
+  [ "$status" -ne 0 ] || fail "an unknown value was accepted"
+  [[ "$stderr" == *'config.json: .annotations["run.oci.vm.snapshot"]: unknown value "maybe"'* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "vm: two first VMs of a shape at once: one saves, the other boots; no partial file stays" {
+  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
+  vm_on
+  set_args echo up
+  # a second bundle: a cgroup of its own
+  cp -a "$BUNDLE" "$BATS_TEST_TMPDIR/b2"
+  jq '.linux.cgroupsPath += "-2"' "$BUNDLE/config.json" >"$BATS_TEST_TMPDIR/b2/config.json"
+  capsa run -b "$BUNDLE" ctr1 </dev/null >"$BATS_TEST_TMPDIR/o1" 2>&1 &
+  local p1=$!
+  capsa run -b "$BATS_TEST_TMPDIR/b2" ctr2 </dev/null >"$BATS_TEST_TMPDIR/o2" 2>&1 &
+  local p2=$!
+  wait $p1 || fail "ctr1: $(cat "$BATS_TEST_TMPDIR/o1")"
+  wait $p2 || fail "ctr2: $(cat "$BATS_TEST_TMPDIR/o2")"
+  grep -qx up "$BATS_TEST_TMPDIR/o1" && grep -qx up "$BATS_TEST_TMPDIR/o2" ||
+    fail "outputs: $(cat "$BATS_TEST_TMPDIR/o1" "$BATS_TEST_TMPDIR/o2")"
+  [[ $(snapshots) =~ ^[0-9a-f]{16}\.vmstate$ ]] || fail "snapshot dir: $(snapshots)"
+  assert_no_leftovers ctr1 ctr2
+}
+
+@test "vm: a snapshot a VM cannot start from is removed with a clear error; the next run boots and saves again" {
+  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
+  vm_on
+  set_args echo fine
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  local f
+  f=$(snapshots)
+  [ -n "$f" ] || fail "no snapshot saved"
+  head -c 4096 /dev/urandom >"$CAPSA_VM_SNAPSHOT_DIR/$f"
+  run_ctr
+  [ "$status" -ne 0 ] || fail "a VM started from a corrupt snapshot: $output"
+  [[ "$stderr" == *"did not start from the boot snapshot $f; removed it"* ]] || fail "$stderr"
+  assert_equal "$(snapshots)" ""
+  assert_no_leftovers ctr
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  assert_equal "$output" fine
+  assert_equal "$(snapshots)" "$f"
+}
+
+@test "vm: a changed kernel parameter is another VM shape, with a snapshot of its own" {
+  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
+  vm_on
+  set_args cat /proc/cmdline
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  cfg '.vm = {"kernel": {"path": $k, "parameters": ["capsa.test=1"]}}' --arg k "$CAPSA_VM_ASSETS/vmlinux"
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  [[ "$output" == *capsa.test=1* ]] || fail "kernel command line: $output"
+  assert_equal "$(snapshots | wc -l)" 2
+  run_ctr
+  [[ "$output" == *capsa.test=1* ]] || fail "kernel command line: $output"
+  assert_equal "$(snapshots | wc -l)" 2
 }

@@ -32,7 +32,9 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <time.h>
 #include <linux/filter.h>
+#include <linux/random.h>
 #include <linux/seccomp.h>
 
 #include "proto.h"
@@ -535,6 +537,61 @@ fail:
   _exit (code);
 }
 
+/* The container rootfs, mounted once the host sent the first setting that needs it: a VM
+ * restored from a snapshot (see sandbox/snapshot.c) was saved before this, and virtio-9p
+ * cannot be saved once the guest has attached to it. */
+static void mount_rootfs (void)
+{
+  static bool done;
+  if (done)
+    return;
+  done = true;
+  mkdir (NEWROOT, 0755);
+  /* cache=mmap: reads and writes still go straight to the host, as with cache=none, but page
+     faults (executables, libraries) read ahead by msize instead of one 4 KiB request each, and
+     shared writable mappings work. */
+  if (mount ("capsa-rootfs", NEWROOT, "9p", 0,
+             "trans=virtio,version=9p2000.L,msize=262144,cache=mmap")
+      < 0)
+    fatal ("mount the container rootfs (virtio-9p): %s", strerror (errno));
+}
+
+/* REC_SEED: the host's random bytes go into the kernel's pool and the kernel reseeds at once,
+ * so that guests restored from one snapshot do not share their random numbers from here on. */
+static void reseed (const char *d, size_t len)
+{
+  struct
+  {
+    struct rand_pool_info info;
+    char buf[256];
+  } r;
+  int fd = open ("/dev/urandom", O_WRONLY | O_CLOEXEC);
+  if (len > sizeof (r.buf))
+    len = sizeof (r.buf);
+  r.info.entropy_count = (int)len * 8;
+  r.info.buf_size = (int)len;
+  memcpy (r.buf, d, len);
+  if (fd < 0 || ioctl (fd, RNDADDENTROPY, &r.info) < 0 || ioctl (fd, RNDRESEEDCRNG) < 0)
+    fatal ("reseed the guest's random number generator: %s", strerror (errno));
+  close (fd);
+}
+
+/* REC_TIME: the host's CLOCK_REALTIME ("SECONDS NANOSECONDS"); a restored guest's clock would
+ * otherwise run on from when its snapshot was taken. */
+static void set_time (const char *d)
+{
+  struct timespec ts = { 0 };
+  long long sec = 0;
+  long nsec = 0;
+  if (sscanf (d, "%lld %ld", &sec, &nsec) == 2)
+    {
+      ts.tv_sec = (time_t)sec;
+      ts.tv_nsec = nsec;
+      if (clock_settime (CLOCK_REALTIME, &ts) < 0)
+        logmsg ("capsa-agent: set the clock: %m");
+    }
+}
+
 static void receive_spec (struct spec *s)
 {
   for (;;)
@@ -547,7 +604,16 @@ static void receive_spec (struct spec *s)
         {
         case REC_END:
           free (d);
+          mount_rootfs ();
           return;
+        case REC_SEED:
+          reseed (d, len);
+          free (d);
+          break;
+        case REC_TIME:
+          set_time (d);
+          free (d);
+          break;
         case REC_ARG:
           if (s->nargs < MAX_ITEMS)
             s->args[s->nargs++] = d;
@@ -602,6 +668,7 @@ static void receive_spec (struct spec *s)
           }
           break;
         case REC_MOUNT:
+          mount_rootfs ();
           do_mount (s, d, len);
           free (d);
           break;
@@ -903,14 +970,10 @@ int main (void)
   if (in < 0 || out < 0 || errfd < 0)
     fatal ("the stdio ports are missing");
 
-  mkdir (NEWROOT, 0755);
-  /* cache=mmap: reads and writes still go straight to the host, as with cache=none, but page
-     faults (executables, libraries) read ahead by msize instead of one 4 KiB request each, and
-     shared writable mappings work. */
-  if (mount ("capsa-rootfs", NEWROOT, "9p", 0,
-             "trans=virtio,version=9p2000.L,msize=262144,cache=mmap")
-      < 0)
-    fatal ("mount the container rootfs (virtio-9p): %s", strerror (errno));
+  /* Everything before this point is the same for every container booted with this kernel,
+     initramfs and VM shape: the host may save the VM here (a snapshot) and start later ones
+     from it. */
+  send_rec (REC_READY, "");
   receive_spec (&s);
   if (s.nargs == 0)
     fatal ("config.json: .process.args: must not be empty");

@@ -21,6 +21,8 @@
 /* REC_PIDNS: config.json has a new "pid" namespace: the workload is PID 1 of a pid namespace of
  * the guest (its proc mounts show that namespace) and exec'd processes join it. */
 #define REC_PIDNS 'P'
+#define REC_SEED 'R' /* random bytes from the host: the guest reseeds its RNG (first record) */
+#define REC_TIME 't' /* the host's CLOCK_REALTIME, "SECONDS NANOSECONDS" (second record) */
 #define REC_END 'E'
 /* host -> agent, while the workload runs */
 #define REC_KILL 'K' /* decimal signal number */
@@ -39,6 +41,9 @@
 #define REC_EXEC_EXIT 'y'
 #define REC_EXEC_STARTED 's' /* decimal id: the process was executed */
 /* agent -> host */
+/* REC_READY: booted, ports open, nothing of the container touched yet (the rootfs is mounted
+ * after the first settings arrive): the point where the host may save the VM as a snapshot. */
+#define REC_READY 'Y'
 #define REC_STARTED 'S' /* the workload was executed */
 #define REC_ERROR 'F'   /* one-line error text, before REC_EXIT */
 #define REC_EXIT 'X'    /* decimal exit status for the container: code, or 128+signal */

@@ -242,6 +242,18 @@ int capsa_vm_plan_build (struct capsa_ctx *ctx, struct capsa_vm_plan *plan, caps
       err, 0,
       "config.json: .annotations[\"run.oci.vm.accel\"]: unknown value \"%s\" (kvm, tcg, auto)",
       accel);
+  {
+    const char *snap = oci_kv_get (c->annotations, c->annotations_len, "run.oci.vm.snapshot");
+    static const char *const ok[] = { "true", "false", "on", "off", "1", "0" };
+    size_t k;
+    for (k = 0; snap && k < sizeof (ok) / sizeof (ok[0]) && strcmp (snap, ok[k]) != 0; k++)
+      ;
+    if (snap && k == sizeof (ok) / sizeof (ok[0]))
+      return capsa_make_error (
+        err, 0,
+        "config.json: .annotations[\"run.oci.vm.snapshot\"]: unknown value \"%s\" (true, false)",
+        snap);
+  }
   if (accel && strcmp (accel, "tcg") == 0)
     plan->kvm = false;
   else if (kvm_usable (&why))

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <termios.h>
 #include <sys/signalfd.h>
@@ -260,7 +261,22 @@ int capsa_vm_send_process (int fd, const struct oci_process *p)
 int capsa_vm_send_spec (int fd, const struct oci_config *c)
 {
   size_t i;
-  int r = capsa_vm_send_process (fd, c->process);
+  int r = 0;
+
+  /* First a fresh seed and the time: a guest restored from a snapshot has the saved ones. */
+  {
+    unsigned char seed[64];
+    struct timespec now;
+    char buf[64];
+    if (getrandom (seed, sizeof (seed), 0) != (ssize_t)sizeof (seed))
+      return -1;
+    r |= capsa_vm_send_rec (fd, REC_SEED, seed, sizeof (seed));
+    explicit_bzero (seed, sizeof (seed));
+    clock_gettime (CLOCK_REALTIME, &now);
+    snprintf (buf, sizeof (buf), "%lld %ld", (long long)now.tv_sec, now.tv_nsec);
+    r |= send_str (fd, REC_TIME, buf);
+  }
+  r |= capsa_vm_send_process (fd, c->process);
 
   if (c->process->terminal)
     {
@@ -580,6 +596,10 @@ static void ignore_handler (int sig)
   (void)sig;
 }
 
+/* How long a VM that saves its boot waits for the agent's REC_READY before it gives up saving
+ * (a boot takes 0.5-5 s here under TCG). */
+#define SAVE_READY_MS 20000
+
 static int boot_timeout_ms (void)
 {
   const char *s = getenv ("CAPSA_VM_BOOT_TIMEOUT");
@@ -587,8 +607,11 @@ static int boot_timeout_ms (void)
   return (v > 0 ? v : 60) * 1000;
 }
 
-int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int errfd, int console)
+int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int errfd, int console,
+                        const struct oci_config *c, struct capsa_vm_snapshot *snap)
 {
+  bool heard = false;             /* any record from the agent */
+  int ready_wait = SAVE_READY_MS; /* when saving: for the agent's REC_READY */
   static struct console_tail tail;
   sigset_t mask;
   int sfd, code = -1, vmm_status = 0, timeout = boot_timeout_ms ();
@@ -676,10 +699,28 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
             }
         }
       wait_ms = started || vmm_done ? -1 : timeout;
+      if (snap->mode == VM_SNAP_SAVE && !vmm_done && (wait_ms < 0 || wait_ms > ready_wait))
+        wait_ms = ready_wait > 0 ? ready_wait : 0;
       clock_gettime (CLOCK_MONOTONIC, &t0);
       r = poll (pfd, (nfds_t)nfds, vmm_done ? 2000 : wait_ms);
       if (r < 0 && errno == EINTR)
         continue;
+      clock_gettime (CLOCK_MONOTONIC, &t1);
+      ready_wait -= (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+      if (r == 0 && snap->mode == VM_SNAP_SAVE && !vmm_done && ready_wait <= 0)
+        {
+          /* An agent that never says it is ready (an initramfs from before snapshots) waits
+             for its settings: boot without saving. */
+          capsa_warn ("VM isolation mode: the guest agent did not report ready within %d s; "
+                      "not saving a boot snapshot",
+                      SAVE_READY_MS / 1000);
+          capsa_vm_snapshot_failed (snap);
+          if (capsa_vm_send_spec (ctl, c) < 0)
+            report ("send the process settings to the VM: %s", strerror (errno), NULL);
+          if (!started)
+            timeout -= (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+          continue;
+        }
       if (r == 0)
         {
           if (vmm_done)
@@ -691,7 +732,6 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
           started = true;
           continue;
         }
-      clock_gettime (CLOCK_MONOTONIC, &t1);
       if (!started)
         timeout -= (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 #define READY(which) (idx[which] >= 0 && pfd[idx[which]].revents)
@@ -736,7 +776,14 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
             }
           else
             {
-              if (tag == REC_STARTED)
+              heard = true;
+              if (tag == REC_READY && snap->mode == VM_SNAP_SAVE)
+                {
+                  capsa_vm_snapshot_save (snap);
+                  if (capsa_vm_send_spec (ctl, c) < 0)
+                    report ("send the process settings to the VM: %s", strerror (errno), NULL);
+                }
+              else if (tag == REC_STARTED)
                 {
                   started = workload_started = true;
                   for (i = 0; i < npending; i++)
@@ -836,6 +883,10 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
   for (i = 0; i < MAX_EXECS; i++)
     if (execs[i].used)
       exec_close (&execs[i]);
+  /* Never saved (the VM ended before its agent was ready), or could not be started from. */
+  if (snap->mode == VM_SNAP_SAVE
+      || (!heard && WIFEXITED (vmm_status) && WEXITSTATUS (vmm_status) != 0))
+    capsa_vm_snapshot_failed (snap);
   if (code < 0 && killed_before_start)
     return 128 + SIGKILL;
   if (code < 0)

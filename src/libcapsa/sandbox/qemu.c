@@ -145,5 +145,17 @@ char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
   port (&a, "stderr", VM_FD_ERR, "capsa.stderr");
   for (i = 0; i < plan->hyp_params_len; i++)
     add (&a, "%s", plan->hyp_params[i]);
+  if (plan->snap.mode == VM_SNAP_RESTORE)
+    {
+      add (&a, "-incoming");
+      add (&a, "fd:%d", VM_FD_EXTRA);
+    }
+  else if (plan->snap.mode == VM_SNAP_SAVE)
+    {
+      add (&a, "-chardev");
+      add (&a, "socket,id=qmp,fd=%d", VM_FD_EXTRA);
+      add (&a, "-mon");
+      add (&a, "chardev=qmp,mode=control");
+    }
   return a.v;
 }

@@ -13,6 +13,20 @@
 /* The control socket in the container's state dir: `kill` (and `exec`) connect to it. */
 #define VM_CONTROL_SOCKET "vm.sock"
 
+/* snapshot.c: a VM started from a saved boot, or saving its boot for later ones. */
+enum
+{
+  VM_SNAP_NONE,
+  VM_SNAP_RESTORE, /* fd: the saved state, given to QEMU as -incoming fd:VM_FD_EXTRA */
+  VM_SNAP_SAVE     /* fd: the partial file `tmp`; qmp: the VMM's QMP monitor (VM_FD_EXTRA) */
+};
+struct capsa_vm_snapshot
+{
+  int mode;
+  int fd, dirfd, qmp;
+  char name[64], tmp[72]; /* in dirfd */
+};
+
 struct capsa_vm_plan
 {
   char *hypervisor; /* host path of the VMM binary */
@@ -26,11 +40,21 @@ struct capsa_vm_plan
   unsigned vcpus;
   uint64_t mem_mib;
   char *name; /* "capsa:<state dir>": names the VMM process for ps and leak checks */
+  struct capsa_vm_snapshot snap;
 };
 
 /* assets.c: fill `plan` from config.json's vm section, annotations, resources and the installed
  * defaults; checks that every file exists. */
 int capsa_vm_plan_build (struct capsa_ctx *ctx, struct capsa_vm_plan *plan, capsa_error_t *err);
+/* snapshot.c: decide, before the VMM's view hides the host, whether this VM starts from a
+ * saved boot (plan->snap.mode RESTORE), saves its own (SAVE), or neither; opens the files. */
+void capsa_vm_snapshot_choose (const struct oci_config *c, struct capsa_vm_plan *plan);
+/* snapshot.c: at the agent's REC_READY, when saving: save the VM through QMP, let it go on,
+ * and put the file in place (a warning if it cannot be saved; the VM runs on either way). */
+void capsa_vm_snapshot_save (struct capsa_vm_snapshot *s);
+/* snapshot.c: the VM ended before its agent reported anything: drop a partial file, or the
+ * saved state it was started from. */
+void capsa_vm_snapshot_failed (struct capsa_vm_snapshot *s);
 /* qemu.c: the hypervisor's argv (malloc'd, NULL-terminated); fds 3.. carry the channels. */
 char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan);
 /* Fixed descriptor numbers in the hypervisor process. */
@@ -41,7 +65,8 @@ enum
   VM_FD_OUT,
   VM_FD_ERR,
   VM_FD_CONSOLE,
-  VM_FD_COUNT = 5
+  VM_FD_COUNT = 5,
+  VM_FD_EXTRA = VM_FD_CTL + VM_FD_COUNT /* the snapshot to start from, or the QMP monitor */
 };
 /* view.c: in the init's new mount namespace, a read-only tree holding only what the VMM
  * needs; finalize pivots into it. */
@@ -59,7 +84,10 @@ int capsa_vm_seccomp_prepare (const struct oci_config *c, capsa_error_t *err);
 int capsa_vm_send_process (int fd, const struct oci_process *p);
 /* channel.c: the container's process settings, as records for the agent. */
 int capsa_vm_send_spec (int fd, const struct oci_config *c);
-/* channel.c: the init's supervisor loop around the running VMM; returns the exit status. */
-int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int errfd, int console);
+/* channel.c: the init's supervisor loop around the running VMM; returns the exit status.  When
+ * the VM saves its boot (snap->mode SAVE), the container's settings `c` are sent after that, at
+ * the agent's REC_READY; else they were sent before. */
+int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int errfd, int console,
+                        const struct oci_config *c, struct capsa_vm_snapshot *snap);
 
 #endif

@@ -54,6 +54,7 @@ int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
       || listen (listen_fd, 8) < 0)
     return capsa_make_error (err, errno, "VM control socket \"%s\"", sa.sun_path);
   chmod (sa.sun_path, 0600);
+  capsa_vm_snapshot_choose (ctx->config, &plan);
   return capsa_vm_view_prepare (ctx, &plan, err);
 }
 
@@ -154,7 +155,7 @@ int capsa_sandbox_finalize (struct capsa_ctx *ctx, capsa_error_t *err)
 
 int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
 {
-  int pairs[VM_FD_COUNT][2];
+  int pairs[VM_FD_COUNT][2], qmp[2] = { -1, -1 }, extra = -1;
   char **argv = capsa_vm_qemu_argv (&plan);
   pid_t pid;
   int i, code;
@@ -162,6 +163,15 @@ int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
   for (i = 0; i < VM_FD_COUNT; i++)
     if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[i]) < 0)
       return capsa_make_error (err, errno, "socketpair");
+  if (plan.snap.mode == VM_SNAP_SAVE)
+    {
+      if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)
+        return capsa_make_error (err, errno, "socketpair");
+      plan.snap.qmp = qmp[0];
+      extra = qmp[1];
+    }
+  else if (plan.snap.mode == VM_SNAP_RESTORE)
+    extra = plan.snap.fd;
   /* SIGCHLD stays blocked from here so the supervisor's signalfd sees the VMM's exit. */
   {
     sigset_t m;
@@ -178,13 +188,18 @@ int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
       sigset_t none;
       int nul = open ("/dev/null", O_RDWR | O_CLOEXEC);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
+      /* The extra descriptor first: it may have a number in VM_FD_CTL.. itself. */
+      if (extra >= 0 && (extra = fcntl (extra, F_DUPFD_CLOEXEC, VM_FD_EXTRA + 1)) < 0)
+        _exit (127);
       for (i = 0; i < VM_FD_COUNT; i++)
         if (dup2 (pairs[i][1], VM_FD_CTL + i) < 0)
           _exit (127);
+      if (extra >= 0 && dup2 (extra, VM_FD_EXTRA) < 0)
+        _exit (127);
       if (nul >= 0)
         dup2 (nul, 0);
       dup2 (2, 1);
-      capsa_close_fds_from (VM_FD_CTL + VM_FD_COUNT, NULL, 0);
+      capsa_close_fds_from (extra >= 0 ? VM_FD_EXTRA + 1 : VM_FD_EXTRA, NULL, 0);
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
       execve (argv[0], argv, envp);
@@ -193,19 +208,31 @@ int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
     }
   for (i = 0; i < VM_FD_COUNT; i++)
     close (pairs[i][1]);
+  if (qmp[1] >= 0)
+    close (qmp[1]);
+  if (plan.snap.mode == VM_SNAP_RESTORE)
+    {
+      close (plan.snap.fd);
+      plan.snap.fd = -1;
+    }
   /* Where a container's init would have called execve: its close-on-exec descriptors (the sync
    * socket, the exec fifo) close now, which tells the runtime that the workload started. */
   {
-    int keep[VM_FD_COUNT + 1];
+    int keep[VM_FD_COUNT + 4];
     for (i = 0; i < VM_FD_COUNT; i++)
       keep[i] = pairs[i][0];
     keep[VM_FD_COUNT] = listen_fd;
-    capsa_close_fds_from (3, keep, VM_FD_COUNT + 1);
+    keep[VM_FD_COUNT + 1] = plan.snap.fd;
+    keep[VM_FD_COUNT + 2] = plan.snap.dirfd;
+    keep[VM_FD_COUNT + 3] = plan.snap.qmp;
+    capsa_close_fds_from (3, keep, VM_FD_COUNT + 4);
   }
-  if (capsa_vm_send_spec (pairs[0][0], ctx->config) < 0)
+  /* A VM that saves its boot gets its settings after that (nothing of the container may be in
+     the snapshot); the others get them now, to read as soon as their agent runs. */
+  if (plan.snap.mode != VM_SNAP_SAVE && capsa_vm_send_spec (pairs[0][0], ctx->config) < 0)
     dprintf (2, "capsa: send the process settings to the VM: %s\n", strerror (errno));
   code = capsa_vm_supervise (pid, listen_fd, pairs[0][0], pairs[1][0], pairs[2][0], pairs[3][0],
-                             pairs[4][0]);
+                             pairs[4][0], ctx->config, &plan.snap);
   _exit (code);
 }
 
