@@ -898,3 +898,27 @@ snapshots () {
   [[ "$output" == *capsa.test=1* ]] || fail "kernel command line: $output"
   assert_equal "$(snapshots | wc -l)" 2
 }
+
+@test "vm: a snapshot others can write is not used" {
+  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
+  vm_on
+  set_args echo fine
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  local f
+  f=$(snapshots)
+  [ -n "$f" ] || fail "no snapshot saved"
+  chmod 0666 "$CAPSA_VM_SNAPSHOT_DIR/$f"
+  run_bg --debug run -b "$BUNDLE" ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  assert_equal "$output" fine
+  [[ "$stderr" == *"$f is not private to this user: not used"* ]] || fail "$stderr"
+  [[ "$stderr" != *"starting from"* ]] || fail "$stderr"
+  chmod 0600 "$CAPSA_VM_SNAPSHOT_DIR/$f"
+  chmod 0777 "$CAPSA_VM_SNAPSHOT_DIR"
+  run_bg --debug run -b "$BUNDLE" ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  [[ "$stderr" == *"is not private to this user: not used"* ]] || fail "$stderr"
+  [[ "$stderr" != *"starting from"* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}

@@ -150,12 +150,33 @@ void capsa_vm_snapshot_choose (const struct oci_config *c, struct capsa_vm_plan 
           return;
         }
     }
+  /* A snapshot is the guest's code and memory: only files nobody else can write are used. */
+  {
+    struct stat st;
+    if (fstat (s->dirfd, &st) < 0 || st.st_uid != geteuid () || (st.st_mode & 022) != 0)
+      {
+        capsa_debug ("VM snapshots: \"%s\" is not private to this user: not used", dir);
+        close (s->dirfd);
+        s->dirfd = -1;
+        return;
+      }
+  }
   key = snapshot_key (plan);
   snprintf (s->name, sizeof (s->name), "%016llx" SNAPSHOT_SUFFIX, (unsigned long long)key);
   snprintf (s->tmp, sizeof (s->tmp), "%016llx" SNAPSHOT_SUFFIX ".tmp", (unsigned long long)key);
   s->fd = openat (s->dirfd, s->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (s->fd >= 0)
     {
+      struct stat st;
+      if (fstat (s->fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid ()
+          || (st.st_mode & 022) != 0)
+        {
+          capsa_debug ("VM snapshots: %s/%s is not private to this user: not used", dir, s->name);
+          close (s->fd);
+          close (s->dirfd);
+          s->fd = s->dirfd = -1;
+          return;
+        }
       s->mode = VM_SNAP_RESTORE;
       capsa_debug ("VM snapshots: starting from %s/%s", dir, s->name);
       return;
