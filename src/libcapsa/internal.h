@@ -118,6 +118,8 @@ int capsa_mount_label_apply (const char *type, int mntfd, const char *label, con
 int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err);
 /* Send a fd over a unix socket with SCM_RIGHTS. */
 int capsa_send_fd (int sock, int fd, capsa_error_t *err);
+/* the same with `payload` (a string) as the message that carries fd */
+int capsa_send_fd_msg (int sock, int fd, const char *payload, capsa_error_t *err);
 int capsa_recv_fd (int sock, capsa_error_t *err);
 /* Connect to the --console-socket path; returns the socket fd. */
 int capsa_console_socket_open (const char *path, capsa_error_t *err);

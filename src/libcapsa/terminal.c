@@ -135,10 +135,8 @@ fail:
   return -1;
 }
 
-int capsa_send_fd (int sock, int fd, capsa_error_t *err)
+int capsa_send_fd_msg (int sock, int fd, const char *payload, capsa_error_t *err)
 {
-  char payload[64];
-  unsigned int ptn;
   struct msghdr mh;
   struct iovec iov;
   union
@@ -149,15 +147,9 @@ int capsa_send_fd (int sock, int fd, capsa_error_t *err)
   struct cmsghdr *cm;
   ssize_t n;
 
-  /* The payload names what is sent: the pty for a terminal master (receivers such as conmon
-   * only look at the fd). */
-  if (ioctl (fd, TIOCGPTN, &ptn) == 0)
-    snprintf (payload, sizeof (payload), "/dev/pts/%u", ptn);
-  else
-    snprintf (payload, sizeof (payload), "fd");
   memset (&mh, 0, sizeof (mh));
   memset (&u, 0, sizeof (u));
-  iov.iov_base = payload;
+  iov.iov_base = (void *)payload;
   iov.iov_len = strlen (payload);
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
@@ -173,7 +165,23 @@ int capsa_send_fd (int sock, int fd, capsa_error_t *err)
   while (n < 0 && errno == EINTR);
   if (n < 0)
     return capsa_make_error (err, errno, "send fd %d", fd);
+  if ((size_t)n != iov.iov_len)
+    return capsa_make_error (err, EIO, "send fd %d: short write", fd);
   return 0;
+}
+
+int capsa_send_fd (int sock, int fd, capsa_error_t *err)
+{
+  char payload[64];
+  unsigned int ptn;
+
+  /* The payload names what is sent: the pty for a terminal master (receivers such as conmon
+   * only look at the fd). */
+  if (ioctl (fd, TIOCGPTN, &ptn) == 0)
+    snprintf (payload, sizeof (payload), "/dev/pts/%u", ptn);
+  else
+    snprintf (payload, sizeof (payload), "fd");
+  return capsa_send_fd_msg (sock, fd, payload, err);
 }
 
 int capsa_recv_fd (int sock, capsa_error_t *err)

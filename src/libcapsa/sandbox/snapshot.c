@@ -239,30 +239,14 @@ static int qmp_line (struct qmp *q, char *line, size_t max)
  * tree (the caller frees it) whose "return" member exists, or NULL with the error in `why`. */
 static yajl_val qmp_call (struct qmp *q, const char *cmd, int fd, char *why, size_t whylen)
 {
-  struct iovec iov = { .iov_base = (void *)cmd, .iov_len = strlen (cmd) };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
   char line[65536];
+  capsa_error_t e = NULL;
 
-  if (fd >= 0)
+  if (fd >= 0 ? capsa_send_fd_msg (q->fd, fd, cmd, &e) < 0
+              : write (q->fd, cmd, strlen (cmd)) != (ssize_t)strlen (cmd))
     {
-      struct cmsghdr *cm;
-      memset (&u, 0, sizeof (u));
-      msg.msg_control = u.buf;
-      msg.msg_controllen = sizeof (u.buf);
-      cm = CMSG_FIRSTHDR (&msg);
-      cm->cmsg_level = SOL_SOCKET;
-      cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (cm), &fd, sizeof (int));
-    }
-  if (sendmsg (q->fd, &msg, MSG_NOSIGNAL) != (ssize_t)iov.iov_len)
-    {
-      snprintf (why, whylen, "write to the QMP monitor: %s", strerror (errno));
+      snprintf (why, whylen, "write to the QMP monitor: %s", e ? e->msg : strerror (errno));
+      capsa_error_release (&e);
       return NULL;
     }
   for (;;)
