@@ -770,6 +770,18 @@ snapshots () {
   ls -A "$CAPSA_VM_SNAPSHOT_DIR" 2>/dev/null || true
 }
 
+# saved_snapshot: in a snapshot directory of the test's own, a VM-mode run of `echo fine` that
+# saves its boot; $SNAPSHOT names the file.
+saved_snapshot () {
+  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
+  vm_on
+  set_args echo fine
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  SNAPSHOT=$(snapshots)
+  [ -n "$SNAPSHOT" ] || fail "no snapshot saved"
+}
+
 @test "vm: the first VM of a shape saves its boot; later ones start from it with fresh random numbers and the host's time" {
   export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
   vm_on
@@ -863,14 +875,9 @@ snapshots () {
 }
 
 @test "vm: a snapshot a VM cannot start from is removed with a clear error; the next run boots and saves again" {
-  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
-  vm_on
-  set_args echo fine
-  run_ctr
-  [ "$status" -eq 0 ] || fail "status $status: $stderr"
   local f
-  f=$(snapshots)
-  [ -n "$f" ] || fail "no snapshot saved"
+  saved_snapshot
+  f=$SNAPSHOT
   head -c 4096 /dev/urandom >"$CAPSA_VM_SNAPSHOT_DIR/$f"
   run_ctr
   [ "$status" -ne 0 ] || fail "a VM started from a corrupt snapshot: $output"
@@ -900,14 +907,9 @@ snapshots () {
 }
 
 @test "vm: a snapshot others can write is not used" {
-  export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snapshots
-  vm_on
-  set_args echo fine
-  run_ctr
-  [ "$status" -eq 0 ] || fail "status $status: $stderr"
   local f
-  f=$(snapshots)
-  [ -n "$f" ] || fail "no snapshot saved"
+  saved_snapshot
+  f=$SNAPSHOT
   chmod 0666 "$CAPSA_VM_SNAPSHOT_DIR/$f"
   run_bg --debug run -b "$BUNDLE" ctr
   [ "$status" -eq 0 ] || fail "status $status: $stderr"
