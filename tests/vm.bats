@@ -80,6 +80,11 @@ has_line () {
   # VMM's exit all at once, as on a loaded machine. It read one record per round and left when
   # the VMM and the output were done: the exit status was lost ("without reporting").
   vm_on
+  # A VM that saves its boot waits for the supervisor at that point: this one starts from the
+  # saved boot (the default once a VM of its shape ran).
+  set_args true
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
   set_args sh -c 'exit 3'
   local sup= vmm= n=0 rc=$BATS_TEST_TMPDIR/rc
   (
@@ -922,5 +927,36 @@ saved_snapshot () {
   [ "$status" -eq 0 ] || fail "status $status: $stderr"
   [[ "$stderr" == *"is not private to this user: not used"* ]] || fail "$stderr"
   [[ "$stderr" != *"starting from"* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}
+
+@test "vm: a partial snapshot left by a dead run is replaced; one being saved is left alone" {
+  local f holder
+  saved_snapshot
+  f=$SNAPSHOT
+  rm "$CAPSA_VM_SNAPSHOT_DIR/$f"
+  # left by a run that died while saving: no one holds it
+  echo partial >"$CAPSA_VM_SNAPSHOT_DIR/$f.tmp"
+  touch -d '-1 min' "$CAPSA_VM_SNAPSHOT_DIR/$f.tmp"
+  run_bg --debug run -b "$BUNDLE" ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  [[ "$stderr" == *"saving this VM's boot"* ]] || fail "$stderr"
+  assert_equal "$(snapshots)" "$f"
+  # being saved by a live run (it holds the file's lock): this run boots without saving
+  rm "$CAPSA_VM_SNAPSHOT_DIR/$f"
+  echo partial >"$CAPSA_VM_SNAPSHOT_DIR/$f.tmp"
+  touch -d '-1 min' "$CAPSA_VM_SNAPSHOT_DIR/$f.tmp"
+  command -v python3 >/dev/null || skip "python3 needed to hold the lock"
+  python3 -c 'import fcntl, sys, time; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(60)' \
+    "$CAPSA_VM_SNAPSHOT_DIR/$f.tmp" &
+  holder=$!
+  sleep 0.3
+  run_bg --debug run -b "$BUNDLE" ctr
+  kill "$holder"
+  wait "$holder" || true
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  assert_equal "$output" fine
+  [[ "$stderr" != *"saving this VM's boot"* ]] || fail "$stderr"
+  assert_equal "$(snapshots)" "$f.tmp"
   assert_no_leftovers ctr
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -22,8 +23,9 @@
 #include <yajl/yajl_tree.h>
 
 #define SNAPSHOT_SUFFIX ".vmstate"
-/* A partial file older than this is left from a run that died while saving. */
-#define STALE_TMP_SECONDS 120
+/* A partial file is taken for one left by a dead run when no one holds its lock and it is
+ * older than this. */
+#define STALE_TMP_SECONDS 2
 /* Saving takes tens of milliseconds here (16 MiB for a 256 MiB guest). */
 #define SAVE_TIMEOUT_MS 30000
 
@@ -184,17 +186,31 @@ void capsa_vm_snapshot_choose (const struct oci_config *c, struct capsa_vm_plan 
   for (tries = 0; tries < 2; tries++)
     {
       struct stat st;
+      int other;
       s->fd = openat (s->dirfd, s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
       if (s->fd >= 0)
         {
+          /* Held as long as this container's init lives (a created container may wait long
+             for its start): the partial file of an init that died is free. */
+          flock (s->fd, LOCK_EX | LOCK_NB);
           s->mode = VM_SNAP_SAVE;
           capsa_debug ("VM snapshots: saving this VM's boot as %s/%s", dir, s->name);
           return;
         }
-      /* Another VM of this shape is saving it now: boot without. */
-      if (errno != EEXIST || fstatat (s->dirfd, s->tmp, &st, AT_SYMLINK_NOFOLLOW) < 0
-          || st.st_mtime > time (NULL) - STALE_TMP_SECONDS)
+      if (errno != EEXIST)
         break;
+      /* Another VM of this shape is saving it now: boot without.  A file no one holds (older
+         than a moment: its maker locks it right after making it) is left from a dead run. */
+      other = openat (s->dirfd, s->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (other < 0)
+        continue;
+      if (fstat (other, &st) < 0 || st.st_mtime > time (NULL) - STALE_TMP_SECONDS
+          || flock (other, LOCK_EX | LOCK_NB) < 0)
+        {
+          close (other);
+          break;
+        }
+      close (other);
       unlinkat (s->dirfd, s->tmp, 0);
     }
   close (s->dirfd);
