@@ -23,15 +23,15 @@ export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180}
 passed=0 failed=0 skipped=0
 failures=()
 
-# count SUITE TAPFILE: add the suite's ok / not ok / skip lines to the totals.
+# count SUITE TAPFILE [SECONDS]: add the suite's ok / not ok / skip lines to the totals.
 count () {
-  local suite=$1 tap=$2 p f s
+  local suite=$1 tap=$2 took=${3:+ in ${3} s} p f s
   p=$(grep -E '^ok ' "$tap" | grep -c -v -E '# (skip|SKIP)')
   s=$(grep -c -E '^ok .*# (skip|SKIP)' "$tap")
   f=$(grep -c -E '^not ok ' "$tap")
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
   while IFS= read -r line; do failures+=("$suite: ${line#not ok }"); done < <(grep -E '^not ok ' "$tap")
-  printf '== %s: %d passed, %d failed, %d skipped\n' "$suite" "$p" "$f" "$s"
+  printf '== %s: %d passed, %d failed, %d skipped%s\n' "$suite" "$p" "$f" "$s" "$took"
 }
 
 # --- C unit tests -----------------------------------------------------------------------------
@@ -74,12 +74,14 @@ run_bats () {
   local file=$1 suite tap
   suite=$(basename "$file" .bats)
   tap=$work/$suite.tap
+  local t0=$SECONDS
   echo "== $suite"
-  bats --tap "$file" </dev/null 2>&1 | tee "$tap"
+  # --timing: each test's line says how long it took (what to look at when the run gets long)
+  bats --tap --timing "$file" </dev/null 2>&1 | tee "$tap"
   if ! grep -q -E '^1\.\.[0-9]+' "$tap"; then
     echo "not ok 0 $suite: bats did not run the suite" >>"$tap"
   fi
-  count "$suite" "$tap"
+  count "$suite" "$tap" "$((SECONDS - t0))"
 }
 
 if ! command -v bats >/dev/null; then
