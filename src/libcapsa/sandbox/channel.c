@@ -883,10 +883,25 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
   for (i = 0; i < MAX_EXECS; i++)
     if (execs[i].used)
       exec_close (&execs[i]);
-  /* Never saved (the VM ended before its agent was ready), or could not be started from. */
-  if (snap->mode == VM_SNAP_SAVE
-      || (!heard && WIFEXITED (vmm_status) && WEXITSTATUS (vmm_status) != 0))
+  {
+    int *fds[] = { &sfd, &ctl, &in, &out, &errfd, &console };
+    for (i = 0; i < sizeof (fds) / sizeof (fds[0]); i++)
+      if (*fds[i] >= 0)
+        {
+          close (*fds[i]);
+          *fds[i] = -1;
+        }
+  }
+  /* Never saved (the VM ended before its agent was ready). */
+  if (snap->mode == VM_SNAP_SAVE)
     capsa_vm_snapshot_failed (snap);
+  /* Could not be started from the snapshot (QEMU failed to load it): the caller boots. */
+  if (snap->mode == VM_SNAP_RESTORE && !heard && !killed_before_start && WIFEXITED (vmm_status)
+      && WEXITSTATUS (vmm_status) != 0)
+    {
+      capsa_vm_snapshot_failed (snap);
+      return VM_SUPERVISE_BOOT;
+    }
   if (code < 0 && killed_before_start)
     return 128 + SIGKILL;
   if (code < 0)

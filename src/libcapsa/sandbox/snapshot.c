@@ -415,8 +415,10 @@ void capsa_vm_snapshot_failed (struct capsa_vm_snapshot *s)
     {
       /* A snapshot that did not bring a VM to its workload goes; the next VM boots and saves a
          new one. */
-      capsa_warn ("VM isolation mode: the VM did not start from the boot snapshot %s; removed it",
+      capsa_warn ("VM isolation mode: the VM did not start from the boot snapshot %s; removed "
+                  "it, booting instead",
                   s->name);
       unlinkat (s->dirfd, s->name, 0);
+      s->mode = VM_SNAP_NONE;
     }
 }

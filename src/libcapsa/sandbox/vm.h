@@ -89,5 +89,8 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c);
  * the agent's REC_READY; else they were sent before. */
 int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int errfd, int console,
                         const struct oci_config *c, struct capsa_vm_snapshot *snap);
+/* capsa_vm_supervise's result when the VM could not start from its snapshot (removed): boot
+ * one instead.  Its descriptors are closed. */
+#define VM_SUPERVISE_BOOT (-2)
 
 #endif

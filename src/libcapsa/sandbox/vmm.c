@@ -153,7 +153,23 @@ int capsa_sandbox_finalize (struct capsa_ctx *ctx, capsa_error_t *err)
   return capsa_vm_view_enter (err);
 }
 
+static int start_vmm (struct capsa_ctx *ctx, capsa_error_t *err);
+
 int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  int code;
+
+  /* Once more, booting, when the VM could not start from its snapshot. */
+  while ((code = start_vmm (ctx, err)) == VM_SUPERVISE_BOOT)
+    ;
+  if (code < 0)
+    return -1;
+  _exit (code);
+}
+
+/* Fork the hypervisor and supervise it; returns the container's exit status, or
+ * VM_SUPERVISE_BOOT, or -1 with `err` set. */
+static int start_vmm (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   int pairs[VM_FD_COUNT][2], qmp[2] = { -1, -1 }, extra = -1;
   char **argv = capsa_vm_qemu_argv (&plan);
@@ -233,7 +249,10 @@ int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
     dprintf (2, "capsa: send the process settings to the VM: %s\n", strerror (errno));
   code = capsa_vm_supervise (pid, listen_fd, pairs[0][0], pairs[1][0], pairs[2][0], pairs[3][0],
                              pairs[4][0], ctx->config, &plan.snap);
-  _exit (code);
+  for (i = 0; argv[i]; i++)
+    free (argv[i]);
+  free (argv);
+  return code;
 }
 
 int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int sig,
