@@ -967,3 +967,24 @@ saved_snapshot () {
   assert_equal "$(snapshots)" "$f.tmp"
   assert_no_leftovers ctr
 }
+
+@test "vm: a start from a snapshot marks it used; a save removes snapshots unused for 14 days" {
+  local f
+  saved_snapshot
+  f=$SNAPSHOT
+  touch -d '-20 days' "$CAPSA_VM_SNAPSHOT_DIR/$f"
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  [ $(($(date +%s) - $(stat -c %Y "$CAPSA_VM_SNAPSHOT_DIR/$f"))) -lt 60 ] ||
+    fail "not marked used: $(stat -c %y "$CAPSA_VM_SNAPSHOT_DIR/$f")"
+  # other shapes' snapshots: one unused for 20 days, one used 10 days ago
+  echo stale >"$CAPSA_VM_SNAPSHOT_DIR/0000000000000000.vmstate"
+  touch -d '-20 days' "$CAPSA_VM_SNAPSHOT_DIR/0000000000000000.vmstate"
+  echo recent >"$CAPSA_VM_SNAPSHOT_DIR/1111111111111111.vmstate"
+  touch -d '-10 days' "$CAPSA_VM_SNAPSHOT_DIR/1111111111111111.vmstate"
+  # the run that saves a new snapshot (here: for the same shape again) removes the stale one
+  rm "$CAPSA_VM_SNAPSHOT_DIR/$f"
+  run_ctr
+  [ "$status" -eq 0 ] || fail "status $status: $stderr"
+  assert_equal "$(snapshots | sort | tr '\n' ' ')" "$(printf '%s\n' 1111111111111111.vmstate "$f" | sort | tr '\n' ' ')"
+}

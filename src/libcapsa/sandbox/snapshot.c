@@ -9,6 +9,7 @@
 #include <config.h>
 #include "vm.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -26,6 +27,8 @@
 /* A partial file is taken for one left by a dead run when no one holds its lock and it is
  * older than this. */
 #define STALE_TMP_SECONDS 2
+/* Snapshots unused for this long are removed when another is saved. */
+#define EVICT_DAYS 14
 /* Saving takes tens of milliseconds here (16 MiB for a 256 MiB guest). */
 #define SAVE_TIMEOUT_MS 30000
 
@@ -179,6 +182,8 @@ void capsa_vm_snapshot_choose (const struct oci_config *c, struct capsa_vm_plan 
           s->fd = s->dirfd = -1;
           return;
         }
+      /* Its time of last use, for the eviction of unused ones (evict below). */
+      futimens (s->fd, NULL);
       s->mode = VM_SNAP_RESTORE;
       capsa_debug ("VM snapshots: starting from %s/%s", dir, s->name);
       return;
@@ -381,6 +386,37 @@ static int save (struct capsa_vm_snapshot *s, char *why, size_t whylen)
   return 0;
 }
 
+/* After a save: snapshots not used for EVICT_DAYS go (other kernels, initramfs builds, QEMU
+ * versions, VM sizes); a start from one marks it used. */
+static void evict (int dirfd, const char *keep)
+{
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  size_t sl = strlen (SNAPSHOT_SUFFIX);
+  time_t old = time (NULL) - EVICT_DAYS * 24 * 3600;
+  struct dirent *de;
+  DIR *d;
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      size_t l = strlen (de->d_name);
+      struct stat st;
+      if (l <= sl || strcmp (de->d_name + l - sl, SNAPSHOT_SUFFIX) != 0
+          || strcmp (de->d_name, keep) == 0
+          || fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode)
+          || st.st_mtime >= old)
+        continue;
+      if (unlinkat (dirfd, de->d_name, 0) == 0)
+        capsa_debug ("VM snapshots: removed %s, unused for %d days", de->d_name, EVICT_DAYS);
+    }
+  closedir (d);
+}
+
 void capsa_vm_snapshot_save (struct capsa_vm_snapshot *s)
 {
   char why[512] = "";
@@ -395,6 +431,8 @@ void capsa_vm_snapshot_save (struct capsa_vm_snapshot *s)
       capsa_warn ("VM isolation mode: could not save the boot snapshot %s: %s", s->name, why);
       unlinkat (s->dirfd, s->tmp, 0);
     }
+  else
+    evict (s->dirfd, s->name);
   close (s->fd);
   close (s->qmp);
   s->fd = s->qmp = -1;
