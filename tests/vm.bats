@@ -828,7 +828,8 @@ saved_snapshot () {
   [ "$status" -eq 0 ] || fail "status $status: $stderr"
   [ -n "$(snapshots)" ] || fail "no snapshot saved"
   set_args sh -c 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'
-  capsa run -d -b "$BUNDLE" ctr </dev/null >/dev/null 2>"$ERR" || fail "run -d: $(cat "$ERR")"
+  capsa --debug run -d -b "$BUNDLE" ctr </dev/null >/dev/null 2>"$ERR" || fail "run -d: $(cat "$ERR")"
+  grep -q "starting from" "$ERR" || fail "not started from the snapshot: $(cat "$ERR")"
   run_bg exec ctr sh -c 'echo from exec; exit 5'
   assert_equal "$status" 5
   assert_equal "$output" "from exec"

@@ -243,12 +243,15 @@ int capsa_vm_plan_build (struct capsa_ctx *ctx, struct capsa_vm_plan *plan, caps
       "config.json: .annotations[\"run.oci.vm.accel\"]: unknown value \"%s\" (kvm, tcg, auto)",
       accel);
   {
+    /* Boot snapshots (snapshot.c): on unless the annotation says no; only for QEMU as capsa
+       starts it, without parameters of the config's own (they may add devices that cannot be
+       saved, or change the machine), and under TCG (decided below: KVM boots fast anyway). */
     const char *snap = oci_kv_get (c->annotations, c->annotations_len, "run.oci.vm.snapshot");
-    static const char *const ok[] = { "true", "false", "on", "off", "1", "0" };
-    size_t k;
-    for (k = 0; snap && k < sizeof (ok) / sizeof (ok[0]) && strcmp (snap, ok[k]) != 0; k++)
-      ;
-    if (snap && k == sizeof (ok) / sizeof (ok[0]))
+    if (snap == NULL || strcmp (snap, "true") == 0 || strcmp (snap, "on") == 0
+        || strcmp (snap, "1") == 0)
+      plan->snapshots
+        = !(vm && vm->hypervisor && vm->hypervisor->path) && plan->hyp_params_len == 0;
+    else if (strcmp (snap, "false") != 0 && strcmp (snap, "off") != 0 && strcmp (snap, "0") != 0)
       return capsa_make_error (
         err, 0,
         "config.json: .annotations[\"run.oci.vm.snapshot\"]: unknown value \"%s\" (true, false)",

@@ -98,7 +98,7 @@ static const char *snapshot_dir (char *buf, size_t len)
 {
   const char *d = getenv ("CAPSA_VM_SNAPSHOT_DIR"), *home;
   if (d && d[0])
-    return d;
+    return d[0] == '/' ? d : NULL;
   if (geteuid () == 0)
     return "/var/cache/capsa/vm-snapshots";
   if ((d = getenv ("XDG_CACHE_HOME")) && d[0] == '/')
@@ -110,24 +110,8 @@ static const char *snapshot_dir (char *buf, size_t len)
   return buf;
 }
 
-static void mkdir_p (const char *path)
+void capsa_vm_snapshot_choose (struct capsa_vm_plan *plan)
 {
-  char p[4096];
-  char *s;
-  snprintf (p, sizeof (p), "%s", path);
-  for (s = p + 1; *s; s++)
-    if (*s == '/')
-      {
-        *s = '\0';
-        mkdir (p, 0755);
-        *s = '/';
-      }
-  mkdir (p, 0700);
-}
-
-void capsa_vm_snapshot_choose (const struct oci_config *c, struct capsa_vm_plan *plan)
-{
-  const char *a = oci_kv_get (c->annotations, c->annotations_len, "run.oci.vm.snapshot");
   struct capsa_vm_snapshot *s = &plan->snap;
   char buf[4096];
   const char *dir;
@@ -136,18 +120,21 @@ void capsa_vm_snapshot_choose (const struct oci_config *c, struct capsa_vm_plan 
 
   s->mode = VM_SNAP_NONE;
   s->fd = s->dirfd = -1;
-  /* Only QEMU as capsa starts it, without parameters of the config's own (they may add devices
-     that cannot be saved, or change the machine), and under TCG: KVM boots fast anyway. */
-  if ((a && (strcmp (a, "false") == 0 || strcmp (a, "off") == 0 || strcmp (a, "0") == 0))
-      || plan->kvm || plan->hyp_params_len > 0
-      || (c->vm && c->vm->hypervisor && c->vm->hypervisor->path))
+  if (!plan->snapshots || plan->kvm)
     return;
   if ((dir = snapshot_dir (buf, sizeof (buf))) == NULL)
     return;
   s->dirfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (s->dirfd < 0)
     {
-      mkdir_p (dir);
+      /* Its parents as usual, itself for this user alone. */
+      char parent[4096];
+      capsa_error_t e = NULL;
+      snprintf (parent, sizeof (parent), "%s", dir);
+      *strrchr (parent, '/') = '\0';
+      if (parent[0] && capsa_mkdir_p (parent, 0755, &e) < 0)
+        capsa_error_release (&e);
+      mkdir (dir, 0700);
       s->dirfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (s->dirfd < 0)
         {

@@ -35,8 +35,9 @@ struct capsa_vm_plan
   char *kernel, *initrd; /* host paths */
   char **kernel_params;
   size_t kernel_params_len;
-  bool kvm;     /* KVM acceleration, else TCG */
-  bool modular; /* a packaged kernel whose initramfs carries its modules (see assets.c) */
+  bool kvm;       /* KVM acceleration, else TCG */
+  bool modular;   /* a packaged kernel whose initramfs carries its modules (see assets.c) */
+  bool snapshots; /* boot snapshots may be used (see assets.c), when not under KVM */
   unsigned vcpus;
   uint64_t mem_mib;
   char *name; /* "capsa:<state dir>": names the VMM process for ps and leak checks */
@@ -48,7 +49,7 @@ struct capsa_vm_plan
 int capsa_vm_plan_build (struct capsa_ctx *ctx, struct capsa_vm_plan *plan, capsa_error_t *err);
 /* snapshot.c: decide, before the VMM's view hides the host, whether this VM starts from a
  * saved boot (plan->snap.mode RESTORE), saves its own (SAVE), or neither; opens the files. */
-void capsa_vm_snapshot_choose (const struct oci_config *c, struct capsa_vm_plan *plan);
+void capsa_vm_snapshot_choose (struct capsa_vm_plan *plan);
 /* snapshot.c: at the agent's REC_READY, when saving: save the VM through QMP, let it go on,
  * and put the file in place (a warning if it cannot be saved; the VM runs on either way). */
 void capsa_vm_snapshot_save (struct capsa_vm_snapshot *s);

@@ -54,7 +54,7 @@ int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
       || listen (listen_fd, 8) < 0)
     return capsa_make_error (err, errno, "VM control socket \"%s\"", sa.sun_path);
   chmod (sa.sun_path, 0600);
-  capsa_vm_snapshot_choose (ctx->config, &plan);
+  capsa_vm_snapshot_choose (&plan);
   return capsa_vm_view_prepare (ctx, &plan, err);
 }
 
