@@ -21,6 +21,8 @@ fi
 # reliability: clang and its libFuzzer/sanitizer runtimes for `make fuzz` (tests/fuzz), valgrind.
 # cgroup v2 lane (`make check-cgroupv2-vm`): systemd and dbus boot the VM from the host's root,
 #        kmod (modinfo, depmod) for the guest kernel's modules (QEMU, busybox-static, cpio: above).
+# model check (`make check-model`, tests/model): spin, the Promela model checker (it compiles its
+#        verifier with gcc, and check.sh times itself with bc: both above).
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
@@ -30,4 +32,4 @@ apt-get install -y -qq --no-install-recommends \
   qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils \
   podman conmon catatonit containerd skopeo \
   clang libclang-rt-14-dev valgrind \
-  systemd dbus kmod >/dev/null
+  systemd dbus kmod spin >/dev/null

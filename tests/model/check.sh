@@ -1,0 +1,67 @@
+#!/bin/bash
+# tests/model/check.sh [OUTDIR]: `make check-model`. Exhaustively checks lifecycle.pml with spin
+# (safety: assertions and invalid end states, i.e. deadlocks), checks the transition table and the
+# model agree (every row of transitions.txt is a transition the model can take), and checks that
+# every mutant in mutants/ is rejected (the checker can fail). MODEL_CLIENTS / MODEL_CMDS: the
+# size (default 2 clients of 1 command each, plus the final delete --force; 3 1 takes ~1 min).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-$(mktemp -d /tmp/capsa-model.XXXXXX)}
+mkdir -p "$out"
+clients=${MODEL_CLIENTS:-2}
+cmds=${MODEL_CMDS:-1}
+cd "$out"
+"$here/table.sh" "$here/transitions.txt" >transitions.pml
+mkdir -p mutants
+cp "$here/lifecycle.pml" .
+cp "$here"/mutants/*.pml mutants/
+cp transitions.pml mutants/ 2>/dev/null || true
+
+# build NAME PML CLIENTS: spin -a and gcc, into ./NAME
+build () {
+  local name=$1 pml=$2 dir
+  dir=$(dirname "$pml")
+  (cd "$dir" && spin -DNCLIENTS="$3" -DNCMDS="$cmds" -a "$(basename "$pml")" >/dev/null \
+    && gcc -O2 -DSAFETY -DMEMLIM=4096 -w -o "$out/$name" pan.c)
+}
+
+status=0
+start=$(date +%s.%N)
+build pan lifecycle.pml "$clients"
+# Rows and mutants: 3 clients (a pause and a resume, a create, a delete and a create again);
+# each search stops at its first error, so a larger model costs little there.
+build pan3 lifecycle.pml 3
+# -m: search depth bound (an error if reached); -n: no unreached-code listing
+./pan -m500000 -n >pan.out 2>&1 || true
+if ! grep -q 'errors: 0' pan.out || grep -q -e 'Search not completed' -e 'max search depth too small' pan.out; then
+  cat pan.out
+  echo "check-model: lifecycle.pml: spin found an error (trail: $out/lifecycle.pml.trail; spin -t -p lifecycle.pml)" >&2
+  status=1
+else
+  echo "check-model: lifecycle.pml: $(grep -E 'states, stored' pan.out | xargs) ($clients clients x $cmds commands): no error"
+fi
+
+# Table rows the model cannot take: ROW=n makes taking row n an assertion failure.
+n=$(grep -c -v -e '^#' -e '^$' "$here/transitions.txt")
+for ((r = 1; r <= n; r++)); do
+  if ROW=$r ./pan3 -m500000 -n >row.out 2>&1 && grep -q 'errors: 0' row.out; then
+    echo "check-model: transitions.txt row $r ($(grep -v -e '^#' -e '^$' "$here/transitions.txt" | sed -n "${r}p")): the model never takes it" >&2
+    status=1
+  fi
+done
+[ $status -ne 0 ] || echo "check-model: all $n rows of transitions.txt are transitions the model takes"
+
+# Mutants: each must be rejected.
+for m in mutants/*.pml; do
+  name=$(basename "$m" .pml)
+  build "mut-$name" "$m" 3
+  (cd mutants && "$out/mut-$name" -m500000 -n >"$out/$name.out" 2>&1) || true
+  if grep -q 'errors: 0' "$out/$name.out"; then
+    echo "check-model: mutant $name: spin found no error (the model no longer catches it)" >&2
+    status=1
+  else
+    echo "check-model: mutant $name rejected: $(grep -m1 -E '^pan:1?:? ?[a-z]|assertion violated|invalid end state' "$out/$name.out" | cut -c1-100)"
+  fi
+done
+echo "check-model: $(echo "$(date +%s.%N) - $start" | bc | cut -c1-5) s"
+exit $status
