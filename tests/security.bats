@@ -146,7 +146,8 @@ build_prog () {
   assert_output --partial '"fds":["seccompFd"]'
   assert_output --partial '"metadata":"meta-42"'
   assert_output --partial '"id":"ctr"'
-  assert_output --partial '"status":"creating"'
+  # the state of the created container (runtime.md: "created" once step 2 is done)
+  assert_output --partial '"status":"created"'
   assert_line --regexp '^notified syscall (83|258)$'
   head -1 "$st" | jq -e '.ociVersion and (.pid > 0) and .state.bundle' >/dev/null
 }

@@ -422,6 +422,24 @@ static int run_hooks_with_state (const char *kind, const struct oci_hook *hooks,
   return ret;
 }
 
+/* Step 13 of the lifecycle: poststop hooks, after the container is destroyed (by delete, or
+ * after a failed create or start).  The spec: a failing poststop hook is a warning; the
+ * remaining hooks still run. */
+static void run_poststop (const struct oci_hooks *h, struct capsa_state_file *st)
+{
+  for (size_t i = 0; h && i < h->poststop_len; i++)
+    {
+      capsa_error_t tmp = NULL;
+      if (run_hooks_with_state ("poststop", &h->poststop[i], 1, st, "stopped", &tmp) < 0)
+        {
+          char *t = capsa_error_text (tmp);
+          capsa_warn ("%s", t);
+          free (t);
+          capsa_error_release (&tmp);
+        }
+    }
+}
+
 static void kill_and_reap (pid_t pid)
 {
   if (pid > 0)
@@ -775,14 +793,14 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   if (ctx.config->hooks)
     {
       const struct oci_hooks *h = ctx.config->hooks;
-      if (run_hooks_with_state ("prestart", h->prestart, h->prestart_len, st, "creating", err) < 0
+      if (run_hooks_with_state ("prestart", h->prestart, h->prestart_len, st, "created", err) < 0
           || run_hooks_with_state ("createRuntime", h->create_runtime, h->create_runtime_len, st,
-                                   "creating", err)
+                                   "created", err)
                < 0)
         goto fail;
     }
   {
-    char *json = capsa_state_oci_json (st, "creating", false);
+    char *json = capsa_state_oci_json (st, "created", false);
     int r = capsa_sync_send (sp[0], SYNC_GO, 0, 0, json, err);
     free (json);
     if (r < 0)
@@ -825,6 +843,9 @@ fail:
           || (*err)->status == EPIPE))
     capsa_cgroup_explain_init_death (&out->cg, err);
   cgroup_destroy (&out->cg);
+  /* A failed create continues the lifecycle at step 12 (destroy) and 13 (poststop hooks). */
+  if (ctx.config && ctx.config->hooks && ctx.config->hooks->poststop_len > 0)
+    run_poststop (ctx.config->hooks, st);
   if (sp[0] >= 0)
     close (sp[0]);
   if (sp[1] >= 0)
@@ -890,7 +911,7 @@ static struct oci_config *load_saved_config (const char *dir)
 }
 
 /* The spec: a failing poststart hook is an error and the container is stopped (the caller
- * goes on to delete it). */
+ * destroys it: destroy_after_failed_start). */
 static int run_poststart (const char *dir, struct capsa_state_file *st, capsa_error_t *err)
 {
   struct oci_config *cfg = st->poststart_hooks ? load_saved_config (dir) : NULL;
@@ -900,15 +921,27 @@ static int run_poststart (const char *dir, struct capsa_state_file *st, capsa_er
       && run_hooks_with_state ("poststart", cfg->hooks->poststart, cfg->hooks->poststart_len, st,
                                "running", err)
            < 0)
-    {
-      capsa_error_t tmp = NULL;
-      signal_init (st, SIGKILL, NULL, &tmp);
-      capsa_error_release (&tmp);
-      ret = -1;
-    }
+    ret = -1;
   if (cfg)
     oci_config_free (cfg);
   return ret;
+}
+
+static int delete_locked (const char *dir, struct capsa_state_file *st, bool force,
+                          capsa_error_t *err);
+
+/* A failed startContainer or poststart hook: stop the container and go on with the lifecycle
+ * (runtime.md steps 12-13: destroy, then poststop hooks), as delete --force does. */
+static void destroy_after_failed_start (const char *dir, struct capsa_state_file *st)
+{
+  capsa_error_t tmp = NULL;
+  if (delete_locked (dir, st, true, &tmp) < 0)
+    {
+      char *t = capsa_error_text (tmp);
+      capsa_warn ("%s", t);
+      free (t);
+      capsa_error_release (&tmp);
+    }
 }
 
 int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err)
@@ -984,12 +1017,17 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
     }
   if (got > 1)
     {
-      /* The init wrote why it could not exec after the start byte. */
+      /* The init wrote why it could not exec after the start byte (a startContainer hook
+       * failed, or the exec). */
       capsa_make_error (err, 0, "%s", buf + 1);
+      destroy_after_failed_start (dir, &st);
       goto out_st;
     }
   if (run_poststart (dir, &st, err) < 0)
-    goto out_st;
+    {
+      destroy_after_failed_start (dir, &st);
+      goto out_st;
+    }
   ret = 0;
 out_st:
   capsa_state_file_free (&st);
@@ -1022,9 +1060,6 @@ static int exit_status (int status)
     return 128 + WTERMSIG (status);
   return 255;
 }
-
-static int delete_locked (const char *dir, struct capsa_state_file *st, bool force,
-                          capsa_error_t *err);
 
 int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o,
                          capsa_error_t *err)
@@ -1141,13 +1176,10 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
   return ret;
 
 fail:
+  /* After create, a failure (startContainer or poststart hook) goes on with the lifecycle:
+   * destroy, then poststop hooks. */
   kill_and_reap (c.pid);
-  cgroup_destroy (&c.cg);
-  {
-    capsa_error_t tmp = NULL;
-    capsa_state_remove_dir (c.dir, &tmp);
-    capsa_error_release (&tmp);
-  }
+  destroy_after_failed_start (c.dir, &c.st);
   created_release (&c);
   return capsa_error_prefix (err, "run container `%s`", o->id);
 }
@@ -1376,20 +1408,11 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
   }
   capsa_fault_point ("delete:after-cgroup");
   cfg = st->poststop_hooks ? load_saved_config (dir) : NULL;
-  /* The spec: a failing poststop hook is a warning; the remaining hooks still run. */
-  for (size_t i = 0; cfg && cfg->hooks && i < cfg->hooks->poststop_len; i++)
-    {
-      capsa_error_t tmp = NULL;
-      if (run_hooks_with_state ("poststop", &cfg->hooks->poststop[i], 1, st, "stopped", &tmp) < 0)
-        {
-          char *t = capsa_error_text (tmp);
-          capsa_warn ("%s", t);
-          free (t);
-          capsa_error_release (&tmp);
-        }
-    }
   if (cfg)
-    oci_config_free (cfg);
+    {
+      run_poststop (cfg->hooks, st);
+      oci_config_free (cfg);
+    }
   return capsa_state_remove_dir (dir, err);
 }
 
