@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "cgroup/cgroup.h"
 #include "namespaces.h"
+#include "notify.h"
 #include "sandbox/sandbox.h"
 #include "state.h"
 #include "sync.h"
@@ -631,7 +632,8 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   st->annotations = ctx.config->annotations;
   st->annotations_len = ctx.config->annotations_len;
 
-  if (capsa_write_file_at (out->dirfd, "config.json", ctx.config_text, ctx.config_len, err) < 0)
+  if (capsa_write_file_at (out->dirfd, "config.json", ctx.config_text, ctx.config_len, err) < 0
+      || capsa_notify_setup (&ctx, out->dirfd, err) < 0)
     goto fail;
   if (plan_cgroup (g, &ctx, &out->cg, err) < 0)
     goto fail;
@@ -948,6 +950,7 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
 {
   char *dir = NULL, path[PATH_MAX], buf[4096];
   struct capsa_state_file st;
+  struct capsa_notify notify = { .fd = -1 };
   const char *status;
   int dfd, fd, ret = -1;
   size_t got = 0;
@@ -963,6 +966,9 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
       capsa_make_error (err, 0, "cannot start a container that is %s", status);
       goto out_st;
     }
+  /* The container's notify socket is there before its process runs. */
+  if (capsa_notify_bind (dir, &notify, err) < 0)
+    goto out_st;
   snprintf (path, sizeof (path), "%s/exec.fifo", dir);
   fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
@@ -1029,10 +1035,20 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
       goto out_st;
     }
   ret = 0;
+  if (notify.fd >= 0)
+    {
+      /* As with runc, start returns once the workload said READY=1 (or exited); other
+       * commands may work on the container meanwhile. */
+      close (dfd);
+      dfd = -1;
+      capsa_notify_forward (&notify, st.pid, true);
+    }
 out_st:
+  capsa_notify_release (&notify);
   capsa_state_file_free (&st);
 out:
-  close (dfd);
+  if (dfd >= 0)
+    close (dfd);
   free (dir);
   if (ret < 0)
     capsa_error_prefix (err, "start container `%s`", id);
@@ -1061,11 +1077,44 @@ static int exit_status (int status)
   return 255;
 }
 
+/* Foreground run: a child forwards the container's notify messages until the container
+ * exits (the parent waits for the container and proxies its terminal meanwhile). */
+static pid_t start_notify_proxy (struct capsa_notify *n, pid_t init)
+{
+  pid_t pid;
+  if (n->fd < 0)
+    return -1;
+  pid = fork ();
+  if (pid < 0)
+    {
+      capsa_warn ("notify socket: fork: %s", strerror (errno));
+      return -1;
+    }
+  if (pid == 0)
+    {
+      static const int sigs[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
+                                  SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
+      for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++)
+        signal (sigs[i], sigs[i] == SIGPIPE ? SIG_IGN : SIG_DFL);
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid () == 1)
+        _exit (0);
+      capsa_notify_forward (n, init, false);
+      _exit (0);
+    }
+  /* The socket file stays until the parent's release; the parent needs no fd. */
+  close (n->fd);
+  n->fd = -1;
+  return pid;
+}
+
 int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o,
                          capsa_error_t *err)
 {
   struct created c;
   struct capsa_sync_msg msg;
+  struct capsa_notify notify = { .fd = -1 };
+  pid_t notify_proxy = -1;
   static const int fwd[]
     = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
   struct sigaction sa = { 0 };
@@ -1086,7 +1135,8 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
   if (do_create (g, o, true, &c, err) < 0)
     return -1;
   capsa_fault_point ("run:after-create");
-  if (capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
+  if (capsa_notify_bind (c.dir, &notify, err) < 0
+      || capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
     goto fail;
   /* EOF means execve succeeded (the socket is close-on-exec); a message is an error. */
   if (capsa_sync_recv (c.sync, 0, &msg, err) < 0)
@@ -1105,9 +1155,14 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
 
   if (o->detach)
     {
+      pid_t pid = c.pid;
       created_release (&c);
+      /* As with runc, run --detach returns once the workload said READY=1 (or exited). */
+      capsa_notify_forward (&notify, pid, true);
+      capsa_notify_release (&notify);
       return 0;
     }
+  notify_proxy = start_notify_proxy (&notify, c.pid);
 
   /* Let other commands (kill, state) work on the container while we wait. */
   close (c.dirfd);
@@ -1139,6 +1194,8 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
           status = st;
           break;
         }
+      if (r == notify_proxy)
+        notify_proxy = -1;
       if (r < 0 && errno != EINTR)
         {
           capsa_make_error (err, errno, "wait for container `%s`", o->id);
@@ -1148,6 +1205,11 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
   forward_pid = 0;
   ret = exit_status (status);
   capsa_fault_point ("run:after-exit");
+  /* The proxy ends by itself once the init is gone (after forwarding what is left). */
+  if (notify_proxy > 0)
+    while (waitpid (notify_proxy, NULL, 0) < 0 && errno == EINTR)
+      ;
+  capsa_notify_release (&notify);
 
   if (!o->keep)
     {
@@ -1179,6 +1241,9 @@ fail:
   /* After create, a failure (startContainer or poststart hook) goes on with the lifecycle:
    * destroy, then poststop hooks. */
   kill_and_reap (c.pid);
+  if (notify_proxy > 0)
+    kill_and_reap (notify_proxy);
+  capsa_notify_release (&notify);
   destroy_after_failed_start (c.dir, &c.st);
   created_release (&c);
   return capsa_error_prefix (err, "run container `%s`", o->id);

@@ -67,9 +67,6 @@ int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts
                                capsa_error_t *err);
 void capsa_mount_opts_free (struct capsa_mount_opts *o);
 
-/* NOTIFY_SOCKET passthrough (container init, after the config mounts): bind the caller's
- * socket into the container and set the process's NOTIFY_SOCKET to it. */
-int capsa_notify_socket_setup (struct capsa_ctx *ctx, int rootfd, capsa_error_t *err);
 /* Helpers shared by rootfs.c, mounts.c and devices.c (all run in the container init). */
 /* Perform one config.json mount with its destination resolved inside rootfd. */
 int capsa_mount_one (struct capsa_ctx *ctx, int rootfd, const struct oci_mount *m,

@@ -176,8 +176,6 @@ int capsa_rootfs_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
   for (i = 0; i < c->mounts_len; i++)
     if (capsa_mount_one (ctx, ctx->rootfs_fd, &c->mounts[i], err) < 0)
       return -1;
-  if (capsa_notify_socket_setup (ctx, ctx->rootfs_fd, err) < 0)
-    return -1;
 
   if (!bind_on_dev (c) && capsa_create_devices (ctx, ctx->rootfs_fd, true, err) < 0)
     return -1;

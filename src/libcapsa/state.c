@@ -353,7 +353,20 @@ int capsa_state_remove_dir (const char *dir, capsa_error_t *err)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if (unlinkat (dirfd (d), de->d_name, 0) < 0 && errno != ENOENT)
+      int r = unlinkat (dirfd (d), de->d_name, 0);
+      if (r < 0 && errno == EISDIR)
+        {
+          /* A subdirectory (notify/, the container's notify socket): emptied the same way. */
+          char sub[PATH_MAX];
+          snprintf (sub, sizeof (sub), "%s/%s", dir, de->d_name);
+          if (capsa_state_remove_dir (sub, err) < 0)
+            {
+              closedir (d);
+              return -1;
+            }
+          continue;
+        }
+      if (r < 0 && errno != ENOENT)
         {
           int e = errno;
           closedir (d);
