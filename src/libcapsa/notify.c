@@ -111,6 +111,23 @@ static int add_mount (struct oci_config *c, const char *source, capsa_error_t *e
   return 0;
 }
 
+/* Whether every directory above the state dir lets others through: the container's init binds
+ * <state>/notify by path, and in a user namespace it is no longer the host's root. */
+static bool reachable_by_others (const char *state_dir)
+{
+  char p[PATH_MAX], *slash;
+  struct stat sb;
+
+  snprintf (p, sizeof (p), "%s", state_dir);
+  while ((slash = strrchr (p, '/')) != NULL && slash != p)
+    {
+      *slash = '\0';
+      if (stat (p, &sb) < 0 || !(sb.st_mode & S_IXOTH))
+        return false;
+    }
+  return stat (state_dir, &sb) == 0 && (sb.st_mode & S_IXOTH);
+}
+
 int capsa_notify_setup (struct capsa_ctx *ctx, int state_dirfd, capsa_error_t *err)
 {
   const char *host = getenv ("NOTIFY_SOCKET");
@@ -126,6 +143,13 @@ int capsa_notify_setup (struct capsa_ctx *ctx, int state_dirfd, capsa_error_t *e
     }
   if (ctx->config->process == NULL)
     return 0;
+  if (ctx->userns && !reachable_by_others (ctx->state_dir))
+    {
+      capsa_warn ("NOTIFY_SOCKET is not proxied: %s is out of reach of the container's user "
+                  "namespace",
+                  ctx->state_dir);
+      return 0;
+    }
   if (mkdirat (state_dirfd, NOTIFY_DIR, 0755) < 0)
     return capsa_make_error (err, errno, "notify socket: mkdir %s/%s", ctx->state_dir, NOTIFY_DIR);
   /* The container's root (maybe a mapped uid) only needs to reach the socket. */
