@@ -111,3 +111,27 @@ assert_proxy_gone () {
   assert_line none
   assert_proxy_gone
 }
+
+@test "notify: a container in a user namespace gets its socket too" {
+  cfg '.linux.namespaces += [{type: "user"}] | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+       | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+       | .mounts |= map(select(.type != "cgroup" and .type != "cgroup2"))
+       | .mounts += [{destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev"]}]'
+  # (/run/notify is made in that tmpfs: the shared test rootfs belongs to the host's root)
+  local d
+  for d in "$BUNDLE" "$NU_DIR"; do
+    while [ "$d" != / ]; do
+      d=$(dirname "$d")
+      case $d in "$BATS_RUN_TMPDIR"*) chmod o+x "$d" ;; esac
+    done
+  done
+  chmod o+rx "$NU_DIR"
+  set_args sh -c '/mnt/notify-util send "STATUS=uid $(id -u)" READY=1 || echo send failed >&2; exec sleep 1000'
+  listen
+  NOTIFY_SOCKET=$HOST_SOCK run_bg run -d -b "$BUNDLE" ctr
+  [ "$status" -eq 0 ] || fail "run -d: $stderr"
+  grep -qx READY=1 "$LOG" || fail "log: $(cat "$LOG"); stderr: $stderr"
+  grep -qx "STATUS=uid 0" "$LOG"
+  capsa delete --force ctr
+  assert_proxy_gone
+}

@@ -3,9 +3,10 @@
  * When the caller (systemd, podman, conmon) sets NOTIFY_SOCKET for create or run, the
  * container gets a socket of its own instead of the caller's (which is outside its rootfs and
  * may not exist yet):
- *  - create: <state>/notify/ is made and bound read-only at /run/notify in the container, whose
- *    process env gets NOTIFY_SOCKET=/run/notify/notify.sock; the caller's socket path is kept
- *    in <state>/notify-host.
+ *  - create: <state>/notify/ is made and bound read-only at /run/notify in the container (by
+ *    path, or in a user namespace as a detached mount the runtime made), whose process env
+ *    gets NOTIFY_SOCKET=/run/notify/notify.sock; the caller's socket path is kept in
+ *    <state>/notify-host.
  *  - start (and run): <state>/notify/notify.sock is bound before the process runs.  Each
  *    datagram the workload sends is forwarded to the caller's socket (held back and retried
  *    while that socket does not exist).  `start` and `run --detach` return once READY=1 has been
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -128,6 +130,28 @@ static bool reachable_by_others (const char *state_dir)
   return stat (state_dir, &sb) == 0 && (sb.st_mode & S_IXOTH);
 }
 
+/* In a user namespace the init cannot reach <state>/notify by path (the state dirs are 0700,
+ * owned by the host's root): the runtime clones it as a detached mount, read-only, before the
+ * init exists, and the init moves that into its rootfs (capsa_notify_mount).  -1 when the
+ * directory is bound by path, as a config mount. */
+static int notify_tree = -1;
+
+static int detach_notify_dir (int state_dirfd)
+{
+  struct mount_attr a
+    = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+  int tree = open_tree (state_dirfd, NOTIFY_DIR, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+  if (tree < 0)
+    return -1;
+  if (mount_setattr (tree, "", AT_EMPTY_PATH, &a, sizeof (a)) < 0)
+    {
+      close (tree);
+      return -1;
+    }
+  return tree;
+}
+
 int capsa_notify_setup (struct capsa_ctx *ctx, int state_dirfd, capsa_error_t *err)
 {
   const char *host = getenv ("NOTIFY_SOCKET");
@@ -143,23 +167,48 @@ int capsa_notify_setup (struct capsa_ctx *ctx, int state_dirfd, capsa_error_t *e
     }
   if (ctx->config->process == NULL)
     return 0;
-  if (ctx->userns && !reachable_by_others (ctx->state_dir))
-    {
-      capsa_warn ("NOTIFY_SOCKET is not proxied: %s is out of reach of the container's user "
-                  "namespace",
-                  ctx->state_dir);
-      return 0;
-    }
   if (mkdirat (state_dirfd, NOTIFY_DIR, 0755) < 0)
     return capsa_make_error (err, errno, "notify socket: mkdir %s/%s", ctx->state_dir, NOTIFY_DIR);
   /* The container's root (maybe a mapped uid) only needs to reach the socket. */
   fchmodat (state_dirfd, NOTIFY_DIR, 0755, 0);
+  if (ctx->userns)
+    {
+      notify_tree = detach_notify_dir (state_dirfd);
+      if (notify_tree < 0 && !reachable_by_others (ctx->state_dir))
+        {
+          /* No detached mounts here (an unprivileged capsa, or before Linux 5.12). */
+          unlinkat (state_dirfd, NOTIFY_DIR, AT_REMOVEDIR);
+          capsa_warn ("NOTIFY_SOCKET is not proxied: %s is out of reach of the container's user "
+                      "namespace",
+                      ctx->state_dir);
+          return 0;
+        }
+    }
   if (capsa_write_file_at (state_dirfd, NOTIFY_HOST_FILE, host, strlen (host), err) < 0)
     return capsa_error_prefix (err, "notify socket");
   snprintf (source, sizeof (source), "%s/%s", ctx->state_dir, NOTIFY_DIR);
-  if (add_mount (ctx->config, source, err) < 0 || set_process_env (ctx->config->process, err) < 0)
+  if ((notify_tree < 0 && add_mount (ctx->config, source, err) < 0)
+      || set_process_env (ctx->config->process, err) < 0)
     return -1;
   return 0;
+}
+
+int capsa_notify_mount (int rootfd, capsa_error_t *err)
+{
+  int target, r;
+
+  if (notify_tree < 0)
+    return 0;
+  target = capsa_open_in_root (rootfd, NOTIFY_CTR_DIR, true, false, err);
+  if (target < 0)
+    return capsa_error_prefix (err, "notify socket");
+  r = move_mount (notify_tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  if (r < 0)
+    capsa_make_error (err, errno, "notify socket: mount on %s", NOTIFY_CTR_DIR);
+  close (target);
+  close (notify_tree);
+  notify_tree = -1;
+  return r < 0 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------------- addresses --- */

@@ -19,6 +19,8 @@ struct capsa_notify
 /* create/run, before the init is cloned: with NOTIFY_SOCKET set, give the container its own
  * socket directory (bind mount, process env) and keep the caller's path in the state dir. */
 int capsa_notify_setup (struct capsa_ctx *ctx, int state_dirfd, capsa_error_t *err);
+/* In the container init, after the config mounts: the user namespace case of the above. */
+int capsa_notify_mount (int rootfd, capsa_error_t *err);
 /* start/run, before the process may run: bind the container's socket if create set one up
  * (n->fd stays -1 otherwise). */
 int capsa_notify_bind (const char *state_dir, struct capsa_notify *n, capsa_error_t *err);

@@ -1,6 +1,7 @@
 /* capsa: prepare the container's root filesystem, pivot into it, and lock it down. */
 #include <config.h>
 #include "internal.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -176,6 +177,8 @@ int capsa_rootfs_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
   for (i = 0; i < c->mounts_len; i++)
     if (capsa_mount_one (ctx, ctx->rootfs_fd, &c->mounts[i], err) < 0)
       return -1;
+  if (capsa_notify_mount (ctx->rootfs_fd, err) < 0)
+    return -1;
 
   if (!bind_on_dev (c) && capsa_create_devices (ctx, ctx->rootfs_fd, true, err) < 0)
     return -1;
