@@ -1095,7 +1095,7 @@ static pid_t start_notify_proxy (struct capsa_notify *n, pid_t init)
       static const int sigs[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
                                   SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
       for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++)
-        signal (sigs[i], sigs[i] == SIGPIPE ? SIG_IGN : SIG_DFL);
+        signal (sigs[i], SIG_IGN); /* signals are for the container; it ends with it or us */
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       if (getppid () == 1)
         _exit (0);
