@@ -124,12 +124,14 @@ stop_ctr () {
 
 @test "vm-confine: an empty capability list works; a non-root process's VMM runs as that user and its files are the user's" {
   set_caps
-  cfg '.process.user = {"uid": 1000, "gid": 1000} | .process.cwd = "/home/user"'
+  cfg '.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [5]} | .process.cwd = "/home/user"'
   set_args sh -c 'id -u > /home/user/mine; echo x > /tmp/user-tmp; echo ready; exec sleep 1000'
   capsa_bg run -d -b "$BUNDLE" ctr
   wait_for grep -q ready "$OUT"
   check_vmm 1000
   assert_equal "$(status_field "$(vmm_pid)" CapBnd)" 0000000000000000
+  assert_equal "$(awk '$1 == "Gid:" {print $2 $3 $4 $5}' "/proc/$(vmm_pid)/status")" 1000100010001000
+  assert_equal "$(awk '$1 == "Groups:" {print $2 $3}' "/proc/$(vmm_pid)/status")" 5
   run_bg exec ctr sh -c 'echo e > /home/user/by-exec; id -u'
   assert_equal "$status" 0
   assert_equal "$output" 1000
