@@ -212,3 +212,14 @@ podman_profile () {
   done
   [ -n "$(ls "$CAPSA_VM_SNAPSHOT_DIR"/*.vmstate)" ] || fail "no snapshot saved"
 }
+
+@test "vm-confine: a seccomp filter that denies what QEMU needs stops the VM at the boot timeout, with a note saying why" {
+  # QEMU's main loop waits in ppoll: denied, it spins and the guest never starts the workload
+  cfg '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+         "syscalls": [{"names": ["ppoll"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+  CAPSA_VM_BOOT_TIMEOUT=3 run_bg run -b "$BUNDLE" ctr
+  [ "$status" -ne 0 ] || fail "the VM ran under a filter denying ppoll"
+  [[ "$stderr" == *"did not start the workload within 3 seconds"* ]] || fail "$stderr"
+  [[ "$stderr" == *"config.json: .linux.seccomp applies to the hypervisor too"* ]] || fail "$stderr"
+  capsa delete -f ctr
+}
