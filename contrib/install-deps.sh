@@ -16,6 +16,8 @@ fi
 # VM isolation mode: QEMU, and what `make vm-assets` needs to build the guest kernel from
 #        Debian's linux-source-6.1 (flex, bison, bc, libelf-dev, libssl-dev) and the initramfs
 #        (cpio); the agent links statically against glibc (libc6-dev, in build-essential).
+#        golang-github-containers-common: podman's default seccomp profile, which
+#        tests/vm-confine.bats puts on the hypervisor (podman pulls it in too).
 # engines (tests/podman.bats, tests/containerd.bats): podman with conmon and catatonit (--init),
 #        containerd with its runc shim v2 and ctr, skopeo for the OCI archive, script (util-linux).
 # reliability: clang and its libFuzzer/sanitizer runtimes for `make fuzz` (tests/fuzz), valgrind.
@@ -28,6 +30,6 @@ apt-get install -y -qq --no-install-recommends \
   bats bats-support bats-assert busybox-static jq python3 clang-format \
   util-linux iproute2 procps \
   qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils \
-  podman conmon catatonit containerd skopeo \
+  podman conmon catatonit containerd skopeo golang-github-containers-common \
   clang libclang-rt-14-dev valgrind \
   systemd dbus kmod >/dev/null

@@ -94,6 +94,10 @@ char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
       add (&a, "-object");
       add (&a, "memory-backend-memfd,id=ram,size=%lluM", (unsigned long long)plan->mem_mib);
     }
+  /* QEMU's own seccomp filter (beside what confine.c does before executing it): no obsolete
+   * system calls, no new privileges, processes or scheduling changes. */
+  add (&a, "-sandbox");
+  add (&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   add (&a, "-nodefaults");
   add (&a, "-no-user-config");
   add (&a, "-nographic");

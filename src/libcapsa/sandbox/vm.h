@@ -90,6 +90,12 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c);
  * the agent's REC_READY; else they were sent before. */
 int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int errfd, int console,
                         const struct oci_config *c, struct capsa_vm_snapshot *snap);
+/* confine.c: the hypervisor's identity, capabilities and seccomp filter from the container's
+ * process settings (at create: errors come there). */
+int capsa_vm_confine_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
+/* confine.c: in the forked VMM right before execve: apply them; -1 with errno and *step naming
+ * what failed. */
+int capsa_vm_confine (const char **step);
 /* capsa_vm_supervise's result when the VM could not start from its snapshot (removed): boot
  * one instead.  Its descriptors are closed. */
 #define VM_SUPERVISE_BOOT (-2)

@@ -44,7 +44,8 @@ int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   struct sockaddr_un sa;
 
-  if (capsa_vm_plan_build (ctx, &plan, err) < 0 || capsa_vm_seccomp_prepare (ctx->config, err) < 0)
+  if (capsa_vm_plan_build (ctx, &plan, err) < 0 || capsa_vm_seccomp_prepare (ctx->config, err) < 0
+      || capsa_vm_confine_prepare (ctx, err) < 0)
     return -1;
   if (socket_addr (ctx->state_dir, &sa, err) < 0)
     return -1;
@@ -218,6 +219,14 @@ static int start_vmm (struct capsa_ctx *ctx, capsa_error_t *err)
       capsa_close_fds_from (extra >= 0 ? VM_FD_EXTRA + 1 : VM_FD_EXTRA, NULL, 0);
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
+      {
+        const char *step = "";
+        if (capsa_vm_confine (&step) < 0)
+          {
+            dprintf (2, "capsa: %s: %s\n", step, strerror (errno));
+            _exit (127);
+          }
+      }
       execve (argv[0], argv, envp);
       dprintf (2, "capsa: execute the hypervisor \"%s\": %s\n", argv[0], strerror (errno));
       _exit (127);
