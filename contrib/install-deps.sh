@@ -9,7 +9,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-# build: compiler, autotools, pkg-config and the libraries configure looks for.
+# build: compiler, autotools, pkg-config and the libraries configure looks for (libmnl: VM mode
+#        reads the container's network namespace and makes its taps and tc redirects with it).
 # test:  bats (+ helper libraries), a static busybox for the rootfs fixture, jq to edit config.json,
 #        python3 for the console-socket receiver, util-linux (unshare, nsenter, mount) and iproute2
 #        (ip netns) for the namespace tests, clang-format for the style check, git for the version.
@@ -26,7 +27,7 @@ fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
-  libyajl-dev libseccomp-dev libcap-dev libselinux1-dev libsystemd-dev \
+  libyajl-dev libseccomp-dev libcap-dev libselinux1-dev libsystemd-dev libmnl-dev \
   bats bats-support bats-assert busybox-static jq python3 clang-format \
   util-linux iproute2 procps \
   qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils \

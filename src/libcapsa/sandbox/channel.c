@@ -277,6 +277,7 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c)
     r |= send_str (fd, REC_TIME, buf);
   }
   r |= capsa_vm_send_process (fd, c->process);
+  r |= capsa_vm_net_send (fd);
 
   if (c->process->terminal)
     {
