@@ -397,6 +397,7 @@ static void ctx_release (struct capsa_ctx *ctx)
     close (ctx->console_socket_fd);
   if (ctx->exec_fifo_fd >= 0)
     close (ctx->exec_fifo_fd);
+  capsa_idmap_release (ctx);
   capsa_seccomp_release ();
 }
 
@@ -673,6 +674,9 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       capsa_make_error (err, errno, "socketpair");
       goto fail;
     }
+  /* Idmapped mounts need the host's privileges: their trees are made before the clone. */
+  if (capsa_idmap_prepare (&ctx, err) < 0)
+    goto fail;
 
   /* Fast path: one clone() creates every namespace.  Joining namespaces by path needs them
    * joined before new ones are made (a new user namespace would own the rest), so that case
@@ -723,6 +727,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       container_init (&ctx, &plan, sp[1], two_stage, self_join ? &sj : NULL);
     }
   capsa_cgroup_self_join_close (&sj);
+  capsa_idmap_release (&ctx); /* the init has its copies */
   close (sp[1]);
   sp[1] = -1;
   if (cons[1] >= 0)

@@ -273,7 +273,7 @@ static void gen_linux (yajl_gen g)
   enabled_object (g, "intelRdt", false);
   str (g, "mountExtensions");
   yajl_gen_map_open (g);
-  enabled_object (g, "idmap", false);
+  enabled_object (g, "idmap", true);
   yajl_gen_map_close (g);
   enabled_object (g, "netDevices", false);
   yajl_gen_map_close (g);
