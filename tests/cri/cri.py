@@ -88,6 +88,7 @@ def podstart(rt, pod_path, ctr_path, handler):
             raise SystemExit("cri.py: podstart: no output in %s after %.0f s" % (log, TIMEOUT))
         time.sleep(0.002)
     took = time.monotonic() - t0
+    wait_state(rt, cid, "CONTAINER_EXITED", TIMEOUT)
     rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=TIMEOUT)
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=TIMEOUT)
     print("%.4f" % took)
