@@ -32,7 +32,8 @@ pod () {
   PODCFG=$BATS_TEST_TMPDIR/$name.pod.json
   jq -n --arg n "$name" --arg logs "$ENG_TMP/logs/$name" --arg cg "$CRI_CG/$name" \
     '{metadata: {name: $n, namespace: "capsa-cri", uid: ("uid-" + $n), attempt: 0},
-      hostname: $n, logDirectory: $logs, linux: {cgroupParent: $cg}}' | jq "$filter" >"$PODCFG"
+      hostname: $n, logDirectory: $logs,
+      linux: {cgroupParent: $cg, securityContext: {namespaceOptions: {pid: "CONTAINER"}}}}' | jq "$filter" >"$PODCFG"
   POD=$(cri runp "$PODCFG" capsa)
   [ -n "$POD" ]
 }
@@ -43,7 +44,8 @@ ctr () {
   local name=$1 script=$2 filter=${3:-.} cfg=$BATS_TEST_TMPDIR/$1.ctr.json
   jq -n --arg n "$name" --arg img "$CRI_IMG" --arg s "$script" \
     '{metadata: {name: $n}, image: {image: $img}, command: ["sh", "-c", $s],
-      logPath: ($n + "/0.log"), linux: {}}' | jq "$filter" >"$cfg"
+      logPath: ($n + "/0.log"),
+      linux: {securityContext: {namespaceOptions: {pid: "CONTAINER"}}}}' | jq "$filter" >"$cfg"
   CID=$(cri create "$POD" "$cfg" "$PODCFG")
   [ -n "$CID" ]
   cri start "$CID"
@@ -153,9 +155,40 @@ pod_gone () {
   run cri status "$srv"
   assert_success
   [ "$(jq -r .status.logPath <<<"$output")" = "$srvlog" ] || fail "$output"
-  local pid
+  local pid ppid ns
   pid=$(capsa_pid "$srv")
+  # the pod's namespaces are the sandbox's (joined by path), the pid namespace the container's own
+  ppid=$(capsa_pid "$POD")
+  for ns in net ipc uts; do
+    [ "$(readlink "/proc/$pid/ns/$ns")" = "$(readlink "/proc/$ppid/ns/$ns")" ] \
+      || fail "the container's $ns namespace is not the sandbox's"
+  done
+  [ "$(readlink "/proc/$pid/ns/pid")" != "$(readlink "/proc/$ppid/ns/pid")" ] \
+    || fail "the container shares the sandbox's pid namespace without shareProcessNamespace"
+  [ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink "/proc/$ppid/ns/mnt")" ] \
+    || fail "the container shares the sandbox's mount namespace"
   pod_gone "$POD" "$srv" "$CID" "$pid"
+}
+
+@test "cri: shareProcessNamespace puts the pod's containers in the sandbox's pid namespace" {
+  pod p-pidns '.linux.securityContext.namespaceOptions.pid = "POD"'
+  ctr a 'exec sleep 1001' '.linux.securityContext.namespaceOptions.pid = "POD"'
+  local a=$CID pa
+  ctr b 'sleep 1000' '.linux.securityContext.namespaceOptions.pid = "POD"'
+  pa=$(capsa_pid "$a")
+  [ "$(readlink "/proc/$pa/ns/pid")" = "$(readlink "/proc/$(capsa_pid "$POD")/ns/pid")" ] \
+    || fail "container a is not in the sandbox's pid namespace"
+  # in b, the pause process is pid 1 and a's sleep is visible, and b can signal it
+  run cri exec "$CID" 10 sh -c 'cat /proc/1/comm; ps -o args'
+  assert_success
+  assert_line pause
+  assert_line --partial 'sleep 1001'
+  run cri exec "$CID" 10 sh -c 'for p in /proc/[0-9]*; do
+    [ "$(tr "\0" " " <$p/cmdline)" = "sleep 1001 " ] && kill ${p#/proc/} && echo killed; done'
+  assert_output killed
+  wait_exited "$a"
+  [ "$(jq -r .exitCode <<<"$output")" = 143 ] || fail "$output"
+  pod_gone "$POD" "$a" "$CID" "$pa"
 }
 
 @test "cri: ExecSync returns stdout, stderr and the exit code, and enforces its timeout" {
@@ -208,13 +241,22 @@ pod_gone () {
   [[ $cg == "$CRI_CG/p-res/"* ]] || fail "the container's memory cgroup $cg is not below $CRI_CG/p-res"
   run in_jail cat "/sys/fs/cgroup/memory$cg/memory.limit_in_bytes"
   assert_output 67108864
-  echo '{"memoryLimitInBytes": 100663296, "cpuShares": 512}' >"$BATS_TEST_TMPDIR/res.json"
+  echo '{"memoryLimitInBytes": 100663296, "cpuShares": 512, "cpuPeriod": 100000,
+    "cpuQuota": 50000, "cpusetCpus": "0"}' >"$BATS_TEST_TMPDIR/res.json"
   run cri update "$CID" "$BATS_TEST_TMPDIR/res.json"
   assert_success
   run in_jail cat "/sys/fs/cgroup/memory$cg/memory.limit_in_bytes"
   assert_output 100663296
   run in_jail cat "/sys/fs/cgroup/cpu$cg/cpu.shares"
   assert_output 512
+  run in_jail cat "/sys/fs/cgroup/cpu$cg/cpu.cfs_quota_us"
+  assert_output 50000
+  run in_jail cat "/sys/fs/cgroup/cpuset$cg/cpuset.cpus"
+  assert_output 0
+  # ContainerStatus reports the resources now in force
+  run cri status "$CID"
+  assert_success
+  [ "$(jq -r .status.resources.linux.cpuQuota <<<"$output")" = 50000 ] || fail "$output"
   # the container sees the new limit as its own cgroup's
   run cri exec "$CID" 10 cat /sys/fs/cgroup/memory/memory.limit_in_bytes
   assert_success
@@ -288,9 +330,9 @@ pod_gone () {
 }
 
 @test "cri: a pod whose containers run as a non-root user" {
-  pod p-user '.linux.securityContext = {runAsUser: {value: 1000}, runAsGroup: {value: 1000}}'
+  pod p-user '.linux.securityContext += {runAsUser: {value: 1000}, runAsGroup: {value: 1000}}'
   ctr c 'id -u; id -g; touch /root/x 2>&1; sleep 1000' \
-    '.linux.securityContext = {runAsUser: {value: 1000}, runAsGroup: {value: 1000}}'
+    '.linux.securityContext += {runAsUser: {value: 1000}, runAsGroup: {value: 1000}}'
   wait_log "$LOG" "Permission denied"
   run sed -E 's/^[^ ]+ [a-z]+ F //' "$LOG"
   assert_line 1000
@@ -308,7 +350,7 @@ pod_gone () {
 @test "cri: readOnlyRootFilesystem makes the container's root read-only" {
   pod p-ro
   ctr c 'touch /newfile 2>&1; echo status=$?; sleep 1000' \
-    '.linux.securityContext = {readonlyRootfs: true}'
+    '.linux.securityContext += {readonlyRootfs: true}'
   wait_log "$LOG" "status="
   run cat "$LOG"
   assert_output --partial "Read-only file system"
