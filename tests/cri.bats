@@ -362,3 +362,32 @@ pod_gone () {
   assert_output --regexp ' / [a-z]+ ro[,]'
   pod_gone "$POD" "$CID"
 }
+
+@test "cri: a container with a terminal (tty: true) logs through the console capsa hands the shim" {
+  pod p-tty
+  ctr t 'tty; test -t 1 && echo is-a-tty; stty size; sleep 1000' '.tty = true'
+  wait_log "$LOG" is-a-tty
+  run cat "$LOG"
+  assert_line --regexp '^[0-9-]+T[0-9:.]+Z stdout F /dev/pts/[0-9]+'
+  pod_gone "$POD" "$CID"
+}
+
+@test "cri: a hostNetwork pod and a privileged container" {
+  # like the kubelet, no hostname for a hostNetwork pod (the node's UTS namespace is shared)
+  pod p-host '.linux.securityContext += {privileged: true}
+    | .linux.securityContext.namespaceOptions.network = "NODE" | del(.hostname)'
+  ctr c 'sleep 1000' '.linux.securityContext += {privileged: true, namespaceOptions: {network: "NODE", pid: "CONTAINER"}}'
+  local pid
+  pid=$(capsa_pid "$CID")
+  # the node's network is containerd's here (the suite's own network namespace)
+  [ "$(readlink "/proc/$pid/ns/net")" = "$(readlink "/proc/$CRI_PID/ns/net")" ] \
+    || fail "the hostNetwork container is not in the node's network namespace"
+  run cri podstatus "$POD"
+  [ "$(jq -r .status.network.ip <<<"$output")" = "" ] || fail "a hostNetwork pod got a CNI address: $output"
+  # privileged: every capability, and the host's devices
+  run cri exec "$CID" 10 sh -c 'grep CapEff /proc/self/status; ls /dev/loop-control /dev/net/tun'
+  assert_success
+  assert_line --regexp "CapEff:[[:space:]]+000001ffffffffff|CapEff:[[:space:]]+$(awk '/CapBnd/ { print $2 }' /proc/self/status)"
+  assert_line /dev/net/tun
+  pod_gone "$POD" "$CID" "$pid"
+}
