@@ -78,6 +78,21 @@ static int init_wait_start (struct capsa_ctx *ctx, int sync, capsa_error_t *err)
   return fd;
 }
 
+/* Between `create` and `start` nobody listens on the sync socket: an init that fails there
+ * leaves its reason in <state>/init.error, which `start` reports. */
+static void __attribute__ ((noreturn))
+init_fail_before_start (struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  if (ctx->init_error_fd >= 0 && *err)
+    {
+      char *text = capsa_error_text (*err);
+      ssize_t r = write (ctx->init_error_fd, text, strlen (text));
+      (void)r;
+      free (text);
+    }
+  _exit (1);
+}
+
 static void __attribute__ ((noreturn))
 init_fail_after_start (int fd, bool is_fifo, capsa_error_t *err)
 {
@@ -280,7 +295,13 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
 
   start_fd = init_wait_start (ctx, sync, &err);
   if (start_fd < 0)
-    _exit (1);
+    init_fail_before_start (ctx, &err);
+  if (ctx->init_error_fd >= 0)
+    {
+      /* From now on failures go to `start` through the fifo. */
+      close (ctx->init_error_fd);
+      ctx->init_error_fd = -1;
+    }
   capsa_fault_point ("init:after-start");
   if (c->hooks
       && capsa_run_hooks ("startContainer", c->hooks->start_container,
@@ -396,6 +417,8 @@ static void ctx_release (struct capsa_ctx *ctx)
     close (ctx->console_socket_fd);
   if (ctx->exec_fifo_fd >= 0)
     close (ctx->exec_fifo_fd);
+  if (ctx->init_error_fd >= 0)
+    close (ctx->init_error_fd);
   capsa_seccomp_release ();
 }
 
@@ -538,6 +561,46 @@ static void cgroup_destroy (struct capsa_cgroup *cg)
 static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out,
                         capsa_error_t *err);
 
+/* The host id that id 0 of process `pid`'s user namespace maps to ("uid_map" or "gid_map"),
+ * or -1 when 0 is not mapped. */
+static long long container_root_host_id (pid_t pid, const char *file)
+{
+  char path[64];
+  long long inside, outside, count, host = -1;
+  FILE *f;
+
+  snprintf (path, sizeof (path), "/proc/%d/%s", (int)pid, file);
+  f = fopen (path, "re");
+  if (f == NULL)
+    return -1;
+  while (fscanf (f, "%lld %lld %lld", &inside, &outside, &count) == 3)
+    if (inside <= 0 && 0 < inside + count)
+      {
+        host = outside - inside;
+        break;
+      }
+  fclose (f);
+  return host;
+}
+
+/* The init opens the exec fifo as root of its user namespace after `create` returned: the fifo
+ * belongs to the host ids that root maps to (a fifo owned by an unmapped host root would be out
+ * of its reach). */
+static int chown_to_container_root (int fd, pid_t init, capsa_error_t *err)
+{
+  long long uid = container_root_host_id (init, "uid_map");
+  long long gid = container_root_host_id (init, "gid_map");
+
+  if (uid < 0 && gid < 0)
+    return 0;
+  if (fchownat (fd, "", uid < 0 ? (uid_t)-1 : (uid_t)uid, gid < 0 ? (gid_t)-1 : (gid_t)gid,
+                AT_EMPTY_PATH)
+      < 0)
+    return capsa_make_error (err, errno, "chown exec fifo to the container's root (%lld:%lld)", uid,
+                             gid);
+  return 0;
+}
+
 /* Everything up to the `created` state.  With `for_run` the init waits on the sync socket for
  * the start message instead of the exec fifo. */
 static int do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_run,
@@ -556,7 +619,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
 
   memset (out, 0, sizeof (*out));
   out->sync = out->console_proxy = out->dirfd = -1;
-  ctx.rootfs_fd = ctx.console_socket_fd = ctx.exec_fifo_fd = -1;
+  ctx.rootfs_fd = ctx.console_socket_fd = ctx.exec_fifo_fd = ctx.init_error_fd = -1;
   ctx.g = g;
   ctx.opts = o;
   ctx.id = o->id;
@@ -643,6 +706,13 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       if (ctx.exec_fifo_fd < 0)
         {
           capsa_make_error (err, errno, "open exec fifo");
+          goto fail;
+        }
+      ctx.init_error_fd
+        = openat (out->dirfd, "init.error", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (ctx.init_error_fd < 0)
+        {
+          capsa_make_error (err, errno, "create init.error");
           goto fail;
         }
       capsa_fault_point ("create:after-exec-fifo");
@@ -757,6 +827,9 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
     }
 
   capsa_fault_point ("create:after-mounts");
+  if (ctx.userns && ctx.exec_fifo_fd >= 0
+      && chown_to_container_root (ctx.exec_fifo_fd, init, err) < 0)
+    goto fail;
   st->pid = init;
   st->start_time = capsa_process_start_time (init);
   st->pidns = ((plan.new_flags | plan.joined) & CLONE_NEWPID) != 0;
@@ -911,6 +984,27 @@ static int run_poststart (const char *dir, struct capsa_state_file *st, capsa_er
   return ret;
 }
 
+/* An init that failed between `create` and `start` left why in init.error: -1 with that
+ * reason as the error, 0 when it left none. */
+static int init_failed (const char *dir, capsa_error_t *err)
+{
+  char path[PATH_MAX], buf[1024];
+  ssize_t n;
+  int fd;
+
+  snprintf (path, sizeof (path), "%s/init.error", dir);
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return 0;
+  n = read (fd, buf, sizeof (buf) - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  buf[strcspn (buf, "\n")] = '\0';
+  return capsa_make_error (err, 0, "container init failed after create: %s", buf);
+}
+
 int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err)
 {
   char *dir = NULL, path[PATH_MAX], buf[4096];
@@ -927,7 +1021,8 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
   status = capsa_state_status (dir, &st);
   if (strcmp (status, "created") != 0)
     {
-      capsa_make_error (err, 0, "cannot start a container that is %s", status);
+      if (strcmp (status, "stopped") != 0 || st.started || init_failed (dir, err) == 0)
+        capsa_make_error (err, 0, "cannot start a container that is %s", status);
       goto out_st;
     }
   snprintf (path, sizeof (path), "%s/exec.fifo", dir);
@@ -951,7 +1046,8 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
     if (!(p[0].revents & POLLIN))
       {
         close (fd);
-        capsa_make_error (err, 0, "container init exited before start");
+        if (init_failed (dir, err) == 0)
+          capsa_make_error (err, 0, "container init exited before start");
         goto out_st;
       }
     fcntl (fd, F_SETFL, 0);
@@ -979,7 +1075,8 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
   buf[got] = '\0';
   if (got == 0)
     {
-      capsa_make_error (err, 0, "container init exited before start");
+      if (init_failed (dir, err) == 0)
+        capsa_make_error (err, 0, "container init exited before start");
       goto out_st;
     }
   if (got > 1)

@@ -28,6 +28,8 @@ struct capsa_ctx
     new_userns;
   int console_socket_fd; /* -1 when none */
   int exec_fifo_fd;      /* O_PATH fd of <state>/exec.fifo in the child, -1 for run */
+  int init_error_fd;     /* create: <state>/init.error, where an init that fails between
+                            `create` and `start` writes why (-1 for run and exec) */
   /* Optional, for process.c/seccomp.c (NULL = unused).  state_json: the OCI state (status
    * "creating", pid as the runtime sees it) sent to a seccomp listenerPath.  before_exec: called
    * by capsa_process_exec after the user, capabilities and path lookup, right before execve
