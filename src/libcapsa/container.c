@@ -419,6 +419,7 @@ static void ctx_release (struct capsa_ctx *ctx)
     close (ctx->exec_fifo_fd);
   if (ctx->init_error_fd >= 0)
     close (ctx->init_error_fd);
+  capsa_devices_release (ctx);
   capsa_seccomp_release ();
 }
 
@@ -718,6 +719,8 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       capsa_fault_point ("create:after-exec-fifo");
     }
 
+  if (!ctx.vm && capsa_devices_prepare_userns (&ctx, err) < 0)
+    goto fail;
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     {
       capsa_make_error (err, errno, "socketpair");
