@@ -1261,7 +1261,7 @@ static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_o
     {
       /* No pidfd (kernel < 5.3, or valgrind): kill() after the same start-time check. */
       if (capsa_process_start_time (st->pid) != st->start_time)
-        return capsa_make_error (err, 0, "container is not running");
+        return capsa_make_error (err, 0, "container not running");
       if (kill (st->pid, sig) < 0)
         return capsa_make_error (err, errno, "send signal %d", sig);
       if (pidfd_out)
@@ -1271,13 +1271,13 @@ static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_o
   if (pidfd < 0)
     {
       if (errno == ESRCH)
-        return capsa_make_error (err, 0, "container is not running");
+        return capsa_make_error (err, 0, "container not running");
       return capsa_make_error (err, errno, "pidfd_open %d", st->pid);
     }
   if (capsa_process_start_time (st->pid) != st->start_time)
     {
       close (pidfd);
-      return capsa_make_error (err, 0, "container is not running");
+      return capsa_make_error (err, 0, "container not running");
     }
   if (pidfd_signal_ (pidfd, sig) < 0)
     {
@@ -1329,6 +1329,28 @@ static void signal_descendants (pid_t root, int sig)
     kill (pids[i - 1], sig);
 }
 
+/* Signal every process left in the cgroup of a stopped container, as `kill --all` does (runc
+ * succeeds there: containerd's shim sends it after each exit and records the exit only when it
+ * succeeds or its error says "container not running").  A cgroup already gone is no error. */
+static int kill_all_stopped (const struct capsa_state_file *st, int sig, capsa_error_t *err)
+{
+  struct capsa_cgroup cg;
+  int r;
+
+  if (capsa_state_cgroup (st, &cg, err) < 0)
+    return -1;
+  if (cg.mgr == NULL)
+    return 0;
+  r = cg.mgr->kill (&cg, sig, err);
+  cg.mgr->release (&cg);
+  if (r < 0 && (*err)->status == ENOENT)
+    {
+      capsa_error_release (err);
+      r = 0;
+    }
+  return r;
+}
+
 int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all,
                           capsa_error_t *err)
 {
@@ -1343,9 +1365,18 @@ int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool 
   if (capsa_state_read (dir, &st, err) < 0)
     goto out;
   status = capsa_state_status (dir, &st);
-  if (strcmp (status, "created") != 0 && strcmp (status, "running") != 0)
+  if (strcmp (status, "stopped") == 0 || strcmp (status, "creating") == 0)
     {
-      capsa_make_error (err, 0, "container `%s` is not running", id);
+      if (all && strcmp (status, "stopped") == 0)
+        {
+          if (kill_all_stopped (&st, sig, err) == 0)
+            ret = 0;
+          else
+            capsa_error_prefix (err, "kill container `%s`", id);
+          goto out_st;
+        }
+      /* The text engines match (containerd's shim, podman): "container not running". */
+      capsa_make_error (err, 0, "kill container `%s`: container not running", id);
       goto out_st;
     }
   if (all)
@@ -1390,6 +1421,9 @@ out:
   return ret;
 }
 
+/* How long `delete` waits for a SIGKILLed init to go. */
+#define DELETE_KILL_TIMEOUT_MS 5000
+
 static int delete_locked (const char *dir, struct capsa_state_file *st, bool force,
                           capsa_error_t *err)
 {
@@ -1407,9 +1441,16 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
         signal_descendants (st->pid, SIGKILL);
       if (signal_init (st, SIGKILL, &pidfd, &tmp) == 0 && pidfd >= 0)
         {
+          /* Bounded: an init frozen by a v1 freezer the container does not own cannot die
+           * until that cgroup is thawed; then its process and cgroup are left, with a warning. */
           struct pollfd p = { pidfd, POLLIN, 0 };
-          while (poll (&p, 1, 10000) < 0 && errno == EINTR)
+          int r;
+          while ((r = poll (&p, 1, DELETE_KILL_TIMEOUT_MS)) < 0 && errno == EINTR)
             ;
+          if (r == 0)
+            capsa_warn ("delete container `%s`: init %d did not die within %d s of SIGKILL "
+                        "(frozen by a cgroup freezer the container does not own?)",
+                        st->id, (int)st->pid, DELETE_KILL_TIMEOUT_MS / 1000);
           close (pidfd);
         }
       else if (pidfd < 0)
