@@ -484,3 +484,17 @@ print(s.recv(4096).decode())' "$CAPSA" "$BATS_TEST_TMPDIR"
   assert_line --regexp '^ *0 +[3-4][0-9]{5} +[0-9]+$'
   refute_line --regexp '^ *0 +0 '
 }
+
+@test "podman: run --group-add keep-groups keeps the caller's supplementary groups" {
+  # podman (and conmon, and capsa) run with supplementary groups 4242 and 4343; the annotation
+  # run.oci.keep_original_groups=1 that keep-groups sets makes the workload keep them
+  run in_jail setpriv --groups 4242,4343 podman --runtime "$CAPSA" run --rm --cgroup-parent "$PODMAN_CGROUP_PARENT" \
+    --group-add keep-groups "$IMG" sh -c 'id -G; grep ^Groups: /proc/self/status' </dev/null
+  assert_success
+  assert_line --regexp '^Groups:[[:space:]]+4242 4343 ?$'
+  # without it the caller's groups are dropped
+  run in_jail setpriv --groups 4242,4343 podman --runtime "$CAPSA" run --rm --cgroup-parent "$PODMAN_CGROUP_PARENT" \
+    "$IMG" grep ^Groups: /proc/self/status </dev/null
+  assert_success
+  refute_output --partial 4242
+}
