@@ -455,6 +455,15 @@ static void kill_and_reap (pid_t pid)
     }
 }
 
+/* linux.resources asks for nothing (absent, or an empty object as rootless podman writes). */
+static bool resources_empty (const struct oci_resources *r)
+{
+  return r == NULL
+         || (r->devices_len == 0 && r->memory == NULL && r->cpu == NULL && r->pids == NULL
+             && r->block_io == NULL && r->hugepage_limits_len == 0 && r->network == NULL
+             && r->rdma_len == 0 && r->unified_len == 0);
+}
+
 /* Rootless without a delegated cgroup (every hierarchy refused: EACCES, or none left: ENOENT):
  * fine as long as nothing asks for limits, as with runc.  0: the container runs without a cgroup
  * of its own; else *err (set by the manager) explains. */
@@ -463,10 +472,11 @@ static int rootless_without_cgroup (struct capsa_global *g, const struct oci_lin
 {
   char *t;
 
-  if (!(g->rootless || geteuid () != 0) || ((*err)->status != EACCES && (*err)->status != ENOENT))
+  if (!(g->rootless || capsa_unprivileged ())
+      || ((*err)->status != EACCES && (*err)->status != ENOENT))
     return capsa_error_prefix (err, "config.json: cgroup");
   t = capsa_error_text (*err);
-  if (l->resources != NULL)
+  if (!resources_empty (l->resources))
     {
       capsa_error_release (err);
       capsa_make_error (err, 0,
@@ -500,7 +510,7 @@ static int plan_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct ca
       return 0;
     }
   cg->mgr = mgr;
-  if (mgr->plan (cg, ctx->id, l->cgroups_path, g->rootless || geteuid () != 0, err) < 0)
+  if (mgr->plan (cg, ctx->id, l->cgroups_path, g->rootless || capsa_unprivileged (), err) < 0)
     {
       mgr->release (cg);
       cg->mgr = NULL;
@@ -517,7 +527,7 @@ static int create_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct 
 
   if (cg->mgr == NULL)
     return 0;
-  if (cg->mgr->create (cg, l->resources, g->rootless || geteuid () != 0, err) < 0)
+  if (cg->mgr->create (cg, l->resources, g->rootless || capsa_unprivileged (), err) < 0)
     {
       cg->mgr->release (cg);
       cg->mgr = NULL;

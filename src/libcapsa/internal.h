@@ -22,7 +22,7 @@ struct capsa_ctx
   char *config_text; /* the bytes config was parsed from (kept in the state dir) */
   size_t config_len;
   int rootfs_fd; /* O_PATH fd of rootfs, opened by the parent before clone */
-  bool userns;   /* a new or joined user namespace */
+  bool userns;   /* a new or joined user namespace, or the runtime's own is not the host's */
   bool vm;       /* VM isolation mode: the init runs the hypervisor (sandbox/) */
   bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens,
     new_userns;
