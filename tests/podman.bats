@@ -124,8 +124,8 @@ rootless_setup () {
   RL_GID=$(in_jail id -g "$ROOTLESS_USER")
   chmod 711 "$ENG_TMP"
   mkdir -p "$home/run" "$home/graph" "$home/runroot"
-  sed -e '/^cgroups = /d' -e '/^cgroup_manager = /a cgroups = "disabled"' \
-    -e "s|$ENG_TMP/|$home/|g" -e '/^conmon_env_vars/,/^$/d' "$ENG_TMP/containers.conf" >"$home/containers.conf"
+  # the suite's containers.conf, with the user's own directories
+  sed -e "s|$ENG_TMP/|$home/|g" -e '/^conmon_env_vars/,/^$/d' "$ENG_TMP/containers.conf" >"$home/containers.conf"
   printf '[storage]\ndriver = "overlay"\nrunroot = "%s/runroot"\ngraphroot = "%s/graph"\n' \
     "$home" "$home" >"$home/storage.conf"
   cp "$ENG_TMP/rootfs.tar" "$home/rootfs.tar"
