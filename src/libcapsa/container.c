@@ -79,6 +79,21 @@ static int init_wait_start (struct capsa_ctx *ctx, int sync, capsa_error_t *err)
   return fd;
 }
 
+/* Between `create` and `start` nobody listens on the sync socket: an init that fails there
+ * leaves its reason in <state>/init.error, which `start` reports. */
+static void __attribute__ ((noreturn))
+init_fail_before_start (struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  if (ctx->init_error_fd >= 0 && *err)
+    {
+      char *text = capsa_error_text (*err);
+      ssize_t r = write (ctx->init_error_fd, text, strlen (text));
+      (void)r;
+      free (text);
+    }
+  _exit (1);
+}
+
 static void __attribute__ ((noreturn))
 init_fail_after_start (int fd, bool is_fifo, capsa_error_t *err)
 {
@@ -281,7 +296,13 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
 
   start_fd = init_wait_start (ctx, sync, &err);
   if (start_fd < 0)
-    _exit (1);
+    init_fail_before_start (ctx, &err);
+  if (ctx->init_error_fd >= 0)
+    {
+      /* From now on failures go to `start` through the fifo. */
+      close (ctx->init_error_fd);
+      ctx->init_error_fd = -1;
+    }
   capsa_fault_point ("init:after-start");
   if (c->hooks
       && capsa_run_hooks ("startContainer", c->hooks->start_container,
@@ -398,6 +419,9 @@ static void ctx_release (struct capsa_ctx *ctx)
   if (ctx->exec_fifo_fd >= 0)
     close (ctx->exec_fifo_fd);
   capsa_idmap_release (ctx);
+  if (ctx->init_error_fd >= 0)
+    close (ctx->init_error_fd);
+  capsa_devices_release (ctx);
   capsa_seccomp_release ();
 }
 
@@ -451,6 +475,15 @@ static void kill_and_reap (pid_t pid)
     }
 }
 
+/* linux.resources asks for nothing (absent, or an empty object as rootless podman writes). */
+static bool resources_empty (const struct oci_resources *r)
+{
+  return r == NULL
+         || (r->devices_len == 0 && r->memory == NULL && r->cpu == NULL && r->pids == NULL
+             && r->block_io == NULL && r->hugepage_limits_len == 0 && r->network == NULL
+             && r->rdma_len == 0 && r->unified_len == 0);
+}
+
 /* Rootless without a delegated cgroup (every hierarchy refused: EACCES, or none left: ENOENT):
  * fine as long as nothing asks for limits, as with runc.  0: the container runs without a cgroup
  * of its own; else *err (set by the manager) explains. */
@@ -459,10 +492,11 @@ static int rootless_without_cgroup (struct capsa_global *g, const struct oci_lin
 {
   char *t;
 
-  if (!(g->rootless || geteuid () != 0) || ((*err)->status != EACCES && (*err)->status != ENOENT))
+  if (!(g->rootless || capsa_unprivileged ())
+      || ((*err)->status != EACCES && (*err)->status != ENOENT))
     return capsa_error_prefix (err, "config.json: cgroup");
   t = capsa_error_text (*err);
-  if (l->resources != NULL)
+  if (!resources_empty (l->resources))
     {
       capsa_error_release (err);
       capsa_make_error (err, 0,
@@ -496,7 +530,7 @@ static int plan_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct ca
       return 0;
     }
   cg->mgr = mgr;
-  if (mgr->plan (cg, ctx->id, l->cgroups_path, g->rootless || geteuid () != 0, err) < 0)
+  if (mgr->plan (cg, ctx->id, l->cgroups_path, g->rootless || capsa_unprivileged (), err) < 0)
     {
       mgr->release (cg);
       cg->mgr = NULL;
@@ -513,7 +547,7 @@ static int create_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct 
 
   if (cg->mgr == NULL)
     return 0;
-  if (cg->mgr->create (cg, l->resources, g->rootless || geteuid () != 0, err) < 0)
+  if (cg->mgr->create (cg, l->resources, g->rootless || capsa_unprivileged (), err) < 0)
     {
       cg->mgr->release (cg);
       cg->mgr = NULL;
@@ -558,6 +592,46 @@ static void cgroup_destroy (struct capsa_cgroup *cg)
 static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out,
                         capsa_error_t *err);
 
+/* The host id that id 0 of process `pid`'s user namespace maps to ("uid_map" or "gid_map"),
+ * or -1 when 0 is not mapped. */
+static long long container_root_host_id (pid_t pid, const char *file)
+{
+  char path[64];
+  long long inside, outside, count, host = -1;
+  FILE *f;
+
+  snprintf (path, sizeof (path), "/proc/%d/%s", (int)pid, file);
+  f = fopen (path, "re");
+  if (f == NULL)
+    return -1;
+  while (fscanf (f, "%lld %lld %lld", &inside, &outside, &count) == 3)
+    if (inside <= 0 && 0 < inside + count)
+      {
+        host = outside - inside;
+        break;
+      }
+  fclose (f);
+  return host;
+}
+
+/* The init opens the exec fifo as root of its user namespace after `create` returned: the fifo
+ * belongs to the host ids that root maps to (a fifo owned by an unmapped host root would be out
+ * of its reach). */
+static int chown_to_container_root (int fd, pid_t init, capsa_error_t *err)
+{
+  long long uid = container_root_host_id (init, "uid_map");
+  long long gid = container_root_host_id (init, "gid_map");
+
+  if (uid < 0 && gid < 0)
+    return 0;
+  if (fchownat (fd, "", uid < 0 ? (uid_t)-1 : (uid_t)uid, gid < 0 ? (gid_t)-1 : (gid_t)gid,
+                AT_EMPTY_PATH)
+      < 0)
+    return capsa_make_error (err, errno, "chown exec fifo to the container's root (%lld:%lld)", uid,
+                             gid);
+  return 0;
+}
+
 /* Everything up to the `created` state.  With `for_run` the init waits on the sync socket for
  * the start message instead of the exec fifo. */
 static int do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_run,
@@ -576,7 +650,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
 
   memset (out, 0, sizeof (*out));
   out->sync = out->console_proxy = out->dirfd = -1;
-  ctx.rootfs_fd = ctx.console_socket_fd = ctx.exec_fifo_fd = -1;
+  ctx.rootfs_fd = ctx.console_socket_fd = ctx.exec_fifo_fd = ctx.init_error_fd = -1;
   ctx.g = g;
   ctx.opts = o;
   ctx.id = o->id;
@@ -666,9 +740,18 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
           capsa_make_error (err, errno, "open exec fifo");
           goto fail;
         }
+      ctx.init_error_fd
+        = openat (out->dirfd, "init.error", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (ctx.init_error_fd < 0)
+        {
+          capsa_make_error (err, errno, "create init.error");
+          goto fail;
+        }
       capsa_fault_point ("create:after-exec-fifo");
     }
 
+  if (!ctx.vm && capsa_devices_prepare_userns (&ctx, err) < 0)
+    goto fail;
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     {
       capsa_make_error (err, errno, "socketpair");
@@ -782,6 +865,9 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
     }
 
   capsa_fault_point ("create:after-mounts");
+  if (ctx.userns && ctx.exec_fifo_fd >= 0
+      && chown_to_container_root (ctx.exec_fifo_fd, init, err) < 0)
+    goto fail;
   st->pid = init;
   st->start_time = capsa_process_start_time (init);
   st->pidns = ((plan.new_flags | plan.joined) & CLONE_NEWPID) != 0;
@@ -951,6 +1037,27 @@ static void destroy_after_failed_start (const char *dir, struct capsa_state_file
     }
 }
 
+/* An init that failed between `create` and `start` left why in init.error: -1 with that
+ * reason as the error, 0 when it left none. */
+static int init_failed (const char *dir, capsa_error_t *err)
+{
+  char path[PATH_MAX], buf[1024];
+  ssize_t n;
+  int fd;
+
+  snprintf (path, sizeof (path), "%s/init.error", dir);
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return 0;
+  n = read (fd, buf, sizeof (buf) - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  buf[strcspn (buf, "\n")] = '\0';
+  return capsa_make_error (err, 0, "container init failed after create: %s", buf);
+}
+
 int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err)
 {
   char *dir = NULL, path[PATH_MAX], buf[4096];
@@ -968,7 +1075,8 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
   status = capsa_state_status (dir, &st);
   if (strcmp (status, "created") != 0)
     {
-      capsa_make_error (err, 0, "cannot start a container that is %s", status);
+      if (strcmp (status, "stopped") != 0 || st.started || init_failed (dir, err) == 0)
+        capsa_make_error (err, 0, "cannot start a container that is %s", status);
       goto out_st;
     }
   /* The container's notify socket is there before its process runs. */
@@ -995,7 +1103,8 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
     if (!(p[0].revents & POLLIN))
       {
         close (fd);
-        capsa_make_error (err, 0, "container init exited before start");
+        if (init_failed (dir, err) == 0)
+          capsa_make_error (err, 0, "container init exited before start");
         goto out_st;
       }
     fcntl (fd, F_SETFL, 0);
@@ -1023,7 +1132,8 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
   buf[got] = '\0';
   if (got == 0)
     {
-      capsa_make_error (err, 0, "container init exited before start");
+      if (init_failed (dir, err) == 0)
+        capsa_make_error (err, 0, "container init exited before start");
       goto out_st;
     }
   if (got > 1)

@@ -360,7 +360,7 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
   ctx.opts = &copts;
   ctx.id = j->o->id;
   ctx.config = j->config;
-  ctx.rootfs_fd = ctx.exec_fifo_fd = ctx.console_socket_fd = -1;
+  ctx.rootfs_fd = ctx.exec_fifo_fd = ctx.console_socket_fd = ctx.init_error_fd = -1;
   ctx.state_json = j->state_json;
   capsa_process_exec (&ctx, &j->p, &err);
   child_fail (sync, &err);

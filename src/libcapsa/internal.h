@@ -22,12 +22,17 @@ struct capsa_ctx
   char *config_text; /* the bytes config was parsed from (kept in the state dir) */
   size_t config_len;
   int rootfs_fd; /* O_PATH fd of rootfs, opened by the parent before clone */
-  bool userns;   /* a new or joined user namespace */
+  bool userns;   /* a new or joined user namespace, or the runtime's own is not the host's */
   bool vm;       /* VM isolation mode: the init runs the hypervisor (sandbox/) */
   bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens,
     new_userns;
   int console_socket_fd; /* -1 when none */
   int exec_fifo_fd;      /* O_PATH fd of <state>/exec.fifo in the child, -1 for run */
+  int *device_nodes;     /* create in a new user namespace: per linux.devices entry, a detached
+                            mount of the node made on the host side, or -1 */
+  size_t ndevice_nodes;
+  int init_error_fd; /* create: <state>/init.error, where an init that fails between
+                        `create` and `start` writes why (-1 for run and exec) */
   /* Optional, for process.c/seccomp.c (NULL = unused).  state_json: the OCI state (status
    * "creating", pid as the runtime sees it) sent to a seccomp listenerPath.  before_exec: called
    * by capsa_process_exec after the user, capabilities and path lookup, right before execve
@@ -94,6 +99,10 @@ int capsa_mount_setattr (int mntfd, bool recursive, unsigned long long set, unsi
 /* Default devices and /dev symlinks (when `defaults`) and linux.devices: mknod, or a bind of the
  * host node in a user namespace. */
 int capsa_create_devices (struct capsa_ctx *ctx, int rootfd, bool defaults, capsa_error_t *err);
+/* Runtime side, before the clone: the linux.devices nodes of a new user namespace (see
+ * ctx->device_nodes); released by capsa_devices_release. */
+int capsa_devices_prepare_userns (struct capsa_ctx *ctx, capsa_error_t *err);
+void capsa_devices_release (struct capsa_ctx *ctx);
 /* An empty /dev/console file for the terminal's bind mount. */
 int capsa_create_console_placeholder (int rootfd, capsa_error_t *err);
 /* Bind the pty slave (a path, e.g. "/dev/pts/0") onto /dev/console below rootfd (the rootfs fd

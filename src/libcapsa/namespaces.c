@@ -79,7 +79,9 @@ int capsa_ns_plan (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, capsa_erro
   ctx->new_utsns = plan->new_flags & CLONE_NEWUTS;
   ctx->new_cgroupns = plan->new_flags & CLONE_NEWCGROUP;
   ctx->new_timens = plan->new_flags & CLONE_NEWTIME;
-  ctx->userns = (seen & CLONE_NEWUSER) != 0;
+  /* Also when the runtime itself is root only in a user namespace (rootless podman): the
+   * container is in it, with the same limits (no mknod, locked mount flags). */
+  ctx->userns = (seen & CLONE_NEWUSER) != 0 || capsa_unprivileged ();
 
   if (!ctx->new_mountns)
     return capsa_make_error (err, 0,

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -686,9 +687,49 @@ static bool setgroups_denied (void)
   return n > 0 && strncmp (buf, "deny", 4) == 0;
 }
 
-static int set_user (const struct oci_user *u, capsa_error_t *err)
+/* The annotation run.oci.keep_original_groups=1 (podman --group-add keep-groups): the process
+ * keeps the supplementary groups of the runtime's caller instead of additionalGids.  1 when
+ * set, 0 when not, -1 for a value that means neither. */
+static int keep_original_groups (const struct capsa_ctx *ctx, capsa_error_t *err)
 {
-  if (setgroups (u->additional_gids_len, (const gid_t *)u->additional_gids) < 0)
+  const char *v = ctx->config ? oci_kv_get (ctx->config->annotations, ctx->config->annotations_len,
+                                            "run.oci.keep_original_groups")
+                              : NULL;
+  if (v == NULL || strcmp (v, "0") == 0 || strcmp (v, "false") == 0)
+    return 0;
+  if (strcmp (v, "1") == 0 || strcmp (v, "true") == 0)
+    return 1;
+  return capsa_make_error (err, 0,
+                           "config.json: .annotations[\"run.oci.keep_original_groups\"]: "
+                           "unknown value \"%s\" (1, 0, true, false)",
+                           v);
+}
+
+/* A process that runs as a non-root user owns its stdio (pipes, terminals, files; not
+ * /dev/null), so that it can reopen /dev/stdout and friends.  Done while still root; a
+ * descriptor whose owner this user namespace cannot change is left as it is. */
+static void chown_stdio (const struct oci_user *u)
+{
+  int fd;
+
+  if (u->uid == 0)
+    return;
+  for (fd = 0; fd < 3; fd++)
+    {
+      struct stat st;
+      if (fstat (fd, &st) < 0 || st.st_uid == u->uid)
+        continue;
+      if (S_ISCHR (st.st_mode) && st.st_rdev == makedev (1, 3))
+        continue;
+      if (fchown (fd, u->uid, u->gid) < 0)
+        capsa_debug ("chown stdio fd %d to %u:%u: %s", fd, (unsigned)u->uid, (unsigned)u->gid,
+                     strerror (errno));
+    }
+}
+
+static int set_user (const struct oci_user *u, bool keep_groups, capsa_error_t *err)
+{
+  if (!keep_groups && setgroups (u->additional_gids_len, (const gid_t *)u->additional_gids) < 0)
     {
       int e = errno;
       /* A user namespace whose setgroups is "deny" cannot change the list; that is fine only
@@ -964,7 +1005,7 @@ int capsa_process_exec (struct capsa_ctx *ctx, const struct oci_process *p, caps
   const char *path;
   char *exe = NULL, eb[128];
   bool cwd_done = false;
-  int e;
+  int e, keep_groups;
   struct cap_sets caps;
 
   if (p->args_len == 0 || p->args[0] == NULL)
@@ -1000,9 +1041,13 @@ int capsa_process_exec (struct capsa_ctx *ctx, const struct oci_process *p, caps
   else if (errno != EACCES && errno != EPERM)
     return capsa_make_error (err, errno, "chdir to cwd (\"%s\") set in config.json failed", p->cwd);
 
+  keep_groups = keep_original_groups (ctx, err);
+  if (keep_groups < 0)
+    return -1;
+  chown_stdio (&p->user);
   if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     return capsa_make_error (err, errno, "prctl PR_SET_KEEPCAPS");
-  if (set_user (&p->user, err) < 0)
+  if (set_user (&p->user, keep_groups == 1, err) < 0)
     return -1;
   if (prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
     return capsa_make_error (err, errno, "prctl PR_SET_KEEPCAPS");

@@ -40,6 +40,30 @@ int capsa_validate_id (const char *id, capsa_error_t *err)
   return 0;
 }
 
+/* The uid map of the initial user namespace: every id maps to itself. */
+static bool identity_uid_map (void)
+{
+  unsigned long long inside, outside, count;
+  int n, extra;
+  FILE *f = fopen ("/proc/self/uid_map", "re");
+
+  if (f == NULL)
+    return true; /* no user namespaces in this kernel */
+  n = fscanf (f, "%llu %llu %llu", &inside, &outside, &count);
+  extra = n == 3 ? fscanf (f, "%llu", &inside) : 0;
+  fclose (f);
+  return n == 3 && extra != 1 && inside == 0 && outside == 0 && count == 4294967295ULL;
+}
+
+bool capsa_unprivileged (void)
+{
+  static int cached = -1;
+
+  if (cached < 0)
+    cached = geteuid () != 0 || !identity_uid_map ();
+  return cached == 1;
+}
+
 const char *capsa_state_root (struct capsa_global *g)
 {
   static char buf[PATH_MAX];
@@ -47,7 +71,7 @@ const char *capsa_state_root (struct capsa_global *g)
 
   if (g->root)
     return g->root;
-  if (geteuid () == 0)
+  if (!capsa_unprivileged ())
     return "/run/capsa";
   xdg = getenv ("XDG_RUNTIME_DIR");
   if (xdg && xdg[0])
