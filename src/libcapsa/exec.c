@@ -97,6 +97,21 @@ static char **append_strv (char **a, size_t na, char **b, size_t nb)
   return v;
 }
 
+/* A ".." path component (not merely ".." inside a name such as "a..b"). */
+static bool has_dotdot_component (const char *path)
+{
+  const char *p = path;
+  while (*p)
+    {
+      size_t n = strcspn (p, "/");
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        return true;
+      p += n;
+      p += strspn (p, "/");
+    }
+  return false;
+}
+
 static int parse_id (const char *s, const char *what, uint32_t *out, capsa_error_t *err)
 {
   char *end;
@@ -183,6 +198,9 @@ static int build_process (struct exec_job *j, capsa_error_t *err)
           p->user.additional_gids = j->gids;
           p->user.additional_gids_len = cp->user.additional_gids_len + o->additional_gids_len;
         }
+      for (i = 0; i < o->caps_len; i++)
+        if (!capsa_cap_name_known (o->caps[i]))
+          return capsa_make_error (err, 0, "--cap: unknown capability \"%s\"", o->caps[i]);
       if (o->caps_len)
         {
           struct oci_capabilities *c = &j->caps, *old = cp->capabilities;
@@ -344,6 +362,12 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
       close_fd (&j->ns_fd[i]);
     }
   capsa_fault_point ("exec:child-after-join");
+  /* A session and process group of its own (exec_pty makes one with the terminal). */
+  if (!j->p.terminal && setsid () < 0)
+    {
+      capsa_make_error (&err, errno, "setsid");
+      child_fail (sync, &err);
+    }
   if (j->p.terminal)
     {
       int sock = j->console_fd >= 0 ? j->console_fd : j->cons[1];
@@ -428,7 +452,7 @@ static int enter_sub_cgroups (const struct capsa_exec_opts *o, pid_t init, pid_t
           }
         while (*sub == '/')
           sub++;
-        if (sub[0] == '\0' || strstr (sub, "..") != NULL)
+        if (sub[0] == '\0' || has_dotdot_component (sub))
           {
             free (ctrls);
             free (data);
@@ -610,6 +634,8 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   if (j.fd_floor < 4 || j.fd_floor > 65536)
     j.fd_floor = 4;
 
+  if (capsa_fds_reserve (o->preserve_fds, err) < 0)
+    return capsa_error_prefix (err, "exec in container `%s`", o->id);
   dfd = capsa_state_open_locked (g, o->id, &dir, err);
   if (dfd < 0)
     return capsa_error_prefix (err, "exec in container `%s`", o->id);
