@@ -136,6 +136,23 @@ static int new_session (capsa_error_t *err)
   return 0;
 }
 
+/* root.path was opened in the runtime's mount namespace; in a joined one it is looked up
+ * again there (what is mounted in that namespace is what the container sees). */
+static int reopen_rootfs_in_joined_ns (struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  int fd;
+  if (!ctx->joined_mountns)
+    return 0;
+  fd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return capsa_make_error (err, errno,
+                             "config.json: .root.path: rootfs `%s` in the joined mount namespace",
+                             ctx->rootfs);
+  close (ctx->rootfs_fd);
+  ctx->rootfs_fd = fd;
+  return 0;
+}
+
 /* `sj`: the cgroup files to join ourselves (NULL: the runtime moves us, see do_create). */
 static void __attribute__ ((noreturn))
 container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, bool two_stage,
@@ -198,7 +215,7 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
         _exit (1);
     }
   capsa_ns_plan_release (plan);
-  if (new_session (&err) < 0)
+  if (new_session (&err) < 0 || reopen_rootfs_in_joined_ns (ctx, &err) < 0)
     init_fail (sync, &err);
   if (!two_stage && ctx->new_cgroupns && unshare (CLONE_NEWCGROUP) < 0)
     {
