@@ -256,6 +256,24 @@ no_mountns_cfg () {
   capsa delete --force first
 }
 
+@test "join the cgroup and time namespaces of another container" {
+  [ -e /proc/self/ns/time ] || skip "kernel without time namespaces"
+  cfg '.linux.namespaces |= map(select(.type != "cgroup" and .type != "time")) + [{type: "cgroup"}, {type: "time"}]'
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" first
+  local pid
+  pid=$(pid_of first)
+  # (second in a cgroup of its own: outside the root of the cgroup namespace it joins)
+  cfg '.linux.cgroupsPath += "-second"
+       | .linux.namespaces |= map(select(.type != "cgroup" and .type != "time")) + [{type: "cgroup", path: $c}, {type: "time", path: $t}]' \
+    --arg c "/proc/$pid/ns/cgroup" --arg t "/proc/$pid/ns/time"
+  set_args sh -c 'readlink /proc/self/ns/cgroup; readlink /proc/self/ns/time'
+  run_capsa run -b "$BUNDLE" second
+  assert_success
+  assert_output "$(readlink /proc/$pid/ns/cgroup; readlink /proc/$pid/ns/time)"
+  capsa delete --force first
+}
+
 @test "joining a namespace path of the wrong type fails cleanly" {
   cfg '.linux.namespaces = (.linux.namespaces | map(select(.type != "network"))) + [{type: "network", path: "/proc/self/ns/uts"}]'
   set_args true

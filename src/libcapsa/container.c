@@ -141,7 +141,7 @@ static int new_session (capsa_error_t *err)
 static int reopen_rootfs_in_joined_ns (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   int fd;
-  if (!ctx->joined_mountns)
+  if (!(ctx->joined_ns & CLONE_NEWNS))
     return 0;
   fd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)

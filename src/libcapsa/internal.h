@@ -26,7 +26,7 @@ struct capsa_ctx
   bool vm;       /* VM isolation mode: the init runs the hypervisor (sandbox/) */
   bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens,
     new_userns;
-  bool joined_mountns;   /* mount namespace joined by path: root.path is looked up in it */
+  int joined_ns;         /* CLONE_NEW* of the namespaces joined by path */
   int console_socket_fd; /* -1 when none */
   int exec_fifo_fd;      /* O_PATH fd of <state>/exec.fifo in the child, -1 for run */
   /* Optional, for process.c/seccomp.c (NULL = unused).  state_json: the OCI state (status

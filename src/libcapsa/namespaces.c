@@ -110,7 +110,7 @@ int capsa_ns_plan (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, capsa_erro
   ctx->new_timens = plan->new_flags & CLONE_NEWTIME;
   ctx->userns = (seen & CLONE_NEWUSER) != 0;
 
-  ctx->joined_mountns = (plan->joined & CLONE_NEWNS) != 0;
+  ctx->joined_ns = plan->joined;
   if (!ctx->new_mountns && check_without_mountns (ctx->config, err) < 0)
     return -1;
   if (ctx->new_userns && (l->uid_mappings_len == 0 || l->gid_mappings_len == 0))
