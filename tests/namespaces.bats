@@ -274,6 +274,23 @@ no_mountns_cfg () {
   capsa delete --force first
 }
 
+@test "join the user namespace of another container" {
+  userns_setup 100000 100000
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" first
+  local pid
+  pid=$(pid_of first)
+  cfg 'del(.linux.uidMappings, .linux.gidMappings)
+       | .linux.namespaces |= map(select(.type != "user")) + [{type: "user", path: $u}]' --arg u "/proc/$pid/ns/user"
+  set_args sh -c 'readlink /proc/self/ns/user; id -u; cat /proc/self/uid_map'
+  run_capsa run -b "$BUNDLE" second
+  assert_success
+  assert_equal "${lines[0]}" "$(readlink /proc/$pid/ns/user)"
+  assert_equal "${lines[1]}" 0
+  [[ "${lines[2]}" =~ ^\ *0\ +100000\ +65536$ ]] || fail "uid_map: ${lines[2]}"
+  capsa delete --force first
+}
+
 @test "joining a namespace path of the wrong type fails cleanly" {
   cfg '.linux.namespaces = (.linux.namespaces | map(select(.type != "network"))) + [{type: "network", path: "/proc/self/ns/uts"}]'
   set_args true
