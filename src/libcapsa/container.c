@@ -143,6 +143,32 @@ static int make_cwd (struct capsa_ctx *ctx, capsa_error_t *err)
   return 0;
 }
 
+/* The container's processes are a session and process group of their own, with or without a
+ * terminal: the caller's terminal signals (^C, ^Z, SIGHUP on hangup) are not theirs. */
+static int new_session (capsa_error_t *err)
+{
+  if (setsid () < 0 && getsid (0) != getpid ())
+    return capsa_make_error (err, errno, "setsid");
+  return 0;
+}
+
+/* root.path was opened in the runtime's mount namespace; in a joined one it is looked up
+ * again there (what is mounted in that namespace is what the container sees). */
+static int reopen_rootfs_in_joined_ns (struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  int fd;
+  if (!(ctx->joined_ns & CLONE_NEWNS))
+    return 0;
+  fd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return capsa_make_error (err, errno,
+                             "config.json: .root.path: rootfs `%s` in the joined mount namespace",
+                             ctx->rootfs);
+  close (ctx->rootfs_fd);
+  ctx->rootfs_fd = fd;
+  return 0;
+}
+
 /* `sj`: the cgroup files to join ourselves (NULL: the runtime moves us, see do_create). */
 static void __attribute__ ((noreturn))
 container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, bool two_stage,
@@ -205,6 +231,8 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
         _exit (1);
     }
   capsa_ns_plan_release (plan);
+  if (new_session (&err) < 0 || reopen_rootfs_in_joined_ns (ctx, &err) < 0)
+    init_fail (sync, &err);
   if (!two_stage && ctx->new_cgroupns && unshare (CLONE_NEWCGROUP) < 0)
     {
       capsa_make_error (&err, errno, "unshare cgroup namespace");
@@ -655,9 +683,10 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   ctx.opts = o;
   ctx.id = o->id;
 
-  if (capsa_validate_id (o->id, err) < 0)
+  if (capsa_validate_id (o->id, err) < 0 || capsa_fds_reserve (o->preserve_fds, err) < 0)
     return -1;
   if (load_bundle (&ctx, o, err) < 0 || capsa_ns_plan (&ctx, &plan, err) < 0
+      || capsa_sysctl_validate (&ctx, err) < 0
       || capsa_seccomp_prepare (ctx.config->linux_->seccomp, 3 + o->preserve_fds, err) < 0)
     goto fail_early;
   proc = ctx.config->process;

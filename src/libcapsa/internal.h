@@ -26,6 +26,7 @@ struct capsa_ctx
   bool vm;       /* VM isolation mode: the init runs the hypervisor (sandbox/) */
   bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens,
     new_userns;
+  int joined_ns;         /* CLONE_NEW* of the namespaces joined by path */
   int console_socket_fd; /* -1 when none */
   int exec_fifo_fd;      /* O_PATH fd of <state>/exec.fifo in the child, -1 for run */
   int *device_nodes;     /* create in a new user namespace: per linux.devices entry, a detached
@@ -63,6 +64,7 @@ int capsa_rootfs_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
 /* After createContainer hooks: pivot_root (or MS_MOVE+chroot with --no-pivot) into the rootfs,
  * apply rootfsPropagation, maskedPaths, readonlyPaths, root.readonly, sysctl. cwd becomes "/". */
 int capsa_rootfs_finalize (struct capsa_ctx *ctx, capsa_error_t *err);
+int capsa_sysctl_validate (struct capsa_ctx *ctx, capsa_error_t *err);
 /* Parse mount options ("ro,nosuid,rbind,rprivate,size=64k,...") into flags, propagation flags,
  * recursive mount_setattr attributes and leftover data string. */
 struct capsa_mount_opts
@@ -118,6 +120,9 @@ int capsa_set_rlimits (const struct oci_process *p, capsa_error_t *err);
 /* Checks that need no container: rlimit types and limits, capability names (runc refuses
  * unknown ones at create; names the kernel lacks only warn at exec). */
 int capsa_process_validate (const struct oci_process *p, capsa_error_t *err);
+bool capsa_cap_name_known (const char *name);
+/* Fill the closed numbers of the preserved range with placeholders (before opening anything). */
+int capsa_fds_reserve (unsigned npreserve, capsa_error_t *err);
 int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err);
 /* LSM labels (process.c): whether the host enforces AppArmor / SELinux; linux.mountLabel for
  * a new mount of TYPE: the mount data with context= added (malloc'd; NULL when nothing is to

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -624,7 +625,8 @@ static int mount_cgroup_hierarchy (struct capsa_ctx *ctx, int rootfd, const char
         append_data (&opts, tok);
   free (o);
 
-  if (ctx->new_cgroupns)
+  /* In a cgroup namespace of the container's (new or joined), a fresh mount shows it. */
+  if (ctx->new_cgroupns || (ctx->joined_ns & CLONE_NEWCGROUP))
     {
       mnt = mount_fs_at (rootfd, fstype, fstype, sub, target, flags, opts, err);
       if (mnt < 0 && (*err)->status != EPERM && (*err)->status != EBUSY)

@@ -18,6 +18,7 @@
 #include <linux/openat2.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -119,14 +120,25 @@ static int rlimit_resource (const char *name)
   return -1;
 }
 
+/* A name libcap knows, spelled with its CAP_ prefix (as the spec writes them). */
+bool capsa_cap_name_known (const char *name)
+{
+#ifdef HAVE_CAP
+  cap_value_t v;
+  return strncasecmp (name, "CAP_", 4) == 0 && cap_from_name (name, &v) == 0;
+#else
+  (void)name;
+  return true;
+#endif
+}
+
 static int validate_caps (char **names, size_t n, const char *set, capsa_error_t *err)
 {
 #ifdef HAVE_CAP
   size_t i;
   for (i = 0; i < n; i++)
     {
-      cap_value_t v;
-      if (strncasecmp (names[i], "CAP_", 4) != 0 || cap_from_name (names[i], &v) < 0)
+      if (!capsa_cap_name_known (names[i]))
         return capsa_make_error (
           err, 0, "config.json: .process.capabilities.%s[%zu]: unknown capability \"%s\"", set, i,
           names[i]);
@@ -933,6 +945,54 @@ int capsa_process_check_executable (const struct oci_process *p, capsa_error_t *
 
 /* ---- file descriptors ------------------------------------------------------------------- */
 
+/* --preserve-fds: the caller's fds 3..3+N-1 (after the LISTEN_FDS ones) go to the process.
+ * The numbers in that range the caller left closed are filled, before capsa opens anything of
+ * its own, with close-on-exec placeholders (one memfd, dup'ed): capsa's own fds then always
+ * land above the range, and the process sees the holes closed, as the caller had them. */
+static dev_t placeholder_dev;
+static ino_t placeholder_ino;
+static bool placeholder_set;
+
+static bool is_placeholder (int fd)
+{
+  struct stat st;
+  return placeholder_set && fstat (fd, &st) == 0 && st.st_dev == placeholder_dev
+         && st.st_ino == placeholder_ino;
+}
+
+static size_t listen_fds (void);
+
+int capsa_fds_reserve (unsigned npreserve, capsa_error_t *err)
+{
+  unsigned end, fd;
+  int template = -1;
+
+  if (npreserve == 0)
+    return 0;
+  end = 3 + (unsigned)listen_fds () + npreserve;
+  for (fd = 3; fd < end; fd++)
+    {
+      struct stat st;
+      if (fcntl ((int)fd, F_GETFD) >= 0 || errno != EBADF)
+        continue;
+      if (template <0)
+        {
+          /* Every lower number is open: the memfd lands on this one. */
+          template = memfd_create ("capsa-fd-placeholder", MFD_CLOEXEC);
+          if (template <0 || fstat (template, &st) < 0)
+            return capsa_make_error (err, errno, "--preserve-fds: reserve fd %u", fd);
+          placeholder_dev = st.st_dev;
+          placeholder_ino = st.st_ino;
+          placeholder_set = true;
+          if ((unsigned)template == fd)
+            continue;
+        }
+      if (dup3 (template, (int)fd, O_CLOEXEC) < 0)
+        return capsa_make_error (err, errno, "--preserve-fds: reserve fd %u", fd);
+    }
+  return 0;
+}
+
 /* Number of socket-activation fds handed to capsa (LISTEN_FDS).  The caller of capsa checked
  * LISTEN_PID against its own pid before cloning (see the report in this module's commit);
  * here the variable is only trusted when LISTEN_PID is present and every fd is open. */
@@ -949,7 +1009,7 @@ static size_t listen_fds (void)
   if (errno || *end || n <= 0 || n > 4096)
     return 0;
   for (i = 0; i < n; i++)
-    if (fcntl (3 + i, F_GETFD) < 0)
+    if (fcntl (3 + i, F_GETFD) < 0 || is_placeholder (3 + i))
       return 0;
   return (size_t)n;
 }
@@ -971,6 +1031,8 @@ static int prepare_fds (struct capsa_ctx *ctx, size_t nkeep, capsa_error_t *err)
   for (fd = 0; fd < first; fd++)
     {
       int flags = fcntl (fd, F_GETFD);
+      if (flags >= 0 && is_placeholder ((int)fd))
+        continue;
       if (flags >= 0 && (flags & FD_CLOEXEC) && fcntl (fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
         return capsa_make_error (err, errno, "fcntl fd %u", fd);
     }
