@@ -362,6 +362,8 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
   ctx.config = j->config;
   ctx.rootfs_fd = ctx.exec_fifo_fd = ctx.console_socket_fd = -1;
   ctx.state_json = j->state_json;
+  if (capsa_mempolicy_apply (j->config->linux_, &err) < 0)
+    child_fail (sync, &err);
   capsa_process_exec (&ctx, &j->p, &err);
   child_fail (sync, &err);
 }
