@@ -832,3 +832,39 @@ expect_probes () {
   capsa delete -f ctr
   no_cgroup_left
 }
+
+@test "delete --force of an init frozen by a v1 freezer the container does not own is bounded" {
+  # The init is in a child of a frozen parent: SIGKILL stays pending until a thaw. delete --force
+  # used to wait for it per hierarchy (about a minute on this hybrid host); it now waits once,
+  # warns, removes the state and leaves the process and its cgroups, which go after the thaw.
+  $V2 && skip "v1 freezer only"
+  [ "$MANAGER" = cgroupfs ] || skip "cgroupfs manager only"
+  need_v1 freezer
+  local own parent t0 took
+  own=$(awk -F: '$2 == "freezer" {print $3}' /proc/self/cgroup)
+  own=${own%/}
+  parent=/sys/fs/cgroup/freezer$own/capsa-frz-$MARK
+  CG_NAME=capsa-frz-$MARK
+  cfg '.linux.cgroupsPath = "capsa-frz-" + $m + "/capsa-test-" + $m' --arg m "$MARK"
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" ctr
+  local pid
+  pid=$(pid_of ctr)
+  echo FROZEN >"$parent/freezer.state"
+  wait_for grep -qx FROZEN "$parent/freezer.state"
+  t0=$(date +%s%N)
+  run --separate-stderr capsa delete --force ctr
+  took=$((($(date +%s%N) - t0) / 1000000))
+  echo THAWED >"$parent/freezer.state"
+  echo "delete --force: status $status in $took ms; stderr: $stderr"
+  [ "$took" -lt 20000 ] || fail "delete --force took $took ms"
+  [[ "$stderr" == *"did not die"* ]] || fail "no warning about the init: $stderr"
+  [ ! -e "$ROOT/ctr" ] || fail "state dir left: $(ls "$ROOT/ctr")"
+  # after the thaw the pending SIGKILL lands; the cgroups left behind are then removable
+  wait_for eval '! kill -0 '"$pid"' 2>/dev/null'
+  local d
+  for d in $(find /sys/fs/cgroup -depth -type d -path "*capsa-frz-$MARK*" 2>/dev/null); do
+    rmdir "$d"
+  done
+  no_cgroup_left
+}

@@ -261,3 +261,84 @@ expect_create_error () {
     --arg s "$src"
   expect_create_error '*/nonexistent/src*'
 }
+
+# ---- The error texts engines match ------------------------------------------------------------
+# containerd's runc shim, podman and conmon read the runtime's error text, not only its exit code:
+# the shim counts a kill error as "already gone" only when it says `container not running`, `no
+# such process` or `does not exist`, and a delete error as done when it says `does not exist`;
+# podman marks a container exited when `state` says `does not exist` and maps `executable file
+# not found` / `no such file or directory` to exit 127 and `permission denied` to 126 (the exec
+# tests above). Each text here is runc's.
+
+@test "kill --all of a stopped container succeeds (containerd's shim sends it after every exit)" {
+  set_args true
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_status ctr stopped
+  run --separate-stderr capsa kill --all ctr 9
+  assert_success
+  run --separate-stderr capsa kill --all ctr TERM
+  assert_success
+  [ "$(state_of ctr)" = stopped ]
+  capsa delete ctr
+  assert_no_leftovers ctr
+}
+
+@test "kill of a stopped container: exit 1 and runc's 'container not running'" {
+  set_args true
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_status ctr stopped
+  run --separate-stderr capsa kill ctr 9
+  assert_failure 1
+  assert_error_line "$stderr"
+  [[ "$stderr" == *"container not running"* && "$stderr" == *ctr* ]] || fail "$stderr"
+  capsa delete ctr
+  assert_no_leftovers ctr
+}
+
+@test "kill, state, delete, exec, pause and ps of a missing container say 'does not exist'" {
+  local c
+  for c in "kill missing-ctr 9" "kill --all missing-ctr 9" "state missing-ctr" "delete missing-ctr" \
+    "exec missing-ctr true" "pause missing-ctr" "resume missing-ctr" "ps missing-ctr"; do
+    # shellcheck disable=SC2086
+    run --separate-stderr capsa $c </dev/null
+    # runc: a failed exec exits 255 (so it differs from the process's own status), others 1
+    if [[ $c == exec* ]]; then assert_failure 255; else assert_failure 1; fi
+    assert_error_line "$stderr"
+    [[ "$stderr" == *"does not exist"* ]] || fail "$c: $stderr"
+  done
+  # runc: delete --force of a container that is already gone succeeds
+  run --separate-stderr capsa delete --force missing-ctr </dev/null
+  assert_success
+}
+
+@test "exec and pause of a stopped container fail with runc's texts" {
+  set_args true
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_status ctr stopped
+  run --separate-stderr capsa exec ctr true </dev/null
+  assert_failure 255
+  assert_error_line "$stderr"
+  [[ "$stderr" == *"cannot exec in a stopped container"* ]] || fail "$stderr"
+  run --separate-stderr capsa pause ctr </dev/null
+  assert_failure 1
+  assert_error_line "$stderr"
+  [[ "$stderr" == *"container not running"* ]] || fail "$stderr"
+  capsa delete ctr
+  assert_no_leftovers ctr
+}
+
+@test "a paused container can be signalled, as with runc: the signal lands on resume" {
+  set_args sh -c 'trap "echo got-usr1 > /tmp/sig; exit 7" USR1; while :; do usleep 10000; done'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_status ctr running
+  sleep 0.2
+  capsa pause ctr || skip "pause needs a freezer cgroup"
+  run --separate-stderr capsa kill ctr USR1
+  assert_success
+  [ ! -e "$BUNDLE/rootfs/tmp/sig" ]
+  capsa resume ctr
+  wait_for test -s "$BUNDLE/rootfs/tmp/sig"
+  wait_status ctr stopped
+  capsa delete ctr
+  assert_no_leftovers ctr
+}

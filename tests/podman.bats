@@ -17,8 +17,19 @@ setup_file () {
   export CAPSA=$(realpath "$CAPSA")
   export ENG_TMP=$(mktemp -d /tmp/capsa-podman.XXXXXX)
   export PODMAN_CGROUP_PARENT=/capsa-podman-${ENG_TMP##*.}
-  local init
+  local init d
   init=$(command -v catatonit || echo /usr/libexec/podman/catatonit)
+  # VM mode (the bridge network test): the guest assets of this build, snapshots of this suite;
+  # conmon passes the runtime only the environment containers.conf lists.
+  export PODMAN_VM_ASSETS=${CAPSA_VM_ASSETS:-}
+  if [ -z "$PODMAN_VM_ASSETS" ]; then
+    for d in "${TESTS_BUILDDIR:-}/vm" "$(dirname "$CAPSA")/vm" /usr/local/lib/capsa /usr/lib/capsa; do
+      if [ -f "$d/vmlinux" ] && [ -f "$d/initramfs" ]; then
+        PODMAN_VM_ASSETS=$d
+        break
+      fi
+    done
+  fi
   cat >"$ENG_TMP/containers.conf" <<EOF
 [containers]
 netns = "none"
@@ -36,6 +47,8 @@ events_logfile_path = "$ENG_TMP/events.log"
 tmp_dir = "$ENG_TMP/libpod-tmp"
 volume_path = "$ENG_TMP/volumes"
 runtime = "capsa"
+conmon_env_vars = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  "CAPSA_VM_ASSETS=$PODMAN_VM_ASSETS", "CAPSA_VM_SNAPSHOT_DIR=$ENG_TMP/vm-snapshots"]
 
 [engine.runtimes]
 capsa = ["$CAPSA"]
@@ -173,6 +186,49 @@ state_is () {
   run podman run --rm --network host "$IMG" readlink /proc/self/ns/net </dev/null
   assert_success
   assert_output "$host_ns"
+}
+
+# podman_net NETNS ARGS...: podman as above, in the network namespace NETNS (a path).
+podman_net () {
+  local ns=$1 sub=$2
+  shift 2
+  case $sub in
+  run | create) set -- "$sub" --cgroup-parent "$PODMAN_CGROUP_PARENT" "$@" ;;
+  *) set -- "$sub" "$@" ;;
+  esac
+  timeout --foreground -k 5 "$ENG_TIMEOUT" nsenter -t "$ENG_JAIL" -m -C --net="$ns" --wd="$PWD" \
+    podman --runtime "$CAPSA" "$@" 3>&-
+}
+
+@test "podman: a VM-mode container on a bridge network is reached through its published port" {
+  [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/portmap ] ||
+    skip "CNI plugins missing (apt-get install containernetworking-plugins)"
+  command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing"
+  [ -n "$PODMAN_VM_ASSETS" ] || skip "guest kernel/initramfs missing (make vm-assets)"
+  # podman, its bridge, veths and firewall rules in a network namespace of the test's own.
+  local ns=netpodman$$ got= i
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  run podman_net "/run/netns/$ns" run -d --name vmweb --network bridge -p 18080:8080 \
+    --annotation run.oci.handler=vm --annotation run.oci.vm.accel=tcg "$IMG" \
+    sh -c 'mkdir /w && echo hello-from-the-vm >/w/index.html && exec httpd -f -p 8080 -h /w' </dev/null
+  if [ "$status" -ne 0 ]; then
+    ip netns del "$ns"
+    fail "podman run: $output"
+  fi
+  for ((i = 0; i < 150; i++)); do
+    got=$(nsenter --net="/run/netns/$ns" timeout 3 busybox wget -q -O - http://127.0.0.1:18080/ 2>/dev/null || true)
+    [ -z "$got" ] || break
+    sleep 0.2
+  done
+  run podman_net "/run/netns/$ns" inspect --format '{{.NetworkSettings.IPAddress}}' vmweb
+  local ip=$output
+  local guest
+  guest=$(podman_net "/run/netns/$ns" exec vmweb ip -o -4 addr show dev eth0 </dev/null || true)
+  podman_net "/run/netns/$ns" rm -f -t 0 vmweb >/dev/null 2>&1 || true
+  ip netns del "$ns"
+  assert_equal "$got" hello-from-the-vm
+  [[ "$guest" == *"inet $ip/"* ]] || fail "the guest's eth0 ($guest) lacks the container's address $ip"
 }
 
 @test "podman: run --cap-drop/--cap-add set the capability sets" {

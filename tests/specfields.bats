@@ -144,7 +144,6 @@ numa_nodes () {
 netns_setup () {
   command -v ip >/dev/null || skip "ip (iproute2) missing"
   command -v nsenter >/dev/null || skip "nsenter missing"
-  "$CAPSA" features | jq -e '.linux.netDevices.enabled' >/dev/null || skip "capsa built without libmnl"
   NS=sf-$MARK
   ip netns add "$NS" || skip "cannot create a network namespace"
   defer "ip netns del $NS"

@@ -989,3 +989,23 @@ saved_snapshot () {
   [ "$status" -eq 0 ] || fail "status $status: $stderr"
   assert_equal "$(snapshots | sort | tr '\n' ' ')" "$(printf '%s\n' 1111111111111111.vmstate "$f" | sort | tr '\n' ' ')"
 }
+
+@test "vm: Debian's kernel: a NIC of the container's network namespace (virtio_net from the initramfs)" {
+  debian_kernel
+  local ns=netdeb$$-$RANDOM
+  ip netns add "$ns"
+  ip -n "$ns" link add eth7 address 02:00:00:de:b1:07 type veth peer name eth7p
+  ip -n "$ns" addr add 10.78.0.2/24 dev eth7
+  ip -n "$ns" link set eth7 up
+  ip -n "$ns" link set eth7p up
+  cfg '.annotations["run.oci.handler"] = "vm" | .annotations["run.oci.vm.accel"] = "tcg"
+       | .vm = {"kernel": {"path": $k, "initrd": $i}}
+       | .linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
+    --arg k "$DEBIAN_KERNEL/vmlinux" --arg i "$DEBIAN_KERNEL/initramfs" --arg p "/run/netns/$ns"
+  set_args sh -c 'ip -o addr show dev eth7; cat /sys/class/net/eth7/address'
+  run_ctr
+  ip netns del "$ns"
+  assert_equal "$status" 0
+  [[ "$output" == *"inet 10.78.0.2/24"* ]] || fail "no address: $output ($stderr)"
+  has_line "02:00:00:de:b1:07"
+}

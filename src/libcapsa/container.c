@@ -398,6 +398,7 @@ static void ctx_release (struct capsa_ctx *ctx)
     close (ctx->console_socket_fd);
   if (ctx->exec_fifo_fd >= 0)
     close (ctx->exec_fifo_fd);
+  capsa_idmap_release (ctx);
   capsa_seccomp_release ();
 }
 
@@ -659,6 +660,9 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       capsa_make_error (err, errno, "socketpair");
       goto fail;
     }
+  /* Idmapped mounts need the host's privileges: their trees are made before the clone. */
+  if (capsa_idmap_prepare (&ctx, err) < 0)
+    goto fail;
 
   /* Fast path: one clone() creates every namespace.  Joining namespaces by path needs them
    * joined before new ones are made (a new user namespace would own the rest), so that case
@@ -709,6 +713,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       container_init (&ctx, &plan, sp[1], two_stage, self_join ? &sj : NULL);
     }
   capsa_cgroup_self_join_close (&sj);
+  capsa_idmap_release (&ctx); /* the init has its copies */
   close (sp[1]);
   sp[1] = -1;
   if (cons[1] >= 0)
@@ -1169,7 +1174,7 @@ static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_o
     {
       /* No pidfd (kernel < 5.3, or valgrind): kill() after the same start-time check. */
       if (capsa_process_start_time (st->pid) != st->start_time)
-        return capsa_make_error (err, 0, "container is not running");
+        return capsa_make_error (err, 0, "container not running");
       if (kill (st->pid, sig) < 0)
         return capsa_make_error (err, errno, "send signal %d", sig);
       if (pidfd_out)
@@ -1179,13 +1184,13 @@ static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_o
   if (pidfd < 0)
     {
       if (errno == ESRCH)
-        return capsa_make_error (err, 0, "container is not running");
+        return capsa_make_error (err, 0, "container not running");
       return capsa_make_error (err, errno, "pidfd_open %d", st->pid);
     }
   if (capsa_process_start_time (st->pid) != st->start_time)
     {
       close (pidfd);
-      return capsa_make_error (err, 0, "container is not running");
+      return capsa_make_error (err, 0, "container not running");
     }
   if (pidfd_signal_ (pidfd, sig) < 0)
     {
@@ -1237,6 +1242,28 @@ static void signal_descendants (pid_t root, int sig)
     kill (pids[i - 1], sig);
 }
 
+/* Signal every process left in the cgroup of a stopped container, as `kill --all` does (runc
+ * succeeds there: containerd's shim sends it after each exit and records the exit only when it
+ * succeeds or its error says "container not running").  A cgroup already gone is no error. */
+static int kill_all_stopped (const struct capsa_state_file *st, int sig, capsa_error_t *err)
+{
+  struct capsa_cgroup cg;
+  int r;
+
+  if (capsa_state_cgroup (st, &cg, err) < 0)
+    return -1;
+  if (cg.mgr == NULL)
+    return 0;
+  r = cg.mgr->kill (&cg, sig, err);
+  cg.mgr->release (&cg);
+  if (r < 0 && (*err)->status == ENOENT)
+    {
+      capsa_error_release (err);
+      r = 0;
+    }
+  return r;
+}
+
 int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all,
                           capsa_error_t *err)
 {
@@ -1251,9 +1278,18 @@ int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool 
   if (capsa_state_read (dir, &st, err) < 0)
     goto out;
   status = capsa_state_status (dir, &st);
-  if (strcmp (status, "created") != 0 && strcmp (status, "running") != 0)
+  if (strcmp (status, "stopped") == 0 || strcmp (status, "creating") == 0)
     {
-      capsa_make_error (err, 0, "container `%s` is not running", id);
+      if (all && strcmp (status, "stopped") == 0)
+        {
+          if (kill_all_stopped (&st, sig, err) == 0)
+            ret = 0;
+          else
+            capsa_error_prefix (err, "kill container `%s`", id);
+          goto out_st;
+        }
+      /* The text engines match (containerd's shim, podman): "container not running". */
+      capsa_make_error (err, 0, "kill container `%s`: container not running", id);
       goto out_st;
     }
   if (all)
@@ -1298,6 +1334,9 @@ out:
   return ret;
 }
 
+/* How long `delete` waits for a SIGKILLed init to go. */
+#define DELETE_KILL_TIMEOUT_MS 5000
+
 static int delete_locked (const char *dir, struct capsa_state_file *st, bool force,
                           capsa_error_t *err)
 {
@@ -1315,9 +1354,16 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
         signal_descendants (st->pid, SIGKILL);
       if (signal_init (st, SIGKILL, &pidfd, &tmp) == 0 && pidfd >= 0)
         {
+          /* Bounded: an init frozen by a v1 freezer the container does not own cannot die
+           * until that cgroup is thawed; then its process and cgroup are left, with a warning. */
           struct pollfd p = { pidfd, POLLIN, 0 };
-          while (poll (&p, 1, 10000) < 0 && errno == EINTR)
+          int r;
+          while ((r = poll (&p, 1, DELETE_KILL_TIMEOUT_MS)) < 0 && errno == EINTR)
             ;
+          if (r == 0)
+            capsa_warn ("delete container `%s`: init %d did not die within %d s of SIGKILL "
+                        "(frozen by a cgroup freezer the container does not own?)",
+                        st->id, (int)st->pid, DELETE_KILL_TIMEOUT_MS / 1000);
           close (pidfd);
         }
       else if (pidfd < 0)

@@ -288,13 +288,9 @@ static void gen_linux (yajl_gen g)
   enabled_object (g, "intelRdt", false);
   str (g, "mountExtensions");
   yajl_gen_map_open (g);
-  enabled_object (g, "idmap", false);
+  enabled_object (g, "idmap", true);
   yajl_gen_map_close (g);
-#ifdef HAVE_MNL
   enabled_object (g, "netDevices", true);
-#else
-  enabled_object (g, "netDevices", false);
-#endif
   gen_memory_policy (g);
   yajl_gen_map_close (g);
 }

@@ -37,7 +37,18 @@ struct capsa_ctx
   const char *state_json;
   int (*before_exec) (struct capsa_ctx *ctx, capsa_error_t *err);
   int (*seccomp_notify) (struct capsa_ctx *ctx, int notify_fd, capsa_error_t *err);
+  /* idmap.c: per config mount, the detached idmapped tree the runtime made (-1: none) */
+  int *idmap_fds;
+  size_t idmap_n;
 };
+
+/* idmap.c: idmapped bind mounts.  prepare (runtime, before the init's clone, host privileges):
+ * one detached idmapped tree per mount asking for it; take (init): that mount's tree (-1: none;
+ * the caller owns it); release: close what is left. */
+bool capsa_mount_is_idmapped (const struct oci_mount *m);
+int capsa_idmap_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
+int capsa_idmap_take (struct capsa_ctx *ctx, const struct oci_mount *m);
+void capsa_idmap_release (struct capsa_ctx *ctx);
 
 /* rootfs.c / mounts.c / devices.c — called in the container init, in its new mount namespace,
  * before pivot: make / private (or slave), bind the rootfs, perform config mounts in order,

@@ -100,8 +100,8 @@ static const struct opt_def opt_defs[] = {
   { "rstrictatime", OPT_RATIME, MOUNT_ATTR_STRICTATIME },
   { "rnostrictatime", OPT_RATIME, MOUNT_ATTR_RELATIME },
   { "tmpcopyup", OPT_COPYUP, 0 },
-  { "idmap", OPT_UNSUPP, 0 },
-  { "ridmap", OPT_UNSUPP, 0 },
+  { "idmap", OPT_IGNORE, 0 }, /* idmap.c: the runtime made the tree before the init ran */
+  { "ridmap", OPT_IGNORE, 0 },
 };
 
 static int append_data (char **data, const char *opt)
@@ -363,6 +363,25 @@ int capsa_bind_mount_at (const char *source, int srcfd, int rootfd, const char *
            < 0)
     return capsa_make_error (err, errno, "mount \"%s\" on \"%s\"", source, dest);
   return capsa_open_in_root (rootfd, dest, false, false, err);
+}
+
+/* Attach the idmapped tree the runtime made for `m` (idmap.c) on `target`; its mount fd. */
+static int attach_idmapped (struct capsa_ctx *ctx, const struct oci_mount *m, int target,
+                            capsa_error_t *err)
+{
+  int tree = capsa_idmap_take (ctx, m);
+
+  if (tree < 0)
+    return capsa_make_error (err, 0, "mount \"%s\": idmapped mounts are not supported here",
+                             m->destination);
+  if (move_mount (tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    {
+      int saved = errno;
+      close (tree);
+      return capsa_make_error (err, saved, "mount \"%s\" on \"%s\" (idmapped)", m->source,
+                               m->destination);
+    }
+  return tree;
 }
 
 /* Is the last component of `dest` (inside the root) a symlink? */
@@ -808,7 +827,10 @@ int capsa_mount_one (struct capsa_ctx *ctx, int rootfd, const struct oci_mount *
           capsa_error_prefix (err, "mount \"%s\" on \"%s\"", m->source, dest);
           goto out;
         }
-      mnt = capsa_bind_mount_at (src, -1, rootfd, dest, target, o.rbind, err);
+      if (capsa_mount_is_idmapped (m))
+        mnt = attach_idmapped (ctx, m, target, err);
+      else
+        mnt = capsa_bind_mount_at (src, -1, rootfd, dest, target, o.rbind, err);
       free (src);
       if (mnt < 0)
         goto out;

@@ -126,8 +126,8 @@ int capsa_ns_join (struct capsa_ns_plan *plan, bool user, capsa_error_t *err)
   return 0;
 }
 
-static int write_map (pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
-                      capsa_error_t *err)
+int capsa_write_id_map (pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+                        capsa_error_t *err)
 {
   char path[64], buf[4096];
   size_t i, len = 0;
@@ -171,9 +171,9 @@ int capsa_ns_write_id_maps (struct capsa_ctx *ctx, pid_t pid, capsa_error_t *err
           close (fd);
         }
     }
-  if (write_map (pid, "uid_map", l->uid_mappings, l->uid_mappings_len, err) < 0)
+  if (capsa_write_id_map (pid, "uid_map", l->uid_mappings, l->uid_mappings_len, err) < 0)
     return capsa_error_prefix (err, "config.json: .linux.uidMappings");
-  if (write_map (pid, "gid_map", l->gid_mappings, l->gid_mappings_len, err) < 0)
+  if (capsa_write_id_map (pid, "gid_map", l->gid_mappings, l->gid_mappings_len, err) < 0)
     return capsa_error_prefix (err, "config.json: .linux.gidMappings");
   return 0;
 }

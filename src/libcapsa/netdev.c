@@ -21,12 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifdef HAVE_MNL
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
-#endif
 
 #define PFX "config.json: .linux.netDevices"
 
@@ -63,8 +61,6 @@ static const char *target_name (const struct oci_net_device *d)
 {
   return d->name && d->name[0] ? d->name : d->host_name;
 }
-
-#ifdef HAVE_MNL
 
 struct nl
 {
@@ -449,17 +445,6 @@ out:
   return ret;
 }
 
-#else /* !HAVE_MNL */
-
-int capsa_netdev_move (const struct oci_linux *l, pid_t init, capsa_error_t *err)
-{
-  if (l == NULL || l->net_devices_len == 0)
-    return 0;
-  return capsa_make_error (err, 0, PFX ": capsa was built without libmnl (no netDevices)");
-}
-
-#endif
-
 int capsa_netdev_validate (const struct oci_linux *l, bool own_netns, bool vm, capsa_error_t *err)
 {
   char what[IFNAMSIZ + 64];
@@ -467,9 +452,6 @@ int capsa_netdev_validate (const struct oci_linux *l, bool own_netns, bool vm, c
 
   if (l == NULL || l->net_devices_len == 0)
     return 0;
-#ifndef HAVE_MNL
-  return capsa_make_error (err, 0, PFX ": capsa was built without libmnl (no netDevices)");
-#endif
   if (vm)
     return capsa_make_error (err, 0,
                              PFX ": not supported in VM isolation mode (the guest would not "
@@ -493,7 +475,6 @@ int capsa_netdev_validate (const struct oci_linux *l, bool own_netns, bool vm, c
           return capsa_make_error (err, 0, "%s: two devices would be named \"%s\" in the container",
                                    what, target_name (d));
     }
-#ifdef HAVE_MNL
   {
     struct nl nl = { 0 };
     int r = 0;
@@ -513,6 +494,5 @@ int capsa_netdev_validate (const struct oci_linux *l, bool own_netns, bool vm, c
     if (r < 0)
       return -1;
   }
-#endif
   return 0;
 }

@@ -20,7 +20,11 @@ static struct cg_set *set_of (struct capsa_cgroup *cg)
 }
 
 /* Remove what create made: the leaf (with children) and the parents it had to create. */
-static int remove_created (struct cg_set *s, capsa_error_t *err)
+/* Remove the directories we created.  Processes that cannot die (frozen by a v1 freezer the
+ * container does not own) keep every hierarchy busy alike: after one hierarchy has waited
+ * `timeout_ms` in vain the others get one try each, so that the wait is bounded once, not once
+ * per hierarchy (a dozen on hybrid hosts: it was a minute). */
+static int remove_created (struct cg_set *s, int timeout_ms, capsa_error_t *err)
 {
   int ret = 0;
   size_t i;
@@ -31,9 +35,10 @@ static int remove_created (struct cg_set *s, capsa_error_t *err)
       int l;
       if (s->d[i].levels == 0)
         continue;
-      if (cg_rmdir_tree (s->d[i].dir, DESTROY_TIMEOUT_MS, ret < 0 ? NULL : err) < 0)
+      if (cg_rmdir_tree (s->d[i].dir, timeout_ms, ret < 0 ? NULL : err) < 0)
         {
           ret = -1;
+          timeout_ms = 0;
           continue;
         }
       /* Parents we created may be shared with other containers by now: only if empty. */
@@ -95,7 +100,7 @@ static int fs_create (struct capsa_cgroup *cg, const struct oci_resources *res, 
   if (cg_apply_resources (s, res, false, rootless, err) < 0)
     {
       cg_v2_devices_release (cg_set_v2 (s), NULL); /* a joined cgroup keeps no device program */
-      remove_created (s, NULL);
+      remove_created (s, DESTROY_TIMEOUT_MS, NULL);
       cg_set_free (s);
       free (s);
       cg->priv = NULL;
@@ -229,6 +234,7 @@ int cg_fs_destroy (struct capsa_cgroup *cg, capsa_error_t *err)
   pid_t *pids = NULL;
   size_t n = 0, i;
   bool any = false;
+  int timeout_ms = DESTROY_TIMEOUT_MS;
 
   if (s == NULL)
     return 0;
@@ -245,11 +251,11 @@ int cg_fs_destroy (struct capsa_cgroup *cg, capsa_error_t *err)
           free (pids);
           return -1;
         }
-      if ((v2 = cg_set_v2 (s)) && v2->levels > 0)
-        cg_v2_wait_empty (v2, DESTROY_TIMEOUT_MS);
+      if ((v2 = cg_set_v2 (s)) && v2->levels > 0 && cg_v2_wait_empty (v2, timeout_ms) < 0)
+        timeout_ms = 0; /* still populated: the removal below gets one try */
     }
   free (pids);
-  return remove_created (s, err);
+  return remove_created (s, timeout_ms, err);
 }
 
 /* "<created>;<path>;<kind>|<ctrls>|<levels>|<dir>;..." with kind 1 (v1) or 2 (unified); none
