@@ -360,7 +360,8 @@ static int load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o
     return capsa_make_error (err, 0, "config.json: .root.path: missing");
   if (ctx->config->linux_ == NULL)
     return capsa_make_error (err, 0, "config.json: .linux: missing (capsa runs Linux containers)");
-  if (capsa_process_validate (ctx->config->process, err) < 0)
+  if (capsa_spec_refuse_unapplied (ctx->config, err) < 0
+      || capsa_process_validate (ctx->config->process, err) < 0)
     return -1;
   /* libselinux is loaded here, before the fork, or never (selinux-lazy.c) */
   if (ctx->config->linux_->mount_label != NULL && ctx->config->linux_->mount_label[0] != '\0')

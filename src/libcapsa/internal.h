@@ -179,6 +179,9 @@ int capsa_mempolicy_apply (const struct oci_linux *l, capsa_error_t *err);
 int capsa_netdev_validate (const struct oci_linux *l, bool own_netns, bool vm, capsa_error_t *err);
 int capsa_netdev_move (const struct oci_linux *l, pid_t init, capsa_error_t *err);
 
+/* unapplied.c — fields of the spec capsa cannot apply: an error naming the first one present. */
+int capsa_spec_refuse_unapplied (const struct oci_config *c, capsa_error_t *err);
+
 /* utils.c */
 int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err);
 int capsa_write_file_at (int dirfd, const char *name, const void *data, size_t len,
