@@ -340,3 +340,16 @@ rt_budget () {
   assert_success
   assert_output x86_64
 }
+
+@test "ociVersion: any 1.x runs; another major version is refused naming the field" {
+  set_args true
+  cfg '.ociVersion = "1.0.2-dev"'
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  cfg '.ociVersion = "2.0.0"'
+  run_bg create -b "$BUNDLE" ctr
+  assert_failure 1
+  assert_error_line "$stderr"
+  [[ "$stderr" == *'config.json: .ociVersion: "2.0.0" is not a version 1 runtime spec'* ]] || fail "$stderr"
+  assert_no_leftovers ctr
+}

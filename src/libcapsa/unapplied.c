@@ -5,12 +5,21 @@
 #include <config.h>
 #include "internal.h"
 
+#include <string.h>
+
 int capsa_spec_refuse_unapplied (const struct oci_config *c, capsa_error_t *err)
 {
   const struct oci_process *p = c->process;
   const struct oci_linux *l = c->linux_;
   const struct oci_vm *vm = c->vm;
 
+  /* Step 0: the spec's major version (SemVer: "1.x.y", with any pre-release or build suffix);
+   * another major version may mean fields this parser reads differently. */
+  if (c->oci_version && strncmp (c->oci_version, "1.", 2) != 0 && strcmp (c->oci_version, "1") != 0)
+    return capsa_make_error (err, 0,
+                             "config.json: .ociVersion: \"%s\" is not a version 1 runtime spec "
+                             "(capsa implements %s)",
+                             c->oci_version, CAPSA_OCI_VERSION);
   /* Step 1: sections of other platforms. */
   if (c->other_platform)
     return capsa_make_error (err, 0,
