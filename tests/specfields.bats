@@ -144,7 +144,7 @@ numa_nodes () {
 netns_setup () {
   command -v ip >/dev/null || skip "ip (iproute2) missing"
   command -v nsenter >/dev/null || skip "nsenter missing"
-  NS=sf-$MARK
+  NS=specfields-$MARK
   ip netns add "$NS" || skip "cannot create a network namespace"
   defer "ip netns del $NS"
   ip -n "$NS" link add sfa0 type veth peer name sfb0
