@@ -949,3 +949,58 @@ expect_probes () {
 .linux.resources.rdma["mlx5_0"]|{"rdma":{"mlx5_0":{"hcaHandles":3,"hcaObjects":4}}}
 LIST
 }
+
+@test "update: checkBeforeUpdate refuses a memory limit below the current usage, naming it" {
+  [ "$MANAGER" = cgroupfs ] || skip "cgroupfs manager"
+  need_ctrl memory
+  res '{"memory":{"limit":268435456}}'
+  set_args sleep 1000
+  capsa_bg create -b "$BUNDLE" ctr
+  # a limit of one page is below what the waiting init uses
+  run bash -c "echo '{\"memory\":{\"limit\":4096,\"checkBeforeUpdate\":true}}' \
+    | timeout 30 '$CAPSA' --root '$ROOT' update -r - ctr 3>&-"
+  assert_failure
+  assert_output --partial 'is below the current usage'
+  assert_output --partial '(checkBeforeUpdate)'
+  [ "$(cg_val memory memory.limit_in_bytes memory.max)" = 268435456 ]
+  capsa delete -f ctr
+  no_cgroup_left
+}
+
+@test "v1: blockIO weightDevice and leafWeight land in their files, or name the field where the I/O scheduler has none" {
+  $V2 && skip "cgroup v1 files"
+  [ "$MANAGER" = cgroupfs ] || skip "cgroupfs manager"
+  need_v1 blkio
+  local dev maj min b
+  dev=$(lsblk -d -n -o MAJ:MIN | head -1 | tr -d ' ')
+  [ -n "$dev" ] || skip "no block device"
+  maj=${dev%:*} min=${dev#*:}
+  set_args sleep 1000
+  # leafWeight: written to blkio.leaf_weight, or a warning naming it (CFQ-only file)
+  res '{"blockIO":{"leafWeight":300}}'
+  run_bg create -b "$BUNDLE" ctr
+  assert_success
+  b=$(cg_dir blkio)
+  if [ -e "$b/blkio.leaf_weight" ]; then
+    [ "$(cat "$b/blkio.leaf_weight")" = 300 ]
+  else
+    [[ "$stderr" == *'.linux.resources.blockIO.leafWeight: ignored, not supported by this kernel'* ]] \
+      || fail "no warning for leafWeight: $stderr"
+  fi
+  capsa delete -f ctr
+  # weightDevice: blkio.weight_device (CFQ) or blkio.bfq.weight_device, else an error naming it
+  res "$(jq -cn --argjson a "$maj" --argjson i "$min" \
+    '{blockIO: {weightDevice: [{major: $a, minor: $i, weight: 200, leafWeight: 300}]}}')"
+  run_bg create -b "$BUNDLE" ctr
+  if [ "$status" -eq 0 ]; then
+    b=$(cg_dir blkio)
+    grep -qx "$dev 200" "$b/blkio.weight_device" 2>/dev/null \
+      || grep -qx "$dev 200" "$b/blkio.bfq.weight_device" || fail "weight 200 for $dev not found"
+    capsa delete -f ctr
+  else
+    assert_failure 1
+    assert_error_line "$stderr"
+    [[ "$stderr" == *'.linux.resources.blockIO.weightDevice[0].weight'* ]] || fail "$stderr"
+  fi
+  leftovers ctr
+}

@@ -1,9 +1,8 @@
 #!/usr/bin/env bats
 # spec-coverage.bats: no field of config.json is silently ignored.  tests/spec-coverage.tsv lists
 # every property the runtime spec's schema defines (tests/spec-fields.py walks it) as applied
-# (with a test of tests/*.bats that shows it), refused (with the error capsa create gives), or
-# untested (applied, with the reason no test shows it yet).  The spec is found as the unit
-# tests find it: $CAPSA_TEST_SPEC_DIR, else ../shared/reference/runtime-spec next to the tree.
+# (with a test of tests/*.bats that shows it) or refused (with the error capsa create gives).
+# The spec is found as the unit tests find it: $CAPSA_TEST_SPEC_DIR, else ../shared/reference/runtime-spec next to the tree.
 
 load helpers
 
@@ -47,13 +46,10 @@ $output"
     applied)
       grep -qxF -- "$what" "$BATS_TEST_TMPDIR/tests" || { echo "$path: no test named \"$what\"" >&2; bad=1; } ;;
     refused) [ -n "$filter" ] || { echo "$path: refused without a jq filter" >&2; bad=1; } ;;
-    untested) ;;
     *) echo "$path: unknown status \"$status\"" >&2; bad=1 ;;
     esac
   done < <(rows)
   [ "$bad" -eq 0 ]
-  # the untested rows, for whoever runs this (bats shows fd 3 in the TAP stream)
-  rows untested | cut -f1 | sed 's/^/# untested: /' >&3
 }
 
 @test "spec-coverage: each refused field fails create with its error, naming config.json" {
