@@ -353,3 +353,23 @@ rt_budget () {
   [[ "$stderr" == *'config.json: .ociVersion: "2.0.0" is not a version 1 runtime spec'* ]] || fail "$stderr"
   assert_no_leftovers ctr
 }
+
+@test "exec --process: a field capsa cannot apply is refused naming process.json" {
+  # exec's errors exit 255, as runc's
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" ctr
+  local f=$BATS_TEST_TMPDIR/process.json
+  jq '.process | .args = ["true"]' "$BUNDLE/config.json" >"$f"
+  run_capsa exec --process "$f" ctr
+  assert_success
+  jq '.process | .args = ["true"] | .execCPUAffinity = {"initial": "0"}' "$BUNDLE/config.json" >"$f"
+  run_capsa exec --process "$f" ctr
+  assert_failure 255
+  assert_error_line
+  assert_output --partial 'process.json: .execCPUAffinity: not supported by capsa'
+  jq '.process | .args = ["true"] | .user.username = "root"' "$BUNDLE/config.json" >"$f"
+  run_capsa exec --process "$f" ctr
+  assert_failure 255
+  assert_output --partial 'process.json: .user.username: a Windows field'
+  capsa delete -f ctr
+}

@@ -130,6 +130,8 @@ static int build_process (struct exec_job *j, capsa_error_t *err)
           return -1;
         }
       *p = *j->from_file;
+      if (capsa_process_refuse_unapplied (p, "process.json: ", err) < 0)
+        return -1;
     }
   else
     {

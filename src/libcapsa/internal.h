@@ -181,6 +181,10 @@ int capsa_netdev_move (const struct oci_linux *l, pid_t init, capsa_error_t *err
 
 /* unapplied.c — fields of the spec capsa cannot apply: an error naming the first one present. */
 int capsa_spec_refuse_unapplied (const struct oci_config *c, capsa_error_t *err);
+/* The same for a process (config.json's, or exec's process.json): `where` is the JSON path's
+ * start, e.g. "process.json: " (the process is its root object) or "config.json: .process". */
+int capsa_process_refuse_unapplied (const struct oci_process *p, const char *where,
+                                    capsa_error_t *err);
 
 /* utils.c */
 int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err);

@@ -7,6 +7,22 @@
 
 #include <string.h>
 
+int capsa_process_refuse_unapplied (const struct oci_process *p, const char *where,
+                                    capsa_error_t *err)
+{
+  if (p->command_line)
+    return capsa_make_error (err, 0, "%s.commandLine: a Windows field (use .args)", where);
+  if (p->user.username)
+    return capsa_make_error (err, 0, "%s.user.username: a Windows field (use .user.uid and gid)",
+                             where);
+  if (p->exec_cpu_affinity)
+    return capsa_make_error (err, 0,
+                             "%s.execCPUAffinity: not supported by capsa (set CPUs with "
+                             ".linux.resources.cpu.cpus)",
+                             where);
+  return 0;
+}
+
 int capsa_spec_refuse_unapplied (const struct oci_config *c, capsa_error_t *err)
 {
   const struct oci_process *p = c->process;
@@ -27,18 +43,8 @@ int capsa_spec_refuse_unapplied (const struct oci_config *c, capsa_error_t *err)
                              "runs Linux containers)",
                              c->other_platform);
   /* Step 2: process fields. */
-  if (p && p->command_line)
-    return capsa_make_error (err, 0,
-                             "config.json: .process.commandLine: a Windows field (use "
-                             ".process.args)");
-  if (p && p->user.username)
-    return capsa_make_error (err, 0,
-                             "config.json: .process.user.username: a Windows field (use "
-                             ".process.user.uid and gid)");
-  if (p && p->exec_cpu_affinity)
-    return capsa_make_error (err, 0,
-                             "config.json: .process.execCPUAffinity: not supported by capsa "
-                             "(set CPUs with .linux.resources.cpu.cpus)");
+  if (p && capsa_process_refuse_unapplied (p, "config.json: .process", err) < 0)
+    return -1;
   /* Step 3: Linux fields. */
   if (l && l->intel_rdt)
     return capsa_make_error (err, 0,
