@@ -315,6 +315,8 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
   /* A missing program fails `create`, as with runc (engines map its text to 127/126). */
   if (!ctx->vm && capsa_process_check_executable (c->process, &err) < 0)
     init_fail (sync, &err);
+  if (capsa_mempolicy_apply (c->linux_, &err) < 0)
+    init_fail (sync, &err);
   /* From here on the container outlives the command that created it, and processes of the
    * container (capsa exec) may see it: no ptrace, no /proc/<pid>/exe|mem|environ until execve. */
   prctl (PR_SET_DUMPABLE, 0);
@@ -408,7 +410,8 @@ static int load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o
     return capsa_make_error (err, 0, "config.json: .root.path: missing");
   if (ctx->config->linux_ == NULL)
     return capsa_make_error (err, 0, "config.json: .linux: missing (capsa runs Linux containers)");
-  if (capsa_process_validate (ctx->config->process, err) < 0)
+  if (capsa_spec_refuse_unapplied (ctx->config, err) < 0
+      || capsa_process_validate (ctx->config->process, err) < 0)
     return -1;
   /* libselinux is loaded here, before the fork, or never (selinux-lazy.c) */
   if (ctx->config->linux_->mount_label != NULL && ctx->config->linux_->mount_label[0] != '\0')
@@ -687,6 +690,10 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
     return -1;
   if (load_bundle (&ctx, o, err) < 0 || capsa_ns_plan (&ctx, &plan, err) < 0
       || capsa_sysctl_validate (&ctx, err) < 0
+      || capsa_mempolicy_validate (ctx.config->linux_, err) < 0
+      || capsa_netdev_validate (ctx.config->linux_, ctx.new_netns || (plan.joined & CLONE_NEWNET),
+                                ctx.vm, err)
+           < 0
       || capsa_seccomp_prepare (ctx.config->linux_->seccomp, 3 + o->preserve_fds, err) < 0)
     goto fail_early;
   proc = ctx.config->process;
@@ -896,6 +903,8 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   capsa_fault_point ("create:after-mounts");
   if (ctx.userns && ctx.exec_fifo_fd >= 0
       && chown_to_container_root (ctx.exec_fifo_fd, init, err) < 0)
+    goto fail;
+  if (capsa_netdev_move (ctx.config->linux_, init, err) < 0)
     goto fail;
   st->pid = init;
   st->start_time = capsa_process_start_time (init);

@@ -146,6 +146,8 @@ static int build_process (struct exec_job *j, capsa_error_t *err)
           return -1;
         }
       *p = *j->from_file;
+      if (capsa_process_refuse_unapplied (p, "process.json: ", err) < 0)
+        return -1;
     }
   else
     {
@@ -395,6 +397,8 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
   ctx.config = j->config;
   ctx.rootfs_fd = ctx.exec_fifo_fd = ctx.console_socket_fd = ctx.init_error_fd = -1;
   ctx.state_json = j->state_json;
+  if (capsa_mempolicy_apply (j->config->linux_, &err) < 0)
+    child_fail (sync, &err);
   capsa_process_exec (&ctx, &j->p, &err);
   child_fail (sync, &err);
 }

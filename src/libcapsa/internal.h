@@ -177,6 +177,26 @@ int capsa_seccomp_send_listener (const struct oci_seccomp *s, int notify_fd, con
 int capsa_seccomp_export (const struct oci_seccomp *s, char **prog, size_t *len, unsigned *flags,
                           capsa_error_t *err);
 
+/* mempolicy.c — linux.memoryPolicy: _validate in the runtime before anything is created (one
+ * error naming the JSON path), _apply with set_mempolicy(2) in the container init and in each
+ * exec'd process before execve. */
+int capsa_mempolicy_validate (const struct oci_linux *l, capsa_error_t *err);
+int capsa_mempolicy_apply (const struct oci_linux *l, capsa_error_t *err);
+
+/* netdev.c — linux.netDevices: _validate before anything is created (names, a network
+ * namespace of the container's own, each device present in the runtime's namespace); _move by
+ * the runtime once the init (pid `init`) has its namespaces: each device goes into the init's
+ * network namespace (renamed, addresses kept, set up). */
+int capsa_netdev_validate (const struct oci_linux *l, bool own_netns, bool vm, capsa_error_t *err);
+int capsa_netdev_move (const struct oci_linux *l, pid_t init, capsa_error_t *err);
+
+/* unapplied.c — fields of the spec capsa cannot apply: an error naming the first one present. */
+int capsa_spec_refuse_unapplied (const struct oci_config *c, capsa_error_t *err);
+/* The same for a process (config.json's, or exec's process.json): `where` is the JSON path's
+ * start, e.g. "process.json: " (the process is its root object) or "config.json: .process". */
+int capsa_process_refuse_unapplied (const struct oci_process *p, const char *where,
+                                    capsa_error_t *err);
+
 /* utils.c */
 int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err);
 int capsa_write_file_at (int dirfd, const char *name, const void *data, size_t len,
