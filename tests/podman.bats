@@ -129,6 +129,9 @@ rootless_setup () {
   printf '[storage]\ndriver = "overlay"\nrunroot = "%s/runroot"\ngraphroot = "%s/graph"\n' \
     "$home" "$home" >"$home/storage.conf"
   cp "$ENG_TMP/rootfs.tar" "$home/rootfs.tar"
+  # the binary under test and the working directory may sit in directories only root can reach
+  # (a CI checkout below root's home): the user gets a copy and works in its own home
+  cp "$CAPSA" "$home/capsa"
   chown -R "$RL_UID:$RL_GID" "$home"
   chmod 700 "$home/run"
 }
@@ -137,8 +140,8 @@ rootless_setup () {
 rootless_podman () {
   local home=$ENG_TMP/rootless
   in_jail setpriv --reuid "$RL_UID" --regid "$RL_GID" --init-groups --reset-env \
-    env HOME="$home" XDG_RUNTIME_DIR="$home/run" CONTAINERS_CONF="$home/containers.conf" \
-    CONTAINERS_STORAGE_CONF="$home/storage.conf" podman --runtime "$CAPSA" "$@"
+    env -C "$home" HOME="$home" XDG_RUNTIME_DIR="$home/run" CONTAINERS_CONF="$home/containers.conf" \
+    CONTAINERS_STORAGE_CONF="$home/storage.conf" podman --runtime "$home/capsa" "$@"
 }
 
 # rootless_cleanup: the user's containers, storage, processes (its podman pause process lives
