@@ -9,15 +9,21 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-# build: compiler, autotools, pkg-config and the libraries configure looks for.
+# build: compiler, autotools, pkg-config and the libraries configure looks for (libmnl: VM mode
+#        reads the container's network namespace and makes its taps and tc redirects with it).
 # test:  bats (+ helper libraries), a static busybox for the rootfs fixture, jq to edit config.json,
 #        python3 for the console-socket receiver, util-linux (unshare, nsenter, mount) and iproute2
 #        (ip netns) for the namespace tests, clang-format for the style check, git for the version.
 # VM isolation mode: QEMU, and what `make vm-assets` needs to build the guest kernel from
 #        Debian's linux-source-6.1 (flex, bison, bc, libelf-dev, libssl-dev) and the initramfs
 #        (cpio); the agent links statically against glibc (libc6-dev, in build-essential).
+#        golang-github-containers-common: podman's default seccomp profile, which
+#        tests/vm-confine.bats puts on the hypervisor (podman pulls it in too).
 # engines (tests/podman.bats, tests/containerd.bats): podman with conmon and catatonit (--init),
 #        containerd with its runc shim v2 and ctr, skopeo for the OCI archive, script (util-linux).
+#        uidmap (newuidmap, newgidmap): rootless podman maps its user's /etc/subuid ranges with them.
+# CRI (tests/cri.bats): the CNI plugins (bridge, host-local, loopback), python3-grpcio and
+#        python3-grpc-tools for the CRI client (tests/cri/cri.py, its .proto compiled at test time).
 # reliability: clang and its libFuzzer/sanitizer runtimes for `make fuzz` (tests/fuzz), valgrind.
 # cgroup v2 lane (`make check-cgroupv2-vm`): systemd and dbus boot the VM from the host's root,
 #        kmod (modinfo, depmod) for the guest kernel's modules (QEMU, busybox-static, cpio: above).
@@ -26,10 +32,11 @@ fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
-  libyajl-dev libseccomp-dev libcap-dev libselinux1-dev libsystemd-dev \
+  libyajl-dev libseccomp-dev libcap-dev libselinux1-dev libsystemd-dev libmnl-dev \
   bats bats-support bats-assert busybox-static jq python3 clang-format \
   util-linux iproute2 procps \
   qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils \
-  podman conmon catatonit containerd skopeo \
+  podman conmon catatonit containerd skopeo golang-github-containers-common uidmap \
+  containernetworking-plugins python3-grpcio python3-grpc-tools \
   clang libclang-rt-14-dev valgrind \
   systemd dbus kmod spin >/dev/null

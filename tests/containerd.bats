@@ -15,6 +15,17 @@ setup_file () {
   if [ -n "$ENG_SKIP" ]; then return 0; fi
   export CAPSA=$(realpath "$CAPSA")
   export ENG_TMP=$(mktemp -d /tmp/capsa-containerd.XXXXXX)
+  # VM mode (the network test): the shims pass containerd's environment on to capsa
+  local d
+  if [ -z "${CAPSA_VM_ASSETS:-}" ]; then
+    for d in "${TESTS_BUILDDIR:-}/vm" "$(dirname "$CAPSA")/vm" /usr/local/lib/capsa /usr/lib/capsa; do
+      if [ -f "$d/vmlinux" ] && [ -f "$d/initramfs" ]; then
+        CAPSA_VM_ASSETS=$d
+        break
+      fi
+    done
+  fi
+  export CAPSA_VM_ASSETS=${CAPSA_VM_ASSETS:-} CAPSA_VM_SNAPSHOT_DIR=$ENG_TMP/vm-snapshots
   export CTR_NS=capsa-ctr-${ENG_TMP##*.}
   export CTR_SOCK=$ENG_TMP/containerd.sock
   mkdir -p "$ENG_TMP/fifo" "$ENG_TMP/runc-root"
@@ -252,4 +263,48 @@ task_gone_or_stopped () {
   ctr_ containers delete t-dd >/dev/null 2>&1 || true
   run ctr_ containers ls -q
   refute_output --partial "t-dd"
+}
+
+@test "containerd: a VM-mode task joins a prepared network namespace (ctr run --with-ns)" {
+  command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing"
+  [ -n "$CAPSA_VM_ASSETS" ] || skip "guest kernel/initramfs missing (make vm-assets)"
+  # a namespace with a veth whose peer stays in a second namespace of the test (never the host's)
+  local ns=ctrvm$$ peer=ctrvmp$$ got
+  ip netns add "$ns"
+  ip netns add "$peer"
+  ip -n "$ns" link add eth0 type veth peer name p0 netns "$peer"
+  ip -n "$ns" link set eth0 address 02:12:34:56:78:9a mtu 1400
+  ip -n "$ns" addr add 10.77.0.2/24 dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  ip -n "$peer" addr add 10.77.0.1/24 dev p0
+  ip -n "$peer" link set p0 up
+  # containerd's jail has a /run of its own: the namespace is bound into the suite's dir there,
+  # from a process that holds it
+  local nsfile=$ENG_TMP/netns-$ns holder
+  ip netns exec "$ns" sleep 600 </dev/null >/dev/null 2>&1 3>&- &
+  holder=$!
+  touch "$nsfile"
+  in_jail mount --bind "/proc/$holder/ns/net" "$nsfile"
+  ctr_run -d --with-ns "network:$nsfile" --annotation run.oci.handler=vm \
+    --annotation run.oci.vm.accel=tcg "$IMG" t-vmnet \
+    sh -c 'ip addr show eth0 >/tmp/addr; echo pong-from-the-vm | nc -l -p 7777; exec sleep 1000' </dev/null >/dev/null \
+    || { in_jail umount "$nsfile"; kill "$holder"; ip netns del "$ns"; ip netns del "$peer"; fail "ctr run failed"; }
+  # the guest boots under TCG: on a loaded machine that takes many seconds, so wait by the clock
+  local until=$((SECONDS + 120))
+  while ((SECONDS < until)); do
+    got=$(ip netns exec "$peer" timeout 3 busybox nc 10.77.0.2 7777 </dev/null 2>/dev/null || true)
+    [ -z "$got" ] || break
+    sleep 0.2
+  done
+  local addr
+  addr=$(ctr_ tasks exec --exec-id a1 t-vmnet cat /tmp/addr </dev/null 2>&1 || true)
+  ctr_rm t-vmnet
+  in_jail umount "$nsfile"
+  kill "$holder"
+  ip netns del "$ns"
+  ip netns del "$peer"
+  assert_equal "$got" pong-from-the-vm
+  [[ "$addr" == *"02:12:34:56:78:9a"* && "$addr" == *"10.77.0.2/24"* && "$addr" == *"mtu 1400"* ]] \
+    || fail "the guest's eth0 is not the namespace's: $addr"
 }

@@ -989,3 +989,59 @@ saved_snapshot () {
   [ "$status" -eq 0 ] || fail "status $status: $stderr"
   assert_equal "$(snapshots | sort | tr '\n' ' ')" "$(printf '%s\n' 1111111111111111.vmstate "$f" | sort | tr '\n' ' ')"
 }
+
+@test "vm: Debian's kernel: a NIC of the container's network namespace (virtio_net from the initramfs)" {
+  debian_kernel
+  local ns=netdeb$$-$RANDOM
+  ip netns add "$ns"
+  ip -n "$ns" link add eth7 address 02:00:00:de:b1:07 type veth peer name eth7p
+  ip -n "$ns" addr add 10.78.0.2/24 dev eth7
+  ip -n "$ns" link set eth7 up
+  ip -n "$ns" link set eth7p up
+  cfg '.annotations["run.oci.handler"] = "vm" | .annotations["run.oci.vm.accel"] = "tcg"
+       | .vm = {"kernel": {"path": $k, "initrd": $i}}
+       | .linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
+    --arg k "$DEBIAN_KERNEL/vmlinux" --arg i "$DEBIAN_KERNEL/initramfs" --arg p "/run/netns/$ns"
+  set_args sh -c 'ip -o addr show dev eth7; cat /sys/class/net/eth7/address'
+  run_ctr
+  ip netns del "$ns"
+  assert_equal "$status" 0
+  [[ "$output" == *"inet 10.78.0.2/24"* ]] || fail "no address: $output ($stderr)"
+  has_line "02:00:00:de:b1:07"
+}
+
+@test "vm: hwConfig.vcpus sets the guest's CPU count; hypervisor.parameters reach the hypervisor" {
+  vm_on
+  cfg '.vm = {"kernel": {"path": $k}, "hwConfig": {"vcpus": 2},
+              "hypervisor": {"path": $q, "parameters": ["-name", "specfields-guest"]}}' \
+    --arg k "$CAPSA_VM_ASSETS/vmlinux" --arg q "$QEMU"
+  set_args sh -c 'nproc; exec sleep 1000'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -qx 2 "$OUT"
+  # the hypervisor is the container's process or one of its descendants
+  local p found=
+  for p in $(pid_of ctr) $(cat /proc/"$(pid_of ctr)"/task/*/children 2>/dev/null); do
+    tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '-name specfields-guest' && found=$p
+  done
+  [ -n "$found" ] || fail "no hypervisor with -name specfields-guest under $(pid_of ctr)"
+  capsa delete -f ctr
+}
+
+@test "vm: linux.memoryPolicy applies to the hypervisor, so to the guest's memory" {
+  vm_on
+  cfg '.linux.memoryPolicy = {"mode": "MPOL_INTERLEAVE", "nodes": "0"}'
+  set_args sh -c 'echo up; exec sleep 1000'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -qx up "$OUT"
+  local p found=
+  for p in $(pid_of ctr) $(cat /proc/"$(pid_of ctr)"/task/*/children 2>/dev/null); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" | grep -q qemu-system; then
+      found=$p
+      # every mapping of the hypervisor is allocated under the policy
+      run grep -c -v ' interleave:0' "/proc/$p/numa_maps"
+      assert_output 0
+    fi
+  done
+  [ -n "$found" ] || fail "no hypervisor under $(pid_of ctr)"
+  capsa delete -f ctr
+}

@@ -10,13 +10,17 @@
 # VM mode is measured twice: started from the boot snapshot (the default: the first run of a VM
 # shape saves its boot, the others start from it; that first run is timed once, apart) and
 # booting every time (annotation run.oci.vm.snapshot=false).
+# VM networking: VM mode with one NIC (the container's network namespace holds a veth, made by
+# this script in namespaces of its own, "netbench<pid>") against none (a namespace with only lo),
+# both from the boot snapshot and booting.
 set -euo pipefail
 capsa=${1:?usage: bench.sh CAPSA ASSETS_DIR [N [DEBIAN_DIR]]}
 assets=${2:?usage: bench.sh CAPSA ASSETS_DIR [N [DEBIAN_DIR]]}
 n=${3:-10}
 debian=${4:-}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+nsa=netbench$$a nsb=netbench$$b
+trap 'rm -rf "$work"; ip netns del "$nsa" 2>/dev/null || true; ip netns del "$nsb" 2>/dev/null || true' EXIT
 
 # The floor: an initramfs whose /init leaves QEMU through isa-debug-exit at once.
 cat >"$work/init.c" <<'C'
@@ -61,6 +65,16 @@ if [ -n "$debian" ]; then
   jq '.annotations["run.oci.vm.snapshot"] = "false"' "$work/deb.json" >"$work/debcold.json"
 fi
 jq '.annotations["run.oci.vm.snapshot"] = "false"' "$work/vm.json" >"$work/cold.json"
+# One NIC: a veth pair between two namespaces of this script.
+ip netns add "$nsa"
+ip netns add "$nsb"
+ip link add nbench$$ netns "$nsa" type veth peer name nbenchp$$ netns "$nsb"
+ip -n "$nsa" addr add 10.99.0.2/24 dev nbench$$
+ip -n "$nsa" link set nbench$$ up
+ip -n "$nsb" link set nbenchp$$ up
+jq --arg p "/run/netns/$nsa" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
+  "$work/vm.json" >"$work/nic.json"
+jq '.annotations["run.oci.vm.snapshot"] = "false"' "$work/nic.json" >"$work/niccold.json"
 # Snapshots of this run only: the first VM run of each kernel saves its boot.
 export CAPSA_VM_SNAPSHOT_DIR=$work/snapshots
 
@@ -101,7 +115,9 @@ median () { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : 
 
 : >"$work/floor.t" && : >"$work/vm.t" && : >"$work/cold.t" && : >"$work/ctr.t" && : >"$work/up.t"
 : >"$work/dfloor.t" && : >"$work/deb.t" && : >"$work/debcold.t"
+: >"$work/nic.t" && : >"$work/niccold.t"
 first=$(time_ms run_mode vm)
+time_ms run_mode nic >/dev/null
 [ -n "$debian" ] && dfirst=$(time_ms run_mode deb)
 [ "$(ls "$CAPSA_VM_SNAPSHOT_DIR" | wc -l)" -ge 1 ] || { echo "bench.sh: no boot snapshot was saved" >&2; exit 1; }
 for ((i = 0; i < n; i++)); do
@@ -110,6 +126,8 @@ for ((i = 0; i < n; i++)); do
   time_ms run_mode cold >>"$work/cold.t"
   time_ms run_mode ctr >>"$work/ctr.t"
   to_workload_ms >>"$work/up.t"
+  time_ms run_mode nic >>"$work/nic.t"
+  time_ms run_mode niccold >>"$work/niccold.t"
   if [ -n "$debian" ]; then
     time_ms floor_debian >>"$work/dfloor.t"
     time_ms run_mode deb >>"$work/deb.t"
@@ -124,6 +142,10 @@ printf '  VM mode booting each time: launch to exit %d; the first run (boots, sa
 printf '  CPU time (ms): qemu floor %d; VM mode from the snapshot %d, booting %d; container mode %d\n' \
   "$(median <"$work/cpu.floor.t")" "$(median <"$work/cpu.run_modevm.t")" "$(median <"$work/cpu.run_modecold.t")" \
   "$(median <"$work/cpu.run_modectr.t")"
+printf '  one NIC (veth -> tap + tc redirects) against none: from the snapshot %d vs %d, booting %d vs %d (CPU time: %d vs %d, %d vs %d)\n' \
+  "$(median <"$work/nic.t")" "$v" "$(median <"$work/niccold.t")" "$(median <"$work/cold.t")" \
+  "$(median <"$work/cpu.run_modenic.t")" "$(median <"$work/cpu.run_modevm.t")" \
+  "$(median <"$work/cpu.run_modeniccold.t")" "$(median <"$work/cpu.run_modecold.t")"
 if [ -n "$debian" ]; then
   printf "Debian's kernel (%s): qemu floor %d; VM mode launch to exit from the snapshot %d, booting %d, first run %d (CPU time: floor %d, snapshot %d, booting %d)\n" \
     "$(cat "$debian/release" 2>/dev/null || echo packaged)" "$(median <"$work/dfloor.t")" "$(median <"$work/deb.t")" \

@@ -4,7 +4,7 @@
 # Usage: build-initramfs.sh [--modules-from MODDIR] AGENT OUTPUT
 # MODDIR is a packaged kernel's extracted lib/modules/VERSION (e.g. Debian's linux-image-*-amd64
 # unpacked with dpkg-deb -x): the initramfs then also carries the modules that kernel needs for a
-# capsa guest (virtio-mmio, virtio-serial ports, 9p) with their dependencies, under /modules,
+# capsa guest (virtio-mmio, virtio-serial ports, 9p, virtio-net) with their dependencies, under /modules,
 # and /modules/load lists them in load order; the agent loads them before anything else.
 # The project's own kernel (build-kernel.sh) has everything built in and needs no modules.
 set -eu
@@ -26,7 +26,7 @@ if [ -n "$moddir" ]; then
   [ -d "$moddir/kernel" ] || { echo "build-initramfs.sh: $moddir: not a lib/modules/VERSION directory" >&2; exit 1; }
   mkdir "$stage/modules"
   # What a capsa guest needs, in the order the agent needs it; dependencies go first.
-  want="virtio_mmio virtio_console 9pnet_virtio 9p"
+  want="virtio_mmio virtio_console 9pnet_virtio 9p virtio_net"
   find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' >"$stage/all"
   add () {
     local f d

@@ -6,7 +6,7 @@
 # to what linux-image-amd64 depends on (linux-image-6.1.0-N-amd64). Writes into OUTDIR:
 #   vmlinux    the kernel uncompressed from the package's vmlinuz (QEMU boots it through its PVH
 #              entry: ~2 s faster under TCG than the XZ-compressed bzImage)
-#   initramfs  the agent plus that kernel's modules for virtio-mmio, virtio-serial and 9p
+#   initramfs  the agent plus that kernel's modules for virtio-mmio, virtio-serial, 9p and virtio-net
 #              (build-initramfs.sh --modules-from)
 #   release    the kernel release (what `uname -r` prints in the guest)
 # The package and its extracted tree stay in CAPSA_DEBIAN_KERNEL_CACHE (default

@@ -38,6 +38,7 @@
 #include <linux/seccomp.h>
 
 #include "proto.h"
+#include "net.h"
 
 #define NEWROOT "/newroot"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -693,6 +694,11 @@ static void receive_spec (struct spec *s)
           s->pidns = true;
           free (d);
           break;
+        case REC_NET_LINK:
+        case REC_NET_ADDR:
+        case REC_NET_ROUTE:
+          agent_net_record (tag, d);
+          break;
         case REC_SECCOMP:
           free (s->seccomp);
           s->seccomp = d;
@@ -970,6 +976,9 @@ int main (void)
   if (in < 0 || out < 0 || errfd < 0)
     fatal ("the stdio ports are missing");
 
+  if (agent_net_lo_up () < 0)
+    logmsg ("capsa-agent: bring up lo: %m");
+
   /* Everything before this point is the same for every container booted with this kernel,
      initramfs and VM shape: the host may save the VM here (a snapshot) and start later ones
      from it. */
@@ -979,6 +988,8 @@ int main (void)
     fatal ("config.json: .process.args: must not be empty");
   s.args[s.nargs] = NULL;
   s.env[s.nenv] = NULL;
+  if (agent_net_apply (buf, sizeof (buf)) < 0)
+    fatal ("VM networking: %s", buf);
   if (s.hostname && sethostname (s.hostname, strlen (s.hostname)) < 0)
     fatal ("sethostname \"%s\": %s", s.hostname, strerror (errno));
   if (chdir (NEWROOT) < 0 || mount (NEWROOT, "/", NULL, MS_MOVE, NULL) < 0 || chroot (".") < 0

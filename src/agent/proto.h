@@ -23,6 +23,15 @@
 #define REC_PIDNS 'P'
 #define REC_SEED 'R' /* random bytes from the host: the guest reseeds its RNG (first record) */
 #define REC_TIME 't' /* the host's CLOCK_REALTIME, "SECONDS NANOSECONDS" (second record) */
+/* The guest's network (sandbox/net.c, agent net.c), applied in this order before the workload:
+ * REC_NET_LINK "SLOT NAME MAC MTU": the NIC at position SLOT (its MAC in the VM's shape is
+ *   VM_NIC_SHAPE_MAC with SLOT as last byte) gets this name, MAC and MTU and is brought up;
+ * REC_NET_ADDR "NAME ADDRESS PREFIXLEN" (IPv4 or IPv6);
+ * REC_NET_ROUTE "DESTINATION PREFIXLEN GATEWAY|- NAME METRIC". */
+#define REC_NET_LINK 'L'
+#define REC_NET_ADDR 'A'
+#define REC_NET_ROUTE 'W'
+#define VM_NIC_SHAPE_MAC "02:ca:95:00:00:%02x"
 #define REC_END 'E'
 /* host -> agent, while the workload runs */
 #define REC_KILL 'K' /* decimal signal number */

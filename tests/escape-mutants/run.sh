@@ -3,7 +3,8 @@
 # running it against a capsa built with that one protection switched off (a "mutant").
 #
 # Each NAME.patch here disables one protection; its header says which, and its `Tests:` line is
-# the bats --filter regex of the test(s) that must catch it. For every patch this script applies
+# the bats --filter regex of the test(s) that must catch it; an optional `Suite:` line names the
+# bats file they are in (default security.bats). For every patch this script applies
 # it to a copy of the tree, builds capsa, runs those tests with CAPSA pointing at the mutant and
 # expects at least one to FAIL ("killed"); the same tests must pass against the unpatched build.
 # One line per mutant; the exit status is 0 only when every mutant is killed. 77: cannot run here.
@@ -82,9 +83,14 @@ tap_result () {
   fi
 }
 
-# run_tests BINARY REGEX TAPFILE: the matching tests of security.bats against BINARY.
+# VM-mode tests find the guest kernel and initramfs of the source tree's build (make vm-assets).
+if [ -z "${CAPSA_VM_ASSETS:-}" ] && [ -f "$srcdir/vm/vmlinux" ] && [ -f "$srcdir/vm/initramfs" ]; then
+  export CAPSA_VM_ASSETS=$srcdir/vm
+fi
+
+# run_tests BINARY REGEX TAPFILE SUITE: the matching tests of SUITE against BINARY.
 run_tests () {
-  (cd "$srcdir" && CAPSA=$1 bats --tap --filter "$2" tests/security.bats) >"$3" 2>&1
+  (cd "$srcdir" && CAPSA=$1 bats --tap --filter "$2" "tests/$4") >"$3" 2>&1
 }
 
 killed=0 survived=0 other=0
@@ -92,6 +98,8 @@ for p in "${patches[@]}"; do
   name=$(basename "$p" .patch)
   t0=$SECONDS
   re=$(sed -n 's/^Tests: //p' "$p" | head -n 1)
+  suite=$(sed -n 's/^Suite: //p' "$p" | head -n 1)
+  suite=${suite:-security.bats}
   log=$work/logs/$name
   if [ -z "$re" ]; then
     printf '%-26s ERROR     no "Tests:" line in %s\n' "$name" "$p"
@@ -99,7 +107,7 @@ for p in "${patches[@]}"; do
     continue
   fi
   # the test must pass unpatched
-  run_tests "$work/capsa.base" "$re" "$log.base.tap"
+  run_tests "$work/capsa.base" "$re" "$log.base.tap" "$suite"
   base=$(tap_result "$log.base.tap")
   if [ "$base" != pass ]; then
     case $base in
@@ -125,7 +133,7 @@ for p in "${patches[@]}"; do
     other=$((other + 1))
     continue
   fi
-  run_tests "$work/capsa.$name" "$re" "$log.tap"
+  run_tests "$work/capsa.$name" "$re" "$log.tap" "$suite"
   tests=$(sed -n 's/^\(not \)\{0,1\}ok [0-9]* //p' "$log.tap" | sed 's/ # .*//' | paste -sd '|' -)
   case $(tap_result "$log.tap") in
   fail)

@@ -13,7 +13,9 @@
 #define R ".linux.resources"
 
 /* The devices every container may use whatever its rules say (runtime-spec default devices:
- * null, zero, full, random, urandom, tty, console, ptmx, pts), and mknod of any device. */
+ * null, zero, full, random, urandom, tty, console, ptmx, pts), and mknod of any device; as with
+ * runc, /dev/net/tun too (making a tap still needs CAP_NET_ADMIN): a VM-mode container's init
+ * opens it for the VM's NICs (sandbox/net.c). */
 const struct oci_device_cgroup cg_default_devices[] = {
   { true, (char *)"c", 0, false, 0, false, (char *)"m" },
   { true, (char *)"b", 0, false, 0, false, (char *)"m" },
@@ -26,6 +28,7 @@ const struct oci_device_cgroup cg_default_devices[] = {
   { true, (char *)"c", 5, true, 1, true, (char *)"rwm" },
   { true, (char *)"c", 5, true, 2, true, (char *)"rwm" },
   { true, (char *)"c", 136, true, 0, false, (char *)"rwm" },
+  { true, (char *)"c", 10, true, 200, true, (char *)"rwm" },
 };
 const size_t cg_default_devices_len = sizeof (cg_default_devices) / sizeof (cg_default_devices[0]);
 

@@ -277,6 +277,7 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c)
     r |= send_str (fd, REC_TIME, buf);
   }
   r |= capsa_vm_send_process (fd, c->process);
+  r |= capsa_vm_net_send (fd);
 
   if (c->process->terminal)
     {
@@ -728,6 +729,9 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
           report ("the VM did not start the workload within %s seconds; stopping it",
                   getenv ("CAPSA_VM_BOOT_TIMEOUT") ? getenv ("CAPSA_VM_BOOT_TIMEOUT") : "60",
                   &tail);
+          if (c->linux_ && c->linux_->seccomp)
+            dprintf (2, "capsa: config.json: .linux.seccomp applies to the hypervisor too: a "
+                        "filter that denies a system call QEMU needs (e.g. ppoll) stops the VM\n");
           kill (vmm, SIGKILL);
           started = true;
           continue;

@@ -1,6 +1,7 @@
 /* capsa: VM isolation mode: the QEMU microvm command line. */
 #include <config.h>
 #include "vm.h"
+#include "../../agent/proto.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +58,29 @@ static void port (struct argv_buf *a, const char *id, int fd, const char *name)
   add (a, "virtserialport,chardev=%s,name=%s", id, name);
 }
 
+/* The NICs (net.c): only their count and kind, and a MAC fixed by their position, so that the
+ * argv, and with it a boot snapshot's key, is the same for every container with as many NICs;
+ * the agent gives each its container's MAC. */
+static void nics (struct argv_buf *a, const struct capsa_vm_net *net)
+{
+  size_t i;
+  if (net->user)
+    {
+      add (a, "-netdev");
+      add (a, "user,id=nic0");
+    }
+  for (i = 0; i < net->n; i++)
+    {
+      add (a, "-netdev");
+      add (a, "tap,id=nic%zu,fd=%d", i, VM_FD_NIC + (int)i);
+    }
+  for (i = 0; i < (net->user ? 1 : net->n); i++)
+    {
+      add (a, "-device");
+      add (a, "virtio-net-device,netdev=nic%zu,mac=" VM_NIC_SHAPE_MAC, i, (unsigned)i);
+    }
+}
+
 char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
 {
   struct argv_buf a = { 0 };
@@ -94,6 +118,10 @@ char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
       add (&a, "-object");
       add (&a, "memory-backend-memfd,id=ram,size=%lluM", (unsigned long long)plan->mem_mib);
     }
+  /* QEMU's own seccomp filter (beside what confine.c does before executing it): no obsolete
+   * system calls, no new privileges, processes or scheduling changes. */
+  add (&a, "-sandbox");
+  add (&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   add (&a, "-nodefaults");
   add (&a, "-no-user-config");
   add (&a, "-nographic");
@@ -143,6 +171,7 @@ char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
   port (&a, "stdin", VM_FD_IN, "capsa.stdin");
   port (&a, "stdout", VM_FD_OUT, "capsa.stdout");
   port (&a, "stderr", VM_FD_ERR, "capsa.stderr");
+  nics (&a, &plan->net);
   for (i = 0; i < plan->hyp_params_len; i++)
     add (&a, "%s", plan->hyp_params[i]);
   if (plan->snap.mode == VM_SNAP_RESTORE)

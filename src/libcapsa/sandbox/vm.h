@@ -27,6 +27,34 @@ struct capsa_vm_snapshot
   char name[64], tmp[72]; /* in dirfd */
 };
 
+/* net.c: the VM's NICs.  Their count (and `user`) is the VM's shape; the rest are the
+ * container's settings, sent to the agent as records (capsa_vm_net_send). */
+#define VM_NET_MAX_NICS 8
+struct capsa_vm_nic
+{
+  char name[16]; /* the interface's name in the container's network namespace, and the guest's */
+  unsigned char mac[6];
+  unsigned mtu;
+  int ifindex;
+  int tap_fd; /* /dev/net/tun, then the tap; QEMU's descriptor VM_FD_NIC (n) */
+  int tap_ifindex;
+  bool made_qdisc, redirected;
+};
+struct capsa_vm_net
+{
+  bool user; /* no network namespace of the container's own: QEMU's user-mode network */
+  size_t n;
+  struct capsa_vm_nic nics[VM_NET_MAX_NICS];
+  bool connected;
+  int nl_fd; /* the netlink socket, kept by the supervisor to undo the redirects */
+  struct
+  {
+    char tag;
+    char *data;
+  } * recs;
+  size_t nrecs;
+};
+
 struct capsa_vm_plan
 {
   char *hypervisor; /* host path of the VMM binary */
@@ -42,6 +70,7 @@ struct capsa_vm_plan
   uint64_t mem_mib;
   char *name; /* "capsa:<state dir>": names the VMM process for ps and leak checks */
   struct capsa_vm_snapshot snap;
+  struct capsa_vm_net net;
 };
 
 /* assets.c: fill `plan` from config.json's vm section, annotations, resources and the installed
@@ -56,6 +85,18 @@ void capsa_vm_snapshot_save (struct capsa_vm_snapshot *s);
 /* snapshot.c: the VM ended before its agent reported anything: drop a partial file, or the
  * saved state it was started from. */
 void capsa_vm_snapshot_failed (struct capsa_vm_snapshot *s);
+/* net.c, in the container's init at create (before the VMM's view): read the container's
+ * network namespace (interfaces, addresses, routes) into `net`; fails for an interface that
+ * cannot be connected.  Without a network namespace of the container's own: user-mode
+ * networking. */
+int capsa_vm_net_prepare (const struct oci_config *c, struct capsa_vm_net *net, capsa_error_t *err);
+/* net.c, at start, before the VMM runs: the taps and the tc redirects (once). */
+int capsa_vm_net_connect (struct capsa_vm_net *net, capsa_error_t *err);
+/* net.c: after the VM: remove the redirects, close the taps. */
+void capsa_vm_net_teardown (struct capsa_vm_net *net);
+/* net.c: the network settings, as records for the agent (channel.c sends them with the
+ * process settings). */
+int capsa_vm_net_send (int fd);
 /* qemu.c: the hypervisor's argv (malloc'd, NULL-terminated); fds 3.. carry the channels. */
 char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan);
 /* Fixed descriptor numbers in the hypervisor process. */
@@ -67,7 +108,8 @@ enum
   VM_FD_ERR,
   VM_FD_CONSOLE,
   VM_FD_COUNT = 5,
-  VM_FD_EXTRA = VM_FD_CTL + VM_FD_COUNT /* the snapshot to start from, or the QMP monitor */
+  VM_FD_EXTRA = VM_FD_CTL + VM_FD_COUNT, /* the snapshot to start from, or the QMP monitor */
+  VM_FD_NIC = VM_FD_EXTRA + 1            /* the taps, VM_FD_NIC + i for NIC i */
 };
 /* view.c: in the init's new mount namespace, a read-only tree holding only what the VMM
  * needs; finalize pivots into it. */
@@ -90,6 +132,12 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c);
  * the agent's REC_READY; else they were sent before. */
 int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int errfd, int console,
                         const struct oci_config *c, struct capsa_vm_snapshot *snap);
+/* confine.c: the hypervisor's identity, capabilities and seccomp filter from the container's
+ * process settings (at create: errors come there). */
+int capsa_vm_confine_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
+/* confine.c: in the forked VMM right before execve: apply them; -1 with errno and *step naming
+ * what failed. */
+int capsa_vm_confine (const char **step);
 /* capsa_vm_supervise's result when the VM could not start from its snapshot (removed): boot
  * one instead.  Its descriptors are closed. */
 #define VM_SUPERVISE_BOOT (-2)

@@ -44,7 +44,9 @@ int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   struct sockaddr_un sa;
 
-  if (capsa_vm_plan_build (ctx, &plan, err) < 0 || capsa_vm_seccomp_prepare (ctx->config, err) < 0)
+  if (capsa_vm_plan_build (ctx, &plan, err) < 0 || capsa_vm_seccomp_prepare (ctx->config, err) < 0
+      || capsa_vm_confine_prepare (ctx, err) < 0
+      || capsa_vm_net_prepare (ctx->config, &plan.net, err) < 0)
     return -1;
   if (socket_addr (ctx->state_dir, &sa, err) < 0)
     return -1;
@@ -155,6 +157,21 @@ int capsa_sandbox_finalize (struct capsa_ctx *ctx, capsa_error_t *err)
 
 static int start_vmm (struct capsa_ctx *ctx, capsa_error_t *err);
 
+/* In the hypervisor's process: the taps (net.c) go to VM_FD_NIC + i, in two steps: copies above
+ * every final number first (`high`, before the other descriptors are placed, since a tap may have
+ * one of their numbers), then to their places (after them).  Returns the first number past them. */
+static int nic_fds (int *high, bool place)
+{
+  size_t i, n = plan.net.n;
+
+  for (i = 0; i < n; i++)
+    if (place
+          ? dup2 (high[i], VM_FD_NIC + (int)i) < 0
+          : (high[i] = fcntl (plan.net.nics[i].tap_fd, F_DUPFD_CLOEXEC, VM_FD_NIC + (int)n)) < 0)
+      _exit (127);
+  return VM_FD_NIC + (int)n;
+}
+
 int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   int code;
@@ -174,8 +191,10 @@ static int start_vmm (struct capsa_ctx *ctx, capsa_error_t *err)
   int pairs[VM_FD_COUNT][2], qmp[2] = { -1, -1 }, extra = -1;
   char **argv = capsa_vm_qemu_argv (&plan);
   pid_t pid;
-  int i, code;
+  int i, code, nic_end, nic_high[VM_NET_MAX_NICS];
 
+  if (capsa_vm_net_connect (&plan.net, err) < 0)
+    return -1;
   for (i = 0; i < VM_FD_COUNT; i++)
     if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[i]) < 0)
       return capsa_make_error (err, errno, "socketpair");
@@ -205,19 +224,31 @@ static int start_vmm (struct capsa_ctx *ctx, capsa_error_t *err)
       int nul = open ("/dev/null", O_RDWR | O_CLOEXEC);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       /* The extra descriptor first: it may have a number in VM_FD_CTL.. itself. */
-      if (extra >= 0 && (extra = fcntl (extra, F_DUPFD_CLOEXEC, VM_FD_EXTRA + 1)) < 0)
+      if (extra >= 0 && (extra = fcntl (extra, F_DUPFD_CLOEXEC, VM_FD_NIC + (int)plan.net.n)) < 0)
         _exit (127);
+      nic_fds (nic_high, false);
       for (i = 0; i < VM_FD_COUNT; i++)
         if (dup2 (pairs[i][1], VM_FD_CTL + i) < 0)
           _exit (127);
       if (extra >= 0 && dup2 (extra, VM_FD_EXTRA) < 0)
         _exit (127);
+      nic_end = nic_fds (nic_high, true);
       if (nul >= 0)
         dup2 (nul, 0);
       dup2 (2, 1);
-      capsa_close_fds_from (extra >= 0 ? VM_FD_EXTRA + 1 : VM_FD_EXTRA, NULL, 0);
+      if (extra < 0)
+        close (VM_FD_EXTRA);
+      capsa_close_fds_from (nic_end, NULL, 0);
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
+      {
+        const char *step = "";
+        if (capsa_vm_confine (&step) < 0)
+          {
+            dprintf (2, "capsa: %s: %s\n", step, strerror (errno));
+            _exit (127);
+          }
+      }
       execve (argv[0], argv, envp);
       dprintf (2, "capsa: execute the hypervisor \"%s\": %s\n", argv[0], strerror (errno));
       _exit (127);
@@ -234,14 +265,19 @@ static int start_vmm (struct capsa_ctx *ctx, capsa_error_t *err)
   /* Where a container's init would have called execve: its close-on-exec descriptors (the sync
    * socket, the exec fifo) close now, which tells the runtime that the workload started. */
   {
-    int keep[VM_FD_COUNT + 4];
+    int keep[VM_FD_COUNT + 5 + VM_NET_MAX_NICS];
+    size_t k;
     for (i = 0; i < VM_FD_COUNT; i++)
       keep[i] = pairs[i][0];
     keep[VM_FD_COUNT] = listen_fd;
     keep[VM_FD_COUNT + 1] = plan.snap.fd;
     keep[VM_FD_COUNT + 2] = plan.snap.dirfd;
     keep[VM_FD_COUNT + 3] = plan.snap.qmp;
-    capsa_close_fds_from (3, keep, VM_FD_COUNT + 4);
+    /* The network: the taps for a VM booted again (VM_SUPERVISE_BOOT), netlink to undo it. */
+    keep[VM_FD_COUNT + 4] = plan.net.nl_fd;
+    for (k = 0; k < plan.net.n; k++)
+      keep[VM_FD_COUNT + 5 + k] = plan.net.nics[k].tap_fd;
+    capsa_close_fds_from (3, keep, VM_FD_COUNT + 5 + (int)plan.net.n);
   }
   /* A VM that saves its boot gets its settings after that (nothing of the container may be in
      the snapshot); the others get them now, to read as soon as their agent runs. */
@@ -249,6 +285,8 @@ static int start_vmm (struct capsa_ctx *ctx, capsa_error_t *err)
     dprintf (2, "capsa: send the process settings to the VM: %s\n", strerror (errno));
   code = capsa_vm_supervise (pid, listen_fd, pairs[0][0], pairs[1][0], pairs[2][0], pairs[3][0],
                              pairs[4][0], ctx->config, &plan.snap);
+  if (code != VM_SUPERVISE_BOOT)
+    capsa_vm_net_teardown (&plan.net);
   for (i = 0; argv[i]; i++)
     free (argv[i]);
   free (argv);
