@@ -12,6 +12,7 @@
 #include "cmd/cmd.h"
 #include "container.h"
 #include "error.h"
+#include "fault.h"
 #include "git-commit.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -352,6 +353,8 @@ int main (int argc, char **argv)
       capsa_make_error (&err, 0, "unknown command \"%s\" (see `capsa --help`)", argv[optind]);
       return fail (&err);
     }
+
+  capsa_trace_command (cmd->name);
 
   /* The commands that execve container programs run from a sealed copy of capsa, and keep the
    * caller's environment out of the container's view (see cloned-binary.c). */

@@ -753,6 +753,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
    * kill -9 while making it left (a cgroup in some hierarchies, or none). */
   if (capsa_state_write (out->dir, st, err) < 0)
     goto fail;
+  capsa_trace (o->id, "none", "creating");
   capsa_fault_point ("create:after-cgroup-plan");
   if (create_cgroup (g, &ctx, &out->cg, err) < 0)
     goto fail;
@@ -920,6 +921,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
     }
   if (capsa_state_write (out->dir, st, err) < 0)
     goto fail;
+  capsa_trace (o->id, "creating", capsa_state_status (out->dir, st));
   capsa_fault_point ("create:after-state-pid");
   if (ctx.config->hooks)
     {
@@ -986,6 +988,8 @@ fail:
   out->console_proxy = -1;
   {
     capsa_error_t tmp = NULL;
+    if (st->pid > 0)
+      capsa_trace (o->id, capsa_state_status (out->dir, st), "none");
     capsa_state_remove_dir (out->dir, &tmp);
     capsa_error_release (&tmp);
   }
@@ -1098,7 +1102,7 @@ static int init_failed (const char *dir, capsa_error_t *err)
 
 int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err)
 {
-  char *dir = NULL, path[PATH_MAX], buf[4096];
+  char *dir = NULL, path[PATH_MAX], taken[PATH_MAX + 8], buf[4096];
   struct capsa_state_file st;
   struct capsa_notify notify = { .fd = -1 };
   const char *status;
@@ -1120,15 +1124,26 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
   /* The container's notify socket is there before its process runs. */
   if (capsa_notify_bind (dir, &notify, err) < 0)
     goto out_st;
+  /* The fifo is renamed away before its read end is opened: the init may exec as soon as it is
+   * open, and `state` must not say `created` by then (the init reopens its end through an O_PATH
+   * fd, not by name).  A kill -9 after the rename leaves a container `state` reports running, its
+   * init waiting: delete --force removes it. */
   snprintf (path, sizeof (path), "%s/exec.fifo", dir);
-  fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  snprintf (taken, sizeof (taken), "%s/exec.fifo.taken", dir);
+  if (rename (path, taken) < 0)
+    {
+      capsa_make_error (err, errno, "rename exec fifo");
+      goto out_st;
+    }
+  capsa_trace (id, "created", "running");
+  capsa_fault_point ("start:after-fifo-rename");
+  fd = open (taken, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  unlink (taken);
   if (fd < 0)
     {
       capsa_make_error (err, errno, "open exec fifo");
       goto out_st;
     }
-  /* The init may exec as soon as the fifo is open: from now on it is no longer `created`. */
-  unlink (path);
   {
     /* Wait for the init to open its end, or to die. */
     struct pollfd p[2] = { { fd, POLLIN, 0 }, { pidfd_open_ (st.pid), POLLIN, 0 } };
@@ -1373,7 +1388,10 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
           struct capsa_state_file st;
           if (capsa_state_read (dir, &st, err) == 0)
             {
-              delete_locked (dir, &st, true, err);
+              /* Only this run's container: the id may name another one by now (this one was
+               * deleted meanwhile and the id reused; tests/model: the mutant run-deletes-any). */
+              if (st.pid == c.st.pid && st.start_time == c.st.start_time)
+                delete_locked (dir, &st, true, err);
               capsa_state_file_free (&st);
             }
           close (dfd);
@@ -1564,6 +1582,8 @@ int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool 
     }
   ret = 0;
 out_st:
+  if (ret == 0)
+    capsa_trace (id, status, capsa_state_status (dir, &st));
   capsa_state_file_free (&st);
 out:
   close (dfd);
@@ -1573,6 +1593,21 @@ out:
 
 /* How long `delete` waits for a SIGKILLed init to go. */
 #define DELETE_KILL_TIMEOUT_MS 5000
+
+/* A paused container's processes cannot die of the SIGKILL just sent until its freezer thaws
+ * them (cgroup v1; v2 kills frozen tasks): thaw it, they die before they run again. */
+static void thaw_to_die (const struct capsa_state_file *st)
+{
+  struct capsa_cgroup cg;
+  capsa_error_t tmp = NULL;
+
+  if (capsa_state_cgroup (st, &cg, &tmp) == 0 && cg.mgr)
+    {
+      cg.mgr->freeze (&cg, false, &tmp);
+      cg.mgr->release (&cg);
+    }
+  capsa_error_release (&tmp);
+}
 
 static int delete_locked (const char *dir, struct capsa_state_file *st, bool force,
                           capsa_error_t *err)
@@ -1589,7 +1624,9 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
       capsa_error_t tmp = NULL;
       if (!st->pidns)
         signal_descendants (st->pid, SIGKILL);
-      if (signal_init (st, SIGKILL, &pidfd, &tmp) == 0 && pidfd >= 0)
+      if (signal_init (st, SIGKILL, &pidfd, &tmp) == 0 && strcmp (status, "paused") == 0)
+        thaw_to_die (st);
+      if (pidfd >= 0)
         {
           /* Bounded: an init frozen by a v1 freezer the container does not own cannot die
            * until that cgroup is thawed; then its process and cgroup are left, with a warning. */
@@ -1603,13 +1640,14 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
                         st->id, (int)st->pid, DELETE_KILL_TIMEOUT_MS / 1000);
           close (pidfd);
         }
-      else if (pidfd < 0)
+      else
         {
           /* Without a pidfd: wait (bounded) until the init is gone or a zombie. */
           for (int i = 0; i < 1000 && capsa_process_start_time (st->pid) == st->start_time; i++)
             usleep (10000);
         }
       capsa_error_release (&tmp);
+      capsa_trace (st->id, status, capsa_state_status (dir, st));
     }
   capsa_fault_point ("delete:after-kill");
   {
@@ -1631,6 +1669,8 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
       run_poststop (cfg->hooks, st);
       oci_config_free (cfg);
     }
+  if (st->pid > 0)
+    capsa_trace (st->id, capsa_state_status (dir, st), "none");
   return capsa_state_remove_dir (dir, err);
 }
 

@@ -275,6 +275,8 @@ static int set_frozen (struct capsa_global *g, const char *id, bool frozen, caps
     capsa_make_error (err, 0, "container not paused (it is %s)", l.status);
   else
     ret = l.cg.mgr->freeze (&l.cg, frozen, err);
+  if (ret == 0)
+    capsa_trace (id, l.status, capsa_state_status (l.dir, &l.st));
   live_release (&l);
   if (ret < 0)
     capsa_error_prefix (err, "%s container `%s`", frozen ? "pause" : "resume", id);

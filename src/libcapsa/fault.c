@@ -2,6 +2,8 @@
 #include <config.h>
 #include "fault.h"
 
+#include <fcntl.h>
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -46,4 +48,34 @@ void capsa_fault_point (const char *point)
   kill (getpid (), SIGKILL);
   /* A pid namespace's init ignores its own SIGKILL: it ends the same way, without cleanup. */
   _exit (128 + SIGKILL);
+}
+
+static const char *trace_file, *trace_cmd;
+
+void capsa_trace_command (const char *command)
+{
+  const char *f = getenv ("CAPSA_TRACE_FILE");
+
+  trace_cmd = command;
+  /* a copy: capsa_scrub_environment zeroes the block the variable is in */
+  trace_file = f != NULL && f[0] != '\0' ? strdup (f) : NULL;
+}
+
+void capsa_trace (const char *id, const char *from, const char *to)
+{
+  char line[512];
+  int fd, n;
+
+  if (trace_file == NULL || strcmp (from, to) == 0)
+    return;
+  n = snprintf (line, sizeof (line), "%s %s %s %s\n", from, to, trace_cmd ? trace_cmd : "?",
+                id ? id : "?");
+  if (n <= 0 || (size_t)n >= sizeof (line))
+    return;
+  fd = open (trace_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  if (write (fd, line, (size_t)n) != n)
+    dprintf (STDERR_FILENO, "capsa: CAPSA_TRACE_FILE: short write\n");
+  close (fd);
 }

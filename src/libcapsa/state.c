@@ -143,6 +143,18 @@ int capsa_state_create_dir (struct capsa_global *g, const char *id, char **dir_o
       free (dir);
       return capsa_make_error (err, e, "lock state directory for `%s`", id);
     }
+  /* A delete that locked the new directory first has removed it, and another create may have made
+   * the path again: this create lost, and must remove nothing by path (tests/model: the mutant
+   * create-no-recheck). */
+  {
+    struct stat a, b;
+    if (fstat (fd, &a) < 0 || stat (dir, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+      {
+        close (fd);
+        free (dir);
+        return capsa_make_error (err, 0, "container `%s` was deleted while being created", id);
+      }
+  }
   *dir_out = dir;
   return fd;
 }
