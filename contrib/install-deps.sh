@@ -28,7 +28,7 @@ fi
 # cgroup v2 lane (`make check-cgroupv2-vm`): systemd and dbus boot the VM from the host's root,
 #        kmod (modinfo, depmod) for the guest kernel's modules (QEMU, busybox-static, cpio: above).
 # model check (`make check-model`, tests/model): spin, the Promela model checker (it compiles its
-#        verifier with gcc, and check.sh times itself with bc: both above).
+#        verifier with gcc: above).
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \

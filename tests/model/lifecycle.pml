@@ -17,7 +17,8 @@
  * makes it invisible), two-stage spawn, errors other than those the protocol causes.
  *
  * The transitions capsa reports with CAPSA_TRACE_FILE are the TRANS(...) lines below; tests/model/
- * transitions.txt lists them and tests/model/check-trace.sh checks the two agree. */
+ * transitions.txt lists them, check.sh checks the model and the table agree, and
+ * tests/model-trace.bats checks the real binary makes no transition the table lacks. */
 
 #ifndef NCLIENTS
 #define NCLIENTS 2 /* concurrent clients */
