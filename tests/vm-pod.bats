@@ -232,3 +232,36 @@ vmm_mounts () {
   run find /sys/fs/cgroup -maxdepth 5 -type d -name "capsa-test-$MARK-*"
   assert_output ""
 }
+
+@test "vm-pod: a member's memory and pids limits are a cgroup of its own in the guest" {
+  start_sandbox
+  pod_bundle m1 container sb -- sh -c 'echo up; exec sleep 100000'
+  BUNDLE=$BATS_TEST_TMPDIR/m1 cfg '.linux.resources = {"memory": {"limit": 33554432}, "pids": {"limit": 20}}'
+  pod_bundle m2 container sb -- sh -c 'echo up; exec sleep 100000'
+  member m1
+  member m2
+  wait_for grep -q up "$BATS_TEST_TMPDIR/m1.out"
+  wait_for grep -q up "$BATS_TEST_TMPDIR/m2.out"
+  # its processes, exec'd ones included, are in its cgroup, with its limits
+  run capsa exec m1 cat /proc/self/cgroup
+  assert_output "0::/m1"
+  # (the spec's cgroup mount at /sys/fs/cgroup is the guest's hierarchy)
+  run capsa exec m1 cat /sys/fs/cgroup/m1/memory.max /sys/fs/cgroup/m1/pids.max
+  assert_success
+  assert_line --index 0 33554432
+  assert_line --index 1 20
+  # over its memory limit a process of the member is killed; the same in its sibling runs
+  run capsa exec m1 dd if=/dev/zero of=/dev/null bs=64M count=1
+  assert_failure 137
+  run capsa exec m2 dd if=/dev/zero of=/dev/null bs=64M count=1
+  assert_success
+  assert_equal "$(state_of m1)" running
+  capsa kill m1 KILL
+  capsa kill m2 KILL
+  wait_file "$BATS_TEST_TMPDIR/m1.status"
+  wait_file "$BATS_TEST_TMPDIR/m2.status"
+  capsa delete m1
+  capsa delete m2
+  capsa delete --force sb
+  assert_no_leftovers sb m1 m2
+}

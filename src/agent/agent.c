@@ -85,12 +85,16 @@ struct spec
     size_t len;
   } mounts[64];
   size_t nmounts;
+  char *cgroup[16]; /* REC_CGROUP "FILE VALUE" */
+  size_t ncgroup;
 };
 
 static int ctl_fd = -1;
 /* The pod share (REC_POD) and the guest's first /proc, both hidden once the agent entered the
  * sandbox's rootfs: kept as descriptors. */
 static int pod_fd = -1, proc_fd = -1;
+/* A pod's cgroup v2 hierarchy (members' limits), mounted with the pod share; -1 without. */
+static int cgroup_fd = -1;
 /* Where do_mount's destinations are: the sandbox's rootfs before the agent enters it, "" in a
  * pod member's own mount namespace. */
 static const char *mount_root = NEWROOT;
@@ -584,6 +588,19 @@ static void mount_pod (void)
       < 0)
     fatal ("mount the pod share (virtio-9p): %s", strerror (errno));
   pod_fd = open ("/capsa-pod", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* The members' cgroups, with the memory and pids controllers for their limits. */
+  mkdir ("/capsa-cgroup", 0755);
+  if (mount ("cgroup2", "/capsa-cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+    {
+      int fd = open ("/capsa-cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, "+memory +pids", 13) != 13)
+        logmsg ("capsa-agent: enable the memory and pids controllers: %m");
+      if (fd >= 0)
+        close (fd);
+      cgroup_fd = open ("/capsa-cgroup", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+  else
+    logmsg ("capsa-agent: mount cgroup2 for the pod: %m");
 }
 
 /* REC_SEED: the host's random bytes go into the kernel's pool and the kernel reseeds at once,
@@ -722,6 +739,12 @@ static void receive_spec (struct spec *s)
           break;
         case REC_JOIN:
           s->join_id = d;
+          break;
+        case REC_CGROUP:
+          if (s->ncgroup < sizeof (s->cgroup) / sizeof (s->cgroup[0]))
+            s->cgroup[s->ncgroup++] = d;
+          else
+            free (d);
           break;
         case REC_CAPS:
           {
@@ -878,11 +901,69 @@ static void exec_maybe_done (struct exec_proc *e)
     return;
   snprintf (buf, sizeof (buf), "%u %d", e->id, e->code);
   send_rec (REC_EXEC_EXIT, buf);
+  /* A member's cgroup goes with it (still busy with processes exec'd into it: left). */
+  if (e->ctr[0] && cgroup_fd >= 0)
+    unlinkat (cgroup_fd, e->ctr, AT_REMOVEDIR);
   if (e->in >= 0)
     close (e->in);
   if (e->master >= 0)
     close (e->master);
   e->used = false;
+}
+
+/* A pod member's cgroup in the guest: made (with its REC_CGROUP limits) for REC_CONTAINER,
+ * found for REC_JOIN; returns its cgroup.procs opened for writing, or -1 without cgroups. */
+static int member_cgroup (const struct spec *s, const char *id, bool make, char *msg, size_t msglen)
+{
+  char p[160];
+  size_t i;
+  int fd;
+  if (cgroup_fd < 0)
+    return -1;
+  if (make && mkdirat (cgroup_fd, id, 0755) < 0 && errno != EEXIST)
+    {
+      snprintf (msg, msglen, "create the container's cgroup: %s", strerror (errno));
+      return -2;
+    }
+  for (i = 0; make && i < s->ncgroup; i++)
+    {
+      const char *v = strchr (s->cgroup[i], ' ');
+      if (v == NULL || strchr (s->cgroup[i], '/'))
+        continue;
+      snprintf (p, sizeof (p), "%s/%.*s", id, (int)(v - s->cgroup[i]), s->cgroup[i]);
+      fd = openat (cgroup_fd, p, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, v + 1, strlen (v + 1)) < 0)
+        {
+          snprintf (msg, msglen, "set %.*s of the container's cgroup to %s: %s",
+                    (int)(v - s->cgroup[i]), s->cgroup[i], v + 1, strerror (errno));
+          if (fd >= 0)
+            close (fd);
+          return -2;
+        }
+      close (fd);
+    }
+  snprintf (p, sizeof (p), "%s/cgroup.procs", id);
+  fd = openat (cgroup_fd, p, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      snprintf (msg, msglen, "the container's cgroup: %s", strerror (errno));
+      return -2;
+    }
+  return fd;
+}
+
+/* In a member's (or its exec's) child: join its cgroup ("0": the writer). */
+static int join_cgroup (int procs, char *msg, size_t msglen)
+{
+  if (procs < 0)
+    return 0;
+  if (write (procs, "0", 1) != 1)
+    {
+      snprintf (msg, msglen, "join the container's cgroup: %s", strerror (errno));
+      return -1;
+    }
+  close (procs);
+  return 0;
 }
 
 /* fork() for an exec; for a pod member, the agent's side of entering its namespaces (a new
@@ -891,7 +972,7 @@ static void exec_maybe_done (struct exec_proc *e)
 static pid_t member_fork (struct spec *s, struct exec_proc *e, int report)
 {
   char p[64], msg[600] = "";
-  int tree = -1, mntns = -1, pidns = -1, root = -1, own_pidns = -1;
+  int tree = -1, mntns = -1, pidns = -1, root = -1, own_pidns = -1, procs = -1;
   pid_t pid;
 
   if (s->ctr_id == NULL && s->join_id == NULL)
@@ -910,6 +991,8 @@ static pid_t member_fork (struct spec *s, struct exec_proc *e, int report)
                   strerror (errno));
       if (msg[0])
         goto fail;
+      if ((procs = member_cgroup (s, s->ctr_id, true, msg, sizeof (msg))) == -2)
+        goto fail;
       /* A new pid namespace can only be made from the active one: the agent's children may be
          in the sandbox's (unshared for its workload), so the agent steps back for this clone. */
       if (s->pidns)
@@ -924,8 +1007,12 @@ static pid_t member_fork (struct spec *s, struct exec_proc *e, int report)
         }
       pid = (pid_t)syscall (SYS_clone, CLONE_NEWNS | (s->pidns ? CLONE_NEWPID : 0) | SIGCHLD, 0, 0,
                             0, 0);
-      if (pid == 0 && enter_container (s, tree, msg, sizeof (msg)) < 0)
+      if (pid == 0
+          && (join_cgroup (procs, msg, sizeof (msg)) < 0
+              || enter_container (s, tree, msg, sizeof (msg)) < 0))
         child_fail (report, msg);
+      if (procs >= 0)
+        close (procs);
       if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0)
         logmsg ("capsa-agent: restore the pid namespace for children: %m");
       if (own_pidns >= 0)
@@ -949,6 +1036,8 @@ static pid_t member_fork (struct spec *s, struct exec_proc *e, int report)
     snprintf (p, sizeof (p), "%d/root", (int)t->pid);
     root = openat (proc_fd, p, O_PATH | O_DIRECTORY | O_CLOEXEC);
     own_pidns = openat (proc_fd, "self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+    if ((procs = member_cgroup (s, t->ctr, false, msg, sizeof (msg))) == -2)
+      goto fail;
     if (mntns < 0 || pidns < 0 || root < 0 || own_pidns < 0 || setns (pidns, CLONE_NEWPID) < 0)
       {
         snprintf (msg, sizeof (msg), "the namespaces of container \"%s\": %s", s->join_id,
@@ -957,8 +1046,12 @@ static pid_t member_fork (struct spec *s, struct exec_proc *e, int report)
       }
     /* A pid namespace applies to children: ours is restored right after. */
     pid = fork ();
-    if (pid == 0 && join_container (mntns, root, msg, sizeof (msg)) < 0)
+    if (pid == 0
+        && (join_cgroup (procs, msg, sizeof (msg)) < 0
+            || join_container (mntns, root, msg, sizeof (msg)) < 0))
       child_fail (report, msg);
+    if (procs >= 0)
+      close (procs);
     if (setns (own_pidns, CLONE_NEWPID) < 0)
       logmsg ("capsa-agent: restore the pid namespace for children: %m");
     close (mntns);
@@ -969,7 +1062,7 @@ static pid_t member_fork (struct spec *s, struct exec_proc *e, int report)
   }
 fail:
   {
-    int fds[] = { tree, mntns, pidns, root, own_pidns };
+    int fds[] = { tree, mntns, pidns, root, own_pidns, procs };
     size_t i;
     for (i = 0; i < sizeof (fds) / sizeof (fds[0]); i++)
       if (fds[i] >= 0)
@@ -997,6 +1090,8 @@ static void exec_start (const char *idtext)
     free (s.env[i]);
   for (i = 0; i < s.nmounts; i++)
     free (s.mounts[i].rec);
+  for (i = 0; i < s.ncgroup; i++)
+    free (s.cgroup[i]);
   free (s.seccomp);
   free (s.ctr_id);
   free (s.join_id);

@@ -54,6 +54,10 @@
  *   with the REC_SECCOMP of the request.
  * Both are answered as an exec (REC_EXEC_STARTED, output, REC_EXEC_EXIT). */
 #define REC_CONTAINER 'n'
+/* REC_CGROUP "FILE VALUE" (in a REC_CONTAINER request): a limit of the member's own cgroup in
+ * the guest (cgroup v2: memory.max, memory.low, pids.max), which its processes and the ones
+ * exec'd into it (REC_JOIN) join. */
+#define REC_CGROUP 'l'
 #define REC_JOIN 'j'
 /* agent -> host, for an exec: output (4-byte LE id + data) and the exit ("id code"), sent after
  * the process's output reached EOF. */

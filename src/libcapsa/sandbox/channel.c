@@ -353,9 +353,42 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c)
   return r ? -1 : 0;
 }
 
+/* A pod member's limits, for its cgroup in the guest (the VM holds the pod's memory; the host
+ * cgroup of the member holds only its host process). */
+static int send_guest_cgroup (int fd, const struct oci_resources *r)
+{
+  char buf[64];
+  int ret = 0;
+  if (r == NULL)
+    return 0;
+  if (r->memory && r->memory->limit_present)
+    {
+      if (r->memory->limit < 0)
+        snprintf (buf, sizeof (buf), "memory.max max");
+      else
+        snprintf (buf, sizeof (buf), "memory.max %lld", (long long)r->memory->limit);
+      ret |= send_str (fd, REC_CGROUP, buf);
+    }
+  if (r->memory && r->memory->reservation_present && r->memory->reservation > 0)
+    {
+      snprintf (buf, sizeof (buf), "memory.low %lld", (long long)r->memory->reservation);
+      ret |= send_str (fd, REC_CGROUP, buf);
+    }
+  if (r->pids)
+    {
+      if (r->pids->limit <= 0)
+        snprintf (buf, sizeof (buf), "pids.max max");
+      else
+        snprintf (buf, sizeof (buf), "pids.max %lld", (long long)r->pids->limit);
+      ret |= send_str (fd, REC_CGROUP, buf);
+    }
+  return ret;
+}
+
 int capsa_vm_send_container (int fd, const struct oci_config *c)
 {
   int r = capsa_vm_send_process (fd, c->process);
+  r |= send_guest_cgroup (fd, c->linux_ ? c->linux_->resources : NULL);
   if (c->process->terminal)
     r |= send_terminal (fd);
   r |= send_namespaces_mounts (fd, c);
