@@ -233,7 +233,7 @@ vmm_mounts () {
   assert_output ""
 }
 
-@test "vm-pod: a member's memory and pids limits are a cgroup of its own in the guest" {
+@test "vm-pod: a member's memory and pids limits are a cgroup of its own in the guest; update changes them" {
   start_sandbox
   pod_bundle m1 container sb -- sh -c 'echo up; exec sleep 100000'
   BUNDLE=$BATS_TEST_TMPDIR/m1 cfg '.linux.resources = {"memory": {"limit": 33554432}, "pids": {"limit": 20}}'
@@ -256,6 +256,14 @@ vmm_mounts () {
   run capsa exec m2 dd if=/dev/zero of=/dev/null bs=64M count=1
   assert_success
   assert_equal "$(state_of m1)" running
+  # `capsa update` of a member changes its cgroup in the guest: 64 MiB now fit
+  capsa update --memory 128m --pids-limit 30 m1
+  run capsa exec m1 cat /sys/fs/cgroup/m1/memory.max /sys/fs/cgroup/m1/pids.max
+  assert_success
+  assert_line --index 0 134217728
+  assert_line --index 1 30
+  run capsa exec m1 dd if=/dev/zero of=/dev/null bs=64M count=1
+  assert_success
   capsa kill m1 KILL
   capsa kill m2 KILL
   wait_file "$BATS_TEST_TMPDIR/m1.status"

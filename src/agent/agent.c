@@ -952,6 +952,27 @@ static int member_cgroup (const struct spec *s, const char *id, bool make, char 
   return fd;
 }
 
+/* REC_CGROUP "ID FILE VALUE" (`capsa update` of member ID): one limit of its cgroup (only the
+ * files the host sends: memory.max, memory.low, pids.max). */
+static void cgroup_update (const char *d)
+{
+  char id[72], file[32], val[32], p[120];
+  int fd;
+  if (cgroup_fd < 0 || sscanf (d, "%71s %31s %31s", id, file, val) != 3 || strchr (id, '/')
+      || id[0] == '.'
+      || (strcmp (file, "memory.max") && strcmp (file, "memory.low") && strcmp (file, "pids.max")))
+    {
+      logmsg ("capsa-agent: bad limit update \"%s\"", d);
+      return;
+    }
+  snprintf (p, sizeof (p), "%s/%s", id, file);
+  fd = openat (cgroup_fd, p, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write (fd, val, strlen (val)) < 0)
+    logmsg ("capsa-agent: update %s of container %s: %m", file, id);
+  if (fd >= 0)
+    close (fd);
+}
+
 /* In a member's (or its exec's) child: join its cgroup ("0": the writer). */
 static int join_cgroup (int procs, char *msg, size_t msglen)
 {
@@ -1512,6 +1533,8 @@ int main (void)
             exec_input (d, len);
           else if (tag == REC_EXEC_KILL || tag == REC_EXEC_WINSZ)
             exec_control (tag, d);
+          else if (tag == REC_CGROUP)
+            cgroup_update (d);
           free (d);
         }
     }

@@ -58,6 +58,9 @@
  * the guest (cgroup v2: memory.max, memory.low, pids.max), which its processes and the ones
  * exec'd into it (REC_JOIN) join. */
 #define REC_CGROUP 'l'
+/* REC_CGROUP "ID FILE VALUE" on its own, while the workload runs: `capsa update` of pod member ID
+ * (the control socket's client sends the byte REC_CGROUP, these records and REC_END, and gets
+ * 'k' once they were passed on). */
 #define REC_JOIN 'j'
 /* agent -> host, for an exec: output (4-byte LE id + data) and the exit ("id code"), sent after
  * the process's output reached EOF. */

@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "cgroup/cgroup-private.h"
 #include "state.h"
+#include "sandbox/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -518,6 +519,8 @@ int capsa_container_update (struct capsa_global *g, const char *id,
       goto out;
     }
   ret = l.cg.mgr->update (&l.cg, r, err);
+  if (ret == 0 && l.st.vm)
+    ret = capsa_sandbox_update (l.dir, &l.st, r, err);
 out:
   live_release (&l);
   if (r)

@@ -355,31 +355,31 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c)
 
 /* A pod member's limits, for its cgroup in the guest (the VM holds the pod's memory; the host
  * cgroup of the member holds only its host process). */
-static int send_guest_cgroup (int fd, const struct oci_resources *r)
+int capsa_vm_send_guest_cgroup (int fd, const struct oci_resources *r, const char *prefix)
 {
-  char buf[64];
+  char buf[160];
   int ret = 0;
   if (r == NULL)
     return 0;
   if (r->memory && r->memory->limit_present)
     {
       if (r->memory->limit < 0)
-        snprintf (buf, sizeof (buf), "memory.max max");
+        snprintf (buf, sizeof (buf), "%smemory.max max", prefix);
       else
-        snprintf (buf, sizeof (buf), "memory.max %lld", (long long)r->memory->limit);
+        snprintf (buf, sizeof (buf), "%smemory.max %lld", prefix, (long long)r->memory->limit);
       ret |= send_str (fd, REC_CGROUP, buf);
     }
   if (r->memory && r->memory->reservation_present && r->memory->reservation > 0)
     {
-      snprintf (buf, sizeof (buf), "memory.low %lld", (long long)r->memory->reservation);
+      snprintf (buf, sizeof (buf), "%smemory.low %lld", prefix, (long long)r->memory->reservation);
       ret |= send_str (fd, REC_CGROUP, buf);
     }
   if (r->pids)
     {
       if (r->pids->limit <= 0)
-        snprintf (buf, sizeof (buf), "pids.max max");
+        snprintf (buf, sizeof (buf), "%spids.max max", prefix);
       else
-        snprintf (buf, sizeof (buf), "pids.max %lld", (long long)r->pids->limit);
+        snprintf (buf, sizeof (buf), "%spids.max %lld", prefix, (long long)r->pids->limit);
       ret |= send_str (fd, REC_CGROUP, buf);
     }
   return ret;
@@ -388,7 +388,7 @@ static int send_guest_cgroup (int fd, const struct oci_resources *r)
 int capsa_vm_send_container (int fd, const struct oci_config *c)
 {
   int r = capsa_vm_send_process (fd, c->process);
-  r |= send_guest_cgroup (fd, c->linux_ ? c->linux_->resources : NULL);
+  r |= capsa_vm_send_guest_cgroup (fd, c->linux_ ? c->linux_->resources : NULL, "");
   if (c->process->terminal)
     r |= send_terminal (fd);
   r |= send_namespaces_mounts (fd, c);
@@ -617,6 +617,25 @@ static void handle_client (int c, int ctl)
       ok = read_all (c, d, len) == 0 && deliver (ctl, atoi (d)) == 0;
       capsa_vm_send_rec (c, ok ? 'k' : 'f', "", 0);
       free (d);
+      goto drop;
+    }
+  if (first == REC_CGROUP)
+    {
+      /* `capsa update` of a pod member: its limits go to the agent as they are. */
+      bool ok = workload_started && ctl >= 0;
+      for (;;)
+        {
+          char tag, *d;
+          size_t len;
+          if (capsa_vm_recv_rec (c, &tag, &d, &len) < 0)
+            goto drop;
+          if (tag == REC_CGROUP && ok && capsa_vm_send_rec (ctl, tag, d, len) < 0)
+            ok = false;
+          free (d);
+          if (tag == REC_END)
+            break;
+        }
+      capsa_vm_send_rec (c, ok ? 'k' : 'f', "", 0);
       goto drop;
     }
   if (first == REC_EXEC && fds[0] >= 0 && ctl >= 0 && !workload_started

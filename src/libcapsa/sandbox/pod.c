@@ -22,6 +22,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -354,6 +355,46 @@ void capsa_sandbox_delete (const char *dir, const struct capsa_state_file *st)
       capsa_state_file_free (&sst);
     }
   free (sdir);
+}
+
+int capsa_sandbox_update (const char *dir, const struct capsa_state_file *st,
+                          const struct oci_resources *r, capsa_error_t *err)
+{
+  const char *sb = NULL;
+  char *sdir = member_sandbox_dir (dir, st, &sb), prefix[80], first = REC_CGROUP, tag = 0,
+       *d = NULL;
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  size_t len;
+  int fd, ret = -1;
+
+  if (sdir == NULL)
+    return 0;
+  if ((size_t)snprintf (sa.sun_path, sizeof (sa.sun_path), "%s/%s", sdir, VM_CONTROL_SOCKET)
+      >= sizeof (sa.sun_path))
+    {
+      capsa_make_error (err, ENAMETOOLONG, "VM control socket of sandbox `%s`", sb);
+      goto out;
+    }
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof (sa)) < 0)
+    {
+      capsa_make_error (err, errno, "connect to the VM control socket \"%s\"", sa.sun_path);
+      if (fd >= 0)
+        close (fd);
+      goto out;
+    }
+  snprintf (prefix, sizeof (prefix), "%s ", st->id);
+  if (write (fd, &first, 1) != 1 || capsa_vm_send_guest_cgroup (fd, r, prefix) < 0
+      || capsa_vm_send_rec (fd, REC_END, "", 0) < 0 || capsa_vm_recv_rec (fd, &tag, &d, &len) < 0
+      || tag != 'k')
+    capsa_make_error (err, 0, "sandbox `%s`: the VM did not take the container's limits", sb);
+  else
+    ret = 0;
+  free (d);
+  close (fd);
+out:
+  free (sdir);
+  return ret;
 }
 
 int capsa_vm_pod_exec_target (const char *dir, char **sandbox_dir, char **member_id,

@@ -20,6 +20,10 @@ int capsa_sandbox_wanted (const struct oci_config *c, const char *argv0, capsa_e
 int capsa_sandbox_pod_join (struct capsa_ctx *ctx, capsa_error_t *err);
 /* Runtime side, at delete of a VM-mode container: a pod member's rootfs leaves its sandbox's VM. */
 void capsa_sandbox_delete (const char *dir, const struct capsa_state_file *st);
+/* Runtime side, at `update` of a running VM-mode container (after its host cgroup): a pod
+ * member's memory and pids limits go to its cgroup in the guest. */
+int capsa_sandbox_update (const char *dir, const struct capsa_state_file *st,
+                          const struct oci_resources *r, capsa_error_t *err);
 
 /* In the container init, in place of capsa_rootfs_prepare: the VMM's mount namespace view. */
 int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err);

@@ -173,6 +173,8 @@ int capsa_vm_exec_wait (int fd, int winch_fd, capsa_error_t *err);
  * seccomp filter) and REC_END; the container's seccomp filter alone. */
 int capsa_vm_send_container (int fd, const struct oci_config *c);
 int capsa_vm_send_seccomp (int fd);
+/* channel.c: REC_CGROUP records ("PREFIXFILE VALUE") for the memory and pids limits of `r`. */
+int capsa_vm_send_guest_cgroup (int fd, const struct oci_resources *r, const char *prefix);
 /* capsa_vm_supervise's result when the VM could not start from its snapshot (removed): boot
  * one instead.  Its descriptors are closed. */
 #define VM_SUPERVISE_BOOT (-2)
