@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -100,8 +101,8 @@ static const struct opt_def opt_defs[] = {
   { "rstrictatime", OPT_RATIME, MOUNT_ATTR_STRICTATIME },
   { "rnostrictatime", OPT_RATIME, MOUNT_ATTR_RELATIME },
   { "tmpcopyup", OPT_COPYUP, 0 },
-  { "idmap", OPT_UNSUPP, 0 },
-  { "ridmap", OPT_UNSUPP, 0 },
+  { "idmap", OPT_IGNORE, 0 }, /* idmap.c: the runtime made the tree before the init ran */
+  { "ridmap", OPT_IGNORE, 0 },
 };
 
 static int append_data (char **data, const char *opt)
@@ -365,6 +366,25 @@ int capsa_bind_mount_at (const char *source, int srcfd, int rootfd, const char *
   return capsa_open_in_root (rootfd, dest, false, false, err);
 }
 
+/* Attach the idmapped tree the runtime made for `m` (idmap.c) on `target`; its mount fd. */
+static int attach_idmapped (struct capsa_ctx *ctx, const struct oci_mount *m, int target,
+                            capsa_error_t *err)
+{
+  int tree = capsa_idmap_take (ctx, m);
+
+  if (tree < 0)
+    return capsa_make_error (err, 0, "mount \"%s\": idmapped mounts are not supported here",
+                             m->destination);
+  if (move_mount (tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    {
+      int saved = errno;
+      close (tree);
+      return capsa_make_error (err, saved, "mount \"%s\" on \"%s\" (idmapped)", m->source,
+                               m->destination);
+    }
+  return tree;
+}
+
 /* Is the last component of `dest` (inside the root) a symlink? */
 static int dest_is_symlink (int rootfd, const char *dest)
 {
@@ -605,7 +625,8 @@ static int mount_cgroup_hierarchy (struct capsa_ctx *ctx, int rootfd, const char
         append_data (&opts, tok);
   free (o);
 
-  if (ctx->new_cgroupns)
+  /* In a cgroup namespace of the container's (new or joined), a fresh mount shows it. */
+  if (ctx->new_cgroupns || (ctx->joined_ns & CLONE_NEWCGROUP))
     {
       mnt = mount_fs_at (rootfd, fstype, fstype, sub, target, flags, opts, err);
       if (mnt < 0 && (*err)->status != EPERM && (*err)->status != EBUSY)
@@ -808,7 +829,10 @@ int capsa_mount_one (struct capsa_ctx *ctx, int rootfd, const struct oci_mount *
           capsa_error_prefix (err, "mount \"%s\" on \"%s\"", m->source, dest);
           goto out;
         }
-      mnt = capsa_bind_mount_at (src, -1, rootfd, dest, target, o.rbind, err);
+      if (capsa_mount_is_idmapped (m))
+        mnt = attach_idmapped (ctx, m, target, err);
+      else
+        mnt = capsa_bind_mount_at (src, -1, rootfd, dest, target, o.rbind, err);
       free (src);
       if (mnt < 0)
         goto out;
@@ -920,44 +944,4 @@ out:
     close (mnt);
   capsa_mount_opts_free (&o);
   return ret;
-}
-
-/* NOTIFY_SOCKET passthrough: with NOTIFY_SOCKET=/abs/path/to/socket in the runtime's
- * environment (systemd, podman --sdnotify=container), bind that socket to
- * CAPSA_NOTIFY_SOCKET_PATH in the container and point the process's NOTIFY_SOCKET there, so
- * sd_notify() from the workload reaches the caller.  Runs in the container init (its copy of
- * the config may grow). */
-#define CAPSA_NOTIFY_SOCKET_PATH "/run/notify/notify.sock"
-
-int capsa_notify_socket_setup (struct capsa_ctx *ctx, int rootfd, capsa_error_t *err)
-{
-  const char *sock = getenv ("NOTIFY_SOCKET");
-  struct oci_process *p = ctx->config->process;
-  char *opts[] = { (char *)"bind", (char *)"nosuid", (char *)"nodev", (char *)"noexec" };
-  struct oci_mount m = { 0 };
-  struct stat st;
-  char **env;
-  size_t i;
-
-  if (sock == NULL || sock[0] != '/' || ctx->vm || p == NULL)
-    return 0;
-  if (stat (sock, &st) < 0 || !S_ISSOCK (st.st_mode))
-    return capsa_make_error (err, 0, "NOTIFY_SOCKET \"%s\": not a socket", sock);
-  m.destination = (char *)CAPSA_NOTIFY_SOCKET_PATH;
-  m.type = (char *)"bind";
-  m.source = (char *)sock;
-  m.options = opts;
-  m.options_len = sizeof (opts) / sizeof (opts[0]);
-  if (capsa_mount_one (ctx, rootfd, &m, err) < 0)
-    return capsa_error_prefix (err, "NOTIFY_SOCKET");
-  env = calloc (p->env_len + 2, sizeof (char *));
-  if (env == NULL)
-    return capsa_make_error (err, ENOMEM, "NOTIFY_SOCKET");
-  for (i = 0; i < p->env_len; i++)
-    env[i] = p->env[i];
-  env[i++] = (char *)"NOTIFY_SOCKET=" CAPSA_NOTIFY_SOCKET_PATH;
-  env[i] = NULL;
-  p->env = env; /* the parsed config's own array stays with its arena */
-  p->env_len = i;
-  return 0;
 }

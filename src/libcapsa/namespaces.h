@@ -25,6 +25,9 @@ void capsa_ns_plan_release (struct capsa_ns_plan *plan);
 int capsa_ns_join (struct capsa_ns_plan *plan, bool user, capsa_error_t *err);
 /* From the parent: uid_map/gid_map of the child `pid`. */
 int capsa_ns_write_id_maps (struct capsa_ctx *ctx, pid_t pid, capsa_error_t *err);
+/* Write FILE ("uid_map"/"gid_map") of process PID from the N mappings M. */
+int capsa_write_id_map (pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+                        capsa_error_t *err);
 int capsa_ns_enter_time (struct capsa_ctx *ctx, capsa_error_t *err);
 
 #endif
