@@ -233,9 +233,9 @@ vmm_mounts () {
   assert_output ""
 }
 
-@test "vm-pod: a member's memory and pids limits are a cgroup of its own in the guest; update changes them" {
+@test "vm-pod: a member's memory and pids limits are a cgroup of its own in the guest; update changes them, events --stats reads it" {
   start_sandbox
-  pod_bundle m1 container sb -- sh -c 'echo up; exec sleep 100000'
+  pod_bundle m1 container sb -- sh -c 'sleep 100001 & sleep 100002 & echo up; exec sleep 100000'
   BUNDLE=$BATS_TEST_TMPDIR/m1 cfg '.linux.resources = {"memory": {"limit": 33554432}, "pids": {"limit": 20}}'
   pod_bundle m2 container sb -- sh -c 'echo up; exec sleep 100000'
   member m1
@@ -264,6 +264,19 @@ vmm_mounts () {
   assert_line --index 1 30
   run capsa exec m1 dd if=/dev/zero of=/dev/null bs=64M count=1
   assert_success
+  # events --stats reports the member's cgroup in the guest: its three processes (the host's
+  # cgroup of the member holds only the process that stands for it)
+  run capsa events --stats m1
+  assert_success
+  assert_equal "$(jq -r .data.pids.current <<<"$output")" 3
+  assert_equal "$(jq -r .data.pids.limit <<<"$output")" 30
+  assert_equal "$(jq -r .data.memory.usage.limit <<<"$output")" 134217728
+  [ "$(jq -r .data.memory.usage.usage <<<"$output")" -gt 0 ] || fail "no memory usage: $output"
+  [ "$(jq -r .data.cpu.usage.total <<<"$output")" -gt 0 ] || fail "no CPU usage: $output"
+  run capsa events --stats m2
+  assert_success
+  assert_equal "$(jq -r .data.pids.current <<<"$output")" 1
+  [ -z "$(find "$ROOT" -name 'guest-stats.*')" ] || fail "copies of the guest's cgroup files left"
   capsa kill m1 KILL
   capsa kill m2 KILL
   wait_file "$BATS_TEST_TMPDIR/m1.status"

@@ -78,7 +78,7 @@ struct spec
   size_t nprocs;
   /* An exec request for a pod member (pod.c): REC_CONTAINER (its id; its mounts wait in
    * `mounts` for its own mount namespace) or REC_JOIN (the member it runs in). */
-  char *ctr_id, *join_id;
+  char *ctr_id, *join_id, *stats_id;
   struct
   {
     char *rec;
@@ -740,6 +740,9 @@ static void receive_spec (struct spec *s)
         case REC_JOIN:
           s->join_id = d;
           break;
+        case REC_STATS:
+          s->stats_id = d;
+          break;
         case REC_CGROUP:
           if (s->ncgroup < sizeof (s->cgroup) / sizeof (s->cgroup[0]))
             s->cgroup[s->ncgroup++] = d;
@@ -1096,6 +1099,44 @@ fail:
   return pid;
 }
 
+/* REC_STATS: pod member `id`'s cgroup files, as the output of exec `idtext` (see proto.h). */
+static void guest_stats (const char *idtext, const char *id)
+{
+  static const char *const files[] = { "cpu.stat",        "memory.current", "memory.max",
+                                       "memory.peak",     "memory.stat",    "memory.swap.current",
+                                       "memory.swap.max", "pids.current",   "pids.max" };
+  struct exec_proc tmp = { .id = (uint32_t)strtoul (idtext, NULL, 10) };
+  char out[12000], p[120], buf[64];
+  size_t n = 0, i;
+  int code = 1;
+  bool ok = cgroup_fd >= 0 && id[0] != '.' && strchr (id, '/') == NULL && strlen (id) < 72;
+
+  send_rec (REC_EXEC_STARTED, idtext);
+  for (i = 0; ok && i < sizeof (files) / sizeof (files[0]); i++)
+    {
+      ssize_t r;
+      int fd;
+      snprintf (p, sizeof (p), "%s/%s", id, files[i]);
+      fd = openat (cgroup_fd, p, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      if (sizeof (out) - n > 64)
+        {
+          n += (size_t)snprintf (out + n, sizeof (out) - n, "@@ %s\n", files[i]);
+          r = read (fd, out + n, sizeof (out) - n);
+          if (r > 0)
+            n += (size_t)r;
+          code = 0;
+        }
+      close (fd);
+    }
+  if (code)
+    n = (size_t)snprintf (out, sizeof (out), "capsa: no cgroup of container %s in the guest\n", id);
+  exec_data (code ? REC_EXEC_ERR : REC_EXEC_OUT, &tmp, out, n);
+  snprintf (buf, sizeof (buf), "%s %d", idtext, code);
+  send_rec (REC_EXEC_EXIT, buf);
+}
+
 static void exec_start (const char *idtext)
 {
   static struct spec s;
@@ -1116,9 +1157,15 @@ static void exec_start (const char *idtext)
   free (s.seccomp);
   free (s.ctr_id);
   free (s.join_id);
+  free (s.stats_id);
   memset (&s, 0, sizeof (s));
   s.umask = 022;
   receive_spec (&s);
+  if (s.stats_id)
+    {
+      guest_stats (idtext, s.stats_id);
+      return;
+    }
   s.args[s.nargs] = NULL;
   s.env[s.nenv] = NULL;
   for (i = 0; i < MAX_EXECS; i++)

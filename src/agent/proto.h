@@ -62,6 +62,10 @@
  * (the control socket's client sends the byte REC_CGROUP, these records and REC_END, and gets
  * 'k' once they were passed on). */
 #define REC_JOIN 'j'
+/* REC_STATS "ID" (in place of a process in a REC_EXEC request): `capsa events --stats` of pod
+ * member ID. Answered as an exec whose output is, for each of the member's cgroup files the
+ * agent reads (cpu.stat, memory.*, pids.*), "@@ FILE\n" and the file's text; exit 0. */
+#define REC_STATS 'I'
 /* agent -> host, for an exec: output (4-byte LE id + data) and the exit ("id code"), sent after
  * the process's output reached EOF. */
 #define REC_EXEC_OUT 'o'

@@ -397,6 +397,97 @@ out:
   return ret;
 }
 
+char *capsa_sandbox_of_member (const char *dir, const struct capsa_state_file *st)
+{
+  const char *sb = NULL;
+  return member_sandbox_dir (dir, st, &sb);
+}
+
+/* The agent's answer to REC_STATS ("@@ FILE\n" and its text, for each file): one file each in
+ * `outdir`. */
+static int write_stats_files (const char *text, const char *outdir, capsa_error_t *err)
+{
+  const char *p = text;
+  while ((p = strstr (p, "@@ ")) != NULL)
+    {
+      const char *name = p + 3, *nl = strchr (name, '\n'), *end;
+      char path[PATH_MAX];
+      int fd;
+      if (nl == NULL || nl - name >= 32 || memchr (name, '/', (size_t)(nl - name)))
+        break;
+      end = strstr (nl + 1, "\n@@ ");
+      end = end ? end + 1 : nl + 1 + strlen (nl + 1);
+      snprintf (path, sizeof (path), "%s/%.*s", outdir, (int)(nl - name), name);
+      fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0 || write (fd, nl + 1, (size_t)(end - nl - 1)) < 0)
+        {
+          int e = errno;
+          if (fd >= 0)
+            close (fd);
+          return capsa_make_error (err, e, "write \"%s\"", path);
+        }
+      close (fd);
+      p = end;
+    }
+  return 0;
+}
+
+int capsa_sandbox_member_stats (const char *sandbox_dir, const char *member, const char *outdir,
+                                capsa_error_t *err)
+{
+  int p[2] = { -1, -1 }, nul = -1, fd = -1, ret = -1, status = -1;
+  char tag = 0, *d = NULL, *text = NULL;
+  size_t len, tlen = 0;
+  ssize_t n;
+
+  if (pipe2 (p, O_CLOEXEC) < 0 || (nul = open ("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+    {
+      capsa_make_error (err, errno, "stats of the VM's container `%s`", member);
+      goto out;
+    }
+  fd = capsa_vm_request_open (sandbox_dir, (const int[3]){ nul, p[1], p[1] }, err);
+  if (fd < 0)
+    goto out;
+  close (p[1]);
+  p[1] = -1;
+  if (capsa_vm_send_rec (fd, REC_STATS, member, strlen (member)) < 0
+      || capsa_vm_send_rec (fd, REC_END, "", 0) < 0 || capsa_vm_recv_rec (fd, &tag, &d, &len) < 0
+      || (tag != REC_STARTED && tag != REC_EXIT))
+    {
+      capsa_make_error (err, 0, "stats of container `%s`: the VM did not answer", member);
+      goto out;
+    }
+  status = tag == REC_EXIT ? atoi (d) : capsa_vm_exec_wait (fd, -1, err);
+  if (status < 0)
+    goto out;
+  /* The output came before the exit; the supervisor closes its end after it. */
+  text = malloc (16384);
+  if (text == NULL)
+    abort ();
+  while (tlen < 16383 && (n = read (p[0], text + tlen, 16383 - tlen)) > 0)
+    tlen += (size_t)n;
+  text[tlen] = '\0';
+  if (status != 0)
+    {
+      capsa_make_error (err, 0, "stats of container `%s`: %.*s", member, (int)strcspn (text, "\n"),
+                        text);
+      goto out;
+    }
+  ret = write_stats_files (text, outdir, err);
+out:
+  free (d);
+  free (text);
+  if (fd >= 0)
+    close (fd);
+  if (nul >= 0)
+    close (nul);
+  if (p[0] >= 0)
+    close (p[0]);
+  if (p[1] >= 0)
+    close (p[1]);
+  return ret;
+}
+
 int capsa_vm_pod_exec_target (const char *dir, char **sandbox_dir, char **member_id,
                               capsa_error_t *err)
 {

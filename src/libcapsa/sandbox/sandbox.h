@@ -25,6 +25,13 @@ void capsa_sandbox_delete (const char *dir, const struct capsa_state_file *st);
 int capsa_sandbox_update (const char *dir, const struct capsa_state_file *st,
                           const struct oci_resources *r, capsa_error_t *err);
 
+/* Runtime side, for `events --stats`: the state dir of the sandbox of the pod member whose state
+ * dir is `dir` (malloc'd), or NULL when it is no VM pod member.  The member's cgroup files in the
+ * guest (cpu.stat, memory.*, pids.*), copied into `outdir`, an empty directory. */
+char *capsa_sandbox_of_member (const char *dir, const struct capsa_state_file *st);
+int capsa_sandbox_member_stats (const char *sandbox_dir, const char *member, const char *outdir,
+                                capsa_error_t *err);
+
 /* In the container init, in place of capsa_rootfs_prepare: the VMM's mount namespace view. */
 int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
 /* In the container init, in place of capsa_rootfs_finalize (after createContainer hooks). */
