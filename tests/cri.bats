@@ -18,6 +18,17 @@ setup_file () {
   if [ -n "$ENG_SKIP" ]; then return 0; fi
   export CAPSA=$(realpath "$CAPSA")
   export ENG_TMP=$(mktemp -d /tmp/capsa-cri.XXXXXX)
+  # handler capsa-vm: the shims pass containerd's environment on to capsa
+  local d
+  if [ -z "${CAPSA_VM_ASSETS:-}" ]; then
+    for d in "${TESTS_BUILDDIR:-}/vm" "$(dirname "$CAPSA")/vm" /usr/local/lib/capsa /usr/lib/capsa; do
+      if [ -f "$d/vmlinux" ] && [ -f "$d/initramfs" ]; then
+        CAPSA_VM_ASSETS=$d
+        break
+      fi
+    done
+  fi
+  export CAPSA_VM_ASSETS=${CAPSA_VM_ASSETS:-} CAPSA_VM_SNAPSHOT_DIR=$ENG_TMP/vm-snapshots
   cri_start >&3 2>&1
 }
 
@@ -26,7 +37,8 @@ teardown_file () {
 }
 
 # pod NAME [JQ]: write $BATS_TEST_TMPDIR/NAME.pod.json (a PodSandboxConfig, edited by the jq
-# filter JQ), run it with handler capsa, and set POD to its id and PODCFG to the file.
+# filter JQ), run it with handler $HANDLER (default capsa), and set POD to its id and PODCFG to
+# the file.
 pod () {
   local name=$1 filter=${2:-.}
   PODCFG=$BATS_TEST_TMPDIR/$name.pod.json
@@ -34,7 +46,7 @@ pod () {
     '{metadata: {name: $n, namespace: "capsa-cri", uid: ("uid-" + $n), attempt: 0},
       hostname: $n, logDirectory: $logs,
       linux: {cgroupParent: $cg, securityContext: {namespaceOptions: {pid: "CONTAINER"}}}}' | jq "$filter" >"$PODCFG"
-  POD=$(cri runp "$PODCFG" capsa)
+  POD=$(cri runp "$PODCFG" "${HANDLER:-capsa}")
   [ -n "$POD" ]
 }
 
@@ -390,4 +402,68 @@ pod_gone () {
   assert_line --regexp "CapEff:[[:space:]]+000001ffffffffff|CapEff:[[:space:]]+$(awk '/CapBnd/ { print $2 }' /proc/self/status)"
   assert_line /dev/net/tun
   pod_gone "$POD" "$CID" "$pid"
+}
+
+# qemus_of ID: the QEMU processes whose command line names ID (a VM's name holds its state dir).
+qemus_of () {
+  local f
+  for f in $(grep -lsaF -- "$1" /proc/[0-9]*/cmdline); do
+    f=${f%/cmdline}
+    [[ "$(cat "$f/comm" 2>/dev/null)" == qemu-system* ]] && echo "${f#/proc/}"
+  done
+  return 0
+}
+
+@test "cri: handler capsa-vm runs a pod as one VM: shared localhost, the guest's kernel, the pod's IP" {
+  command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing"
+  [ -n "$CAPSA_VM_ASSETS" ] || skip "guest kernel/initramfs missing (make vm-assets)"
+  local CROOT=/run/containerd/capsa-vm/k8s.io HANDLER=capsa-vm
+  pod p-vm
+  run cri podstatus "$POD"
+  [ "$(jq -r .status.runtimeHandler <<<"$output")" = capsa-vm ] || fail "$output"
+  local ip
+  ip=$(jq -r .status.network.ip <<<"$output")
+  [[ $ip == 10.217.0.* ]] || fail "no IP from the CNI bridge's range: $output"
+  # a server and a client in the pod, over the guest's localhost; the client then exits with a code
+  ctr srv 'mkdir /www && uname -r >/www/index.html && ip -4 -o addr show eth0 && echo serving \
+    && exec httpd -f -p 127.0.0.1:8080 -h /www'
+  local srv=$CID srvlog=$LOG
+  ctr cli 'echo to-stderr >&2; for i in $(seq 300); do
+    wget -q -O - http://127.0.0.1:8080/index.html && exit 3; sleep 0.1; done; exit 1'
+  local cli=$CID
+  wait_exited "$cli"
+  [ "$(jq -r .exitCode <<<"$output")" = 3 ] || fail "the client did not exit 3: $output $(cat "$LOG")"
+  # its output is the guest's kernel release, in the CRI log format; stderr too
+  run sed -nE 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z stdout F //p' "$LOG"
+  assert_success
+  [ -n "$output" ] && [ "$output" != "$(uname -r)" ] || fail "not the guest's kernel: '$output'"
+  local guest=$output
+  run cat "$LOG"
+  assert_line --regexp '^[0-9-]+T[0-9:.]+Z stderr F to-stderr$'
+  # the sibling keeps running; the VM has the pod's network: its eth0 holds the pod's IP
+  run cri status "$srv"
+  [ "$(jq -r .status.state <<<"$output")" = CONTAINER_RUNNING ] || fail "$output"
+  wait_log "$srvlog" "stdout F serving"
+  grep -q -F "inet $ip/24" "$srvlog" || fail "the guest's eth0 lacks the pod's IP $ip: $(cat "$srvlog")"
+  # one QEMU for the whole pod, named after the sandbox; none for its containers
+  local q
+  q=$(qemus_of "$POD")
+  [ "$(wc -w <<<"$q")" = 1 ] || fail "QEMU processes of the pod: '$q'"
+  [ -z "$(qemus_of "$srv")$(qemus_of "$cli")" ] || fail "a container of the pod has a VM of its own"
+  # ExecSync runs in the guest container: stdout, stderr, exit code
+  run --separate-stderr cri exec "$srv" 20 sh -c 'uname -r; echo to-err >&2; exit 7'
+  assert_failure 7
+  assert_output "$guest"
+  [ "$stderr" = to-err ] || fail "stderr: $stderr"
+  # StopContainer (httpd dies of SIGTERM), RemoveContainer; then the pod goes, and its VM
+  run cri stop "$srv" 10
+  assert_success
+  run cri status "$srv"
+  [ "$(jq -r .status.state <<<"$output")" = CONTAINER_EXITED ] || fail "$output"
+  run cri rm "$srv"
+  assert_success
+  run in_jail test -e "$CROOT/$srv"
+  assert_failure
+  pod_gone "$POD" "$srv" "$cli" $q
+  [ -z "$(qemus_of "$POD")" ] || fail "the pod's VM is left"
 }

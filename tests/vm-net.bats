@@ -73,15 +73,21 @@ pod_net () {
     echo from-guest-v6 | nc -w 5 fd77::1 9006
     echo from-guest-server | nc -l -p 8080'
   capsa_bg run -d -b "$BUNDLE" ctr
+  # The guest answers ping from the peer (retried while it boots; asked before its server below
+  # answers, after which its workload ends and the VM stops).
+  local got= i pinged=
+  for i in $(seq 60); do
+    ip netns exec "$PEER" busybox ping -c 1 -W 1 10.77.7.2 >/dev/null 2>&1 && { pinged=1; break; }
+    sleep 0.2
+  done
+  [ -n "$pinged" ] || fail "the guest does not answer ping from the peer"
   # The guest's server, from the peer: retried until the guest listens.
-  local got= i
   for i in $(seq 100); do
     got=$(echo from-peer | ip netns exec "$PEER" timeout 3 busybox nc 10.77.7.2 8080 2>/dev/null || true)
     [ -z "$got" ] || break
     sleep 0.2
   done
   assert_equal "$got" from-guest-server
-  ip netns exec "$PEER" busybox ping -c 1 -W 5 10.77.7.2 >/dev/null || fail "the guest does not answer ping from the peer"
   wait_status ctr stopped
   output=$(cat "$OUT")
   grep -q "link/ether 02:00:00:77:00:02" <<<"$output" || fail "no veth MAC in: $output"
@@ -181,7 +187,8 @@ open(sys.argv[2], "wb").write(data)
 }
 
 @test "vm-net: lo is up in a VM whose namespace has no other interface" {
-  cfg '.process.args = ["sh", "-c", "ip -o link; nc -l -p 7000 & sleep 0.5; echo on-lo | nc -w 3 127.0.0.1 7000"]'
+  # the server in the foreground (its output is the workload's), the client retried until it listens
+  cfg '.process.args = ["sh", "-c", "ip -o link; (for i in $(seq 50); do echo on-lo | nc -w 3 127.0.0.1 7000 && exit 0; sleep 0.1; done) & nc -l -p 7000; wait"]'
   run_bg run -b "$BUNDLE" ctr
   [ "$status" -eq 0 ] || fail "status $status: $stderr"
   grep -q "lo: <LOOPBACK,UP" <<<"$output" || fail "lo is not up: $output"

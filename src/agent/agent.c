@@ -76,9 +76,28 @@ struct spec
     char *data;
   } procs[8]; /* the config's proc mounts, mounted again by the workload for its namespace */
   size_t nprocs;
+  /* An exec request for a pod member (pod.c): REC_CONTAINER (its id; its mounts wait in
+   * `mounts` for its own mount namespace) or REC_JOIN (the member it runs in). */
+  char *ctr_id, *join_id, *stats_id;
+  struct
+  {
+    char *rec;
+    size_t len;
+  } mounts[64];
+  size_t nmounts;
+  char *cgroup[16]; /* REC_CGROUP "FILE VALUE" */
+  size_t ncgroup;
 };
 
 static int ctl_fd = -1;
+/* The pod share (REC_POD) and the guest's first /proc, both hidden once the agent entered the
+ * sandbox's rootfs: kept as descriptors. */
+static int pod_fd = -1, proc_fd = -1;
+/* A pod's cgroup v2 hierarchy (members' limits), mounted with the pod share; -1 without. */
+static int cgroup_fd = -1;
+/* Where do_mount's destinations are: the sandbox's rootfs before the agent enters it, "" in a
+ * pod member's own mount namespace. */
+static const char *mount_root = NEWROOT;
 
 /* Messages go to the kernel log, which the host keeps for its error reports. */
 static void logmsg (const char *fmt, ...)
@@ -313,7 +332,7 @@ static void do_mount (struct spec *s, char *rec, size_t len)
           strncat (data, tok, sizeof (data) - strlen (data) - 1);
         }
     }
-  snprintf (target, sizeof (target), NEWROOT "%s", dest);
+  snprintf (target, sizeof (target), "%s%s", mount_root, dest);
   mkdir_p (target);
   /* The guest's own device nodes: /dev is the guest kernel's devtmpfs. */
   if (strcmp (dest, "/dev") == 0 && strcmp (type, "tmpfs") == 0)
@@ -557,6 +576,33 @@ static void mount_rootfs (void)
     fatal ("mount the container rootfs (virtio-9p): %s", strerror (errno));
 }
 
+/* REC_POD: the pod share, mounted once, before the agent enters the sandbox's rootfs (after the
+ * boot snapshot's point, as the rootfs). */
+static void mount_pod (void)
+{
+  if (pod_fd >= 0)
+    return;
+  mkdir ("/capsa-pod", 0755);
+  if (mount ("capsa-pod", "/capsa-pod", "9p", 0,
+             "trans=virtio,version=9p2000.L,msize=262144,cache=mmap")
+      < 0)
+    fatal ("mount the pod share (virtio-9p): %s", strerror (errno));
+  pod_fd = open ("/capsa-pod", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* The members' cgroups, with the memory and pids controllers for their limits. */
+  mkdir ("/capsa-cgroup", 0755);
+  if (mount ("cgroup2", "/capsa-cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+    {
+      int fd = open ("/capsa-cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, "+memory +pids", 13) != 13)
+        logmsg ("capsa-agent: enable the memory and pids controllers: %m");
+      if (fd >= 0)
+        close (fd);
+      cgroup_fd = open ("/capsa-cgroup", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+  else
+    logmsg ("capsa-agent: mount cgroup2 for the pod: %m");
+}
+
 /* REC_SEED: the host's random bytes go into the kernel's pool and the kernel reseeds at once,
  * so that guests restored from one snapshot do not share their random numbers from here on. */
 static void reseed (const char *d, size_t len)
@@ -669,9 +715,39 @@ static void receive_spec (struct spec *s)
           }
           break;
         case REC_MOUNT:
+          if (s->ctr_id)
+            {
+              if (s->nmounts < sizeof (s->mounts) / sizeof (s->mounts[0]))
+                {
+                  s->mounts[s->nmounts].rec = d;
+                  s->mounts[s->nmounts++].len = len;
+                }
+              else
+                free (d);
+              break;
+            }
           mount_rootfs ();
           do_mount (s, d, len);
           free (d);
+          break;
+        case REC_POD:
+          mount_pod ();
+          free (d);
+          break;
+        case REC_CONTAINER:
+          s->ctr_id = d;
+          break;
+        case REC_JOIN:
+          s->join_id = d;
+          break;
+        case REC_STATS:
+          s->stats_id = d;
+          break;
+        case REC_CGROUP:
+          if (s->ncgroup < sizeof (s->cgroup) / sizeof (s->cgroup[0]))
+            s->cgroup[s->ncgroup++] = d;
+          else
+            free (d);
           break;
         case REC_CAPS:
           {
@@ -723,7 +799,62 @@ static struct exec_proc
   int in, out, err; /* our ends of the pipes (or of the pty), -1 when closed */
   int master;       /* the pty master (a terminal), else -1; `out` reads it */
   int code;
+  char ctr[72]; /* a pod member's id (REC_CONTAINER), else "" */
 } execs[MAX_EXECS];
+
+/* A running pod member by id. */
+static struct exec_proc *ctr_by_id (const char *id)
+{
+  size_t i;
+  for (i = 0; i < MAX_EXECS; i++)
+    if (execs[i].used && !execs[i].exited && execs[i].ctr[0] && strcmp (execs[i].ctr, id) == 0)
+      return &execs[i];
+  return NULL;
+}
+
+/* In the child of a pod member (REC_CONTAINER), in its new mount namespace: its rootfs (`tree`,
+ * the pod share's directory cloned by the agent) becomes its root, then its mounts are made. */
+static int enter_container (struct spec *s, int tree, char *msg, size_t msglen)
+{
+  size_t i;
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || fchdir (tree) < 0
+      || syscall (SYS_move_mount, tree, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0
+      || chroot (".") < 0 || chdir ("/") < 0)
+    {
+      snprintf (msg, msglen, "enter the container rootfs: %s", strerror (errno));
+      return -1;
+    }
+  close (tree);
+  mount_root = "";
+  for (i = 0; i < s->nmounts; i++)
+    do_mount (s, s->mounts[i].rec, s->mounts[i].len);
+  /* Made in its own pid namespace already: nothing to mount again. */
+  s->nprocs = 0;
+  s->pidns = false;
+  return 0;
+}
+
+/* In the child of an exec into a pod member (REC_JOIN): its mount namespace and root. */
+static int join_container (int mntns, int root, char *msg, size_t msglen)
+{
+  if (setns (mntns, CLONE_NEWNS) < 0 || fchdir (root) < 0 || chroot (".") < 0)
+    {
+      snprintf (msg, msglen, "enter the container's namespaces: %s", strerror (errno));
+      return -1;
+    }
+  close (mntns);
+  close (root);
+  return 0;
+}
+
+/* An exec's child failed before child(): report as child() does. */
+static void __attribute__ ((noreturn)) child_fail (int report, const char *msg)
+{
+  char buf[620];
+  int n = snprintf (buf, sizeof (buf), "127 %s", msg);
+  write_all (report, buf, (size_t)n);
+  _exit (127);
+}
 
 static struct exec_proc *exec_by_id (uint32_t id)
 {
@@ -773,11 +904,237 @@ static void exec_maybe_done (struct exec_proc *e)
     return;
   snprintf (buf, sizeof (buf), "%u %d", e->id, e->code);
   send_rec (REC_EXEC_EXIT, buf);
+  /* A member's cgroup goes with it (still busy with processes exec'd into it: left). */
+  if (e->ctr[0] && cgroup_fd >= 0)
+    unlinkat (cgroup_fd, e->ctr, AT_REMOVEDIR);
   if (e->in >= 0)
     close (e->in);
   if (e->master >= 0)
     close (e->master);
   e->used = false;
+}
+
+/* A pod member's cgroup in the guest: made (with its REC_CGROUP limits) for REC_CONTAINER,
+ * found for REC_JOIN; returns its cgroup.procs opened for writing, or -1 without cgroups. */
+static int member_cgroup (const struct spec *s, const char *id, bool make, char *msg, size_t msglen)
+{
+  char p[160];
+  size_t i;
+  int fd;
+  if (cgroup_fd < 0)
+    return -1;
+  if (make && mkdirat (cgroup_fd, id, 0755) < 0 && errno != EEXIST)
+    {
+      snprintf (msg, msglen, "create the container's cgroup: %s", strerror (errno));
+      return -2;
+    }
+  for (i = 0; make && i < s->ncgroup; i++)
+    {
+      const char *v = strchr (s->cgroup[i], ' ');
+      if (v == NULL || strchr (s->cgroup[i], '/'))
+        continue;
+      snprintf (p, sizeof (p), "%s/%.*s", id, (int)(v - s->cgroup[i]), s->cgroup[i]);
+      fd = openat (cgroup_fd, p, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, v + 1, strlen (v + 1)) < 0)
+        {
+          snprintf (msg, msglen, "set %.*s of the container's cgroup to %s: %s",
+                    (int)(v - s->cgroup[i]), s->cgroup[i], v + 1, strerror (errno));
+          if (fd >= 0)
+            close (fd);
+          return -2;
+        }
+      close (fd);
+    }
+  snprintf (p, sizeof (p), "%s/cgroup.procs", id);
+  fd = openat (cgroup_fd, p, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      snprintf (msg, msglen, "the container's cgroup: %s", strerror (errno));
+      return -2;
+    }
+  return fd;
+}
+
+/* REC_CGROUP "ID FILE VALUE" (`capsa update` of member ID): one limit of its cgroup (only the
+ * files the host sends: memory.max, memory.low, pids.max). */
+static void cgroup_update (const char *d)
+{
+  char id[72], file[32], val[32], p[120];
+  int fd;
+  if (cgroup_fd < 0 || sscanf (d, "%71s %31s %31s", id, file, val) != 3 || strchr (id, '/')
+      || id[0] == '.'
+      || (strcmp (file, "memory.max") && strcmp (file, "memory.low") && strcmp (file, "pids.max")))
+    {
+      logmsg ("capsa-agent: bad limit update \"%s\"", d);
+      return;
+    }
+  snprintf (p, sizeof (p), "%s/%s", id, file);
+  fd = openat (cgroup_fd, p, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write (fd, val, strlen (val)) < 0)
+    logmsg ("capsa-agent: update %s of container %s: %m", file, id);
+  if (fd >= 0)
+    close (fd);
+}
+
+/* In a member's (or its exec's) child: join its cgroup ("0": the writer). */
+static int join_cgroup (int procs, char *msg, size_t msglen)
+{
+  if (procs < 0)
+    return 0;
+  if (write (procs, "0", 1) != 1)
+    {
+      snprintf (msg, msglen, "join the container's cgroup: %s", strerror (errno));
+      return -1;
+    }
+  close (procs);
+  return 0;
+}
+
+/* fork() for an exec; for a pod member, the agent's side of entering its namespaces (a new
+ * mount namespace, and pid namespace with REC_PIDNS; or the joined member's), the child's
+ * side in the child before it returns 0. */
+static pid_t member_fork (struct spec *s, struct exec_proc *e, int report)
+{
+  char p[64], msg[600] = "";
+  int tree = -1, mntns = -1, pidns = -1, root = -1, own_pidns = -1, procs = -1;
+  pid_t pid;
+
+  if (s->ctr_id == NULL && s->join_id == NULL)
+    return fork ();
+  if (s->ctr_id)
+    {
+      snprintf (e->ctr, sizeof (e->ctr), "%s", s->ctr_id);
+      /* Cloned here, in the agent's mount namespace, where the pod share is mounted. */
+      if (pod_fd < 0)
+        snprintf (msg, sizeof (msg), "this VM is not a pod sandbox");
+      else if (strchr (s->ctr_id, '/') || s->ctr_id[0] == '.'
+               || (tree = (int)syscall (SYS_open_tree, pod_fd, s->ctr_id,
+                                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC))
+                    < 0)
+        snprintf (msg, sizeof (msg), "the container's rootfs in the pod share: %s",
+                  strerror (errno));
+      if (msg[0])
+        goto fail;
+      if ((procs = member_cgroup (s, s->ctr_id, true, msg, sizeof (msg))) == -2)
+        goto fail;
+      /* A new pid namespace can only be made from the active one: the agent's children may be
+         in the sandbox's (unshared for its workload), so the agent steps back for this clone. */
+      if (s->pidns)
+        {
+          own_pidns = openat (proc_fd, "self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+          pidns = openat (proc_fd, "self/ns/pid", O_RDONLY | O_CLOEXEC);
+          if (own_pidns < 0 || pidns < 0 || setns (pidns, CLONE_NEWPID) < 0)
+            {
+              snprintf (msg, sizeof (msg), "the guest's pid namespace: %s", strerror (errno));
+              goto fail;
+            }
+        }
+      pid = (pid_t)syscall (SYS_clone, CLONE_NEWNS | (s->pidns ? CLONE_NEWPID : 0) | SIGCHLD, 0, 0,
+                            0, 0);
+      if (pid == 0
+          && (join_cgroup (procs, msg, sizeof (msg)) < 0
+              || enter_container (s, tree, msg, sizeof (msg)) < 0))
+        child_fail (report, msg);
+      if (procs >= 0)
+        close (procs);
+      if (own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0)
+        logmsg ("capsa-agent: restore the pid namespace for children: %m");
+      if (own_pidns >= 0)
+        close (own_pidns);
+      if (pidns >= 0)
+        close (pidns);
+      close (tree);
+      return pid;
+    }
+  {
+    struct exec_proc *t = ctr_by_id (s->join_id);
+    if (t == NULL || proc_fd < 0)
+      {
+        snprintf (msg, sizeof (msg), "no container \"%s\" runs in this VM", s->join_id);
+        goto fail;
+      }
+    snprintf (p, sizeof (p), "%d/ns/mnt", (int)t->pid);
+    mntns = openat (proc_fd, p, O_RDONLY | O_CLOEXEC);
+    snprintf (p, sizeof (p), "%d/ns/pid", (int)t->pid);
+    pidns = openat (proc_fd, p, O_RDONLY | O_CLOEXEC);
+    snprintf (p, sizeof (p), "%d/root", (int)t->pid);
+    root = openat (proc_fd, p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    own_pidns = openat (proc_fd, "self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+    if ((procs = member_cgroup (s, t->ctr, false, msg, sizeof (msg))) == -2)
+      goto fail;
+    if (mntns < 0 || pidns < 0 || root < 0 || own_pidns < 0 || setns (pidns, CLONE_NEWPID) < 0)
+      {
+        snprintf (msg, sizeof (msg), "the namespaces of container \"%s\": %s", s->join_id,
+                  strerror (errno));
+        goto fail;
+      }
+    /* A pid namespace applies to children: ours is restored right after. */
+    pid = fork ();
+    if (pid == 0
+        && (join_cgroup (procs, msg, sizeof (msg)) < 0
+            || join_container (mntns, root, msg, sizeof (msg)) < 0))
+      child_fail (report, msg);
+    if (procs >= 0)
+      close (procs);
+    if (setns (own_pidns, CLONE_NEWPID) < 0)
+      logmsg ("capsa-agent: restore the pid namespace for children: %m");
+    close (mntns);
+    close (pidns);
+    close (root);
+    close (own_pidns);
+    return pid;
+  }
+fail:
+  {
+    int fds[] = { tree, mntns, pidns, root, own_pidns, procs };
+    size_t i;
+    for (i = 0; i < sizeof (fds) / sizeof (fds[0]); i++)
+      if (fds[i] >= 0)
+        close (fds[i]);
+  }
+  /* A child that reports the error, as one that could not execute its program does. */
+  pid = fork ();
+  if (pid == 0)
+    child_fail (report, msg);
+  return pid;
+}
+
+/* REC_STATS: pod member `id`'s cgroup files, as the output of exec `idtext` (see proto.h). */
+static void guest_stats (const char *idtext, const char *id)
+{
+  static const char *const files[] = { "cpu.stat",        "memory.current", "memory.max",
+                                       "memory.peak",     "memory.stat",    "memory.swap.current",
+                                       "memory.swap.max", "pids.current",   "pids.max" };
+  struct exec_proc tmp = { .id = (uint32_t)strtoul (idtext, NULL, 10) };
+  char out[12000], p[120], buf[64];
+  size_t n = 0, i;
+  int code = 1;
+  bool ok = cgroup_fd >= 0 && id[0] != '.' && strchr (id, '/') == NULL && strlen (id) < 72;
+
+  send_rec (REC_EXEC_STARTED, idtext);
+  for (i = 0; ok && i < sizeof (files) / sizeof (files[0]); i++)
+    {
+      ssize_t r;
+      int fd;
+      snprintf (p, sizeof (p), "%s/%s", id, files[i]);
+      fd = openat (cgroup_fd, p, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      if (sizeof (out) - n > 64)
+        {
+          n += (size_t)snprintf (out + n, sizeof (out) - n, "@@ %s\n", files[i]);
+          r = read (fd, out + n, sizeof (out) - n);
+          if (r > 0)
+            n += (size_t)r;
+          code = 0;
+        }
+      close (fd);
+    }
+  if (code)
+    n = (size_t)snprintf (out, sizeof (out), "capsa: no cgroup of container %s in the guest\n", id);
+  exec_data (code ? REC_EXEC_ERR : REC_EXEC_OUT, &tmp, out, n);
+  snprintf (buf, sizeof (buf), "%s %d", idtext, code);
+  send_rec (REC_EXEC_EXIT, buf);
 }
 
 static void exec_start (const char *idtext)
@@ -793,10 +1150,22 @@ static void exec_start (const char *idtext)
     free (s.args[i]);
   for (i = 0; i < s.nenv; i++)
     free (s.env[i]);
+  for (i = 0; i < s.nmounts; i++)
+    free (s.mounts[i].rec);
+  for (i = 0; i < s.ncgroup; i++)
+    free (s.cgroup[i]);
   free (s.seccomp);
+  free (s.ctr_id);
+  free (s.join_id);
+  free (s.stats_id);
   memset (&s, 0, sizeof (s));
   s.umask = 022;
   receive_spec (&s);
+  if (s.stats_id)
+    {
+      guest_stats (idtext, s.stats_id);
+      return;
+    }
   s.args[s.nargs] = NULL;
   s.env[s.nenv] = NULL;
   for (i = 0; i < MAX_EXECS; i++)
@@ -827,7 +1196,7 @@ static void exec_start (const char *idtext)
   e->used = true;
   e->id = (uint32_t)strtoul (idtext, NULL, 10);
   e->master = s.terminal ? pout[0] : -1;
-  e->pid = fork ();
+  e->pid = member_fork (&s, e, rep[1]);
   if (e->pid == 0)
     child (&s, pin[0], pout[1], perr[1], rep[1]);
   if (e->pid < 0)
@@ -886,6 +1255,14 @@ fail_rep:
   close (rep[0]);
   close (rep[1]);
 fail:
+  {
+    /* Why, on the process's stderr, as for one that could not be executed. */
+    int en = errno;
+    struct exec_proc tmp = { .id = (uint32_t)strtoul (idtext, NULL, 10) };
+    int len = snprintf (buf, sizeof (buf), "capsa: exec: %s\n",
+                        e == NULL ? "too many processes" : strerror (en));
+    exec_data (REC_EXEC_ERR, &tmp, buf, (size_t)len);
+  }
   snprintf (buf, sizeof (buf), "%s 1", idtext);
   send_rec (REC_EXEC_EXIT, buf);
 }
@@ -962,6 +1339,7 @@ int main (void)
   mount ("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
   mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mount ("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
   load_modules ();
 
   ctl_fd = open_port (CAPSA_PORT_CTL, O_RDWR);
@@ -1202,6 +1580,8 @@ int main (void)
             exec_input (d, len);
           else if (tag == REC_EXEC_KILL || tag == REC_EXEC_WINSZ)
             exec_control (tag, d);
+          else if (tag == REC_CGROUP)
+            cgroup_update (d);
           free (d);
         }
     }

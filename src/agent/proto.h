@@ -32,6 +32,9 @@
 #define REC_NET_ADDR 'A'
 #define REC_NET_ROUTE 'W'
 #define VM_NIC_SHAPE_MAC "02:ca:95:00:00:%02x"
+/* REC_POD: this VM is a pod's sandbox: the guest mounts the pod share (9p tag capsa-pod),
+ * where each member container's rootfs appears as a directory named by its id. */
+#define REC_POD 'p'
 #define REC_END 'E'
 /* host -> agent, while the workload runs */
 #define REC_KILL 'K' /* decimal signal number */
@@ -43,6 +46,26 @@
 #define REC_EXEC_IN 'i'
 #define REC_EXEC_KILL 'q'
 #define REC_EXEC_WINSZ 'w'
+/* First record of an exec request (sandbox/pod.c):
+ * REC_CONTAINER "ID": the process is a pod member's, a guest container: its root is the pod
+ *   share's directory ID, its mounts, REC_PIDNS, REC_TERMINAL and REC_SECCOMP are its own
+ *   (made in a mount namespace of its own), and it is known by ID for REC_JOIN;
+ * REC_JOIN "ID": the process runs in guest container ID's mount and pid namespaces and root,
+ *   with the REC_SECCOMP of the request.
+ * Both are answered as an exec (REC_EXEC_STARTED, output, REC_EXEC_EXIT). */
+#define REC_CONTAINER 'n'
+/* REC_CGROUP "FILE VALUE" (in a REC_CONTAINER request): a limit of the member's own cgroup in
+ * the guest (cgroup v2: memory.max, memory.low, pids.max), which its processes and the ones
+ * exec'd into it (REC_JOIN) join. */
+#define REC_CGROUP 'l'
+/* REC_CGROUP "ID FILE VALUE" on its own, while the workload runs: `capsa update` of pod member ID
+ * (the control socket's client sends the byte REC_CGROUP, these records and REC_END, and gets
+ * 'k' once they were passed on). */
+#define REC_JOIN 'j'
+/* REC_STATS "ID" (in place of a process in a REC_EXEC request): `capsa events --stats` of pod
+ * member ID. Answered as an exec whose output is, for each of the member's cgroup files the
+ * agent reads (cpu.stat, memory.*, pids.*), "@@ FILE\n" and the file's text; exit 0. */
+#define REC_STATS 'I'
 /* agent -> host, for an exec: output (4-byte LE id + data) and the exit ("id code"), sent after
  * the process's output reached EOF. */
 #define REC_EXEC_OUT 'o'

@@ -422,6 +422,8 @@ static int load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o
       return -1;
     ctx->vm = vm > 0;
   }
+  if (capsa_sandbox_pod_join (ctx, err) < 0)
+    return -1;
   root_path = ctx->config->root->path;
   if (root_path[0] == '/')
     snprintf (path, sizeof (path), "%s", root_path);
@@ -1663,6 +1665,8 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
     cgroup_destroy (&cg);
   }
   capsa_fault_point ("delete:after-cgroup");
+  if (st->vm)
+    capsa_sandbox_delete (dir, st);
   cfg = st->poststop_hooks ? load_saved_config (dir) : NULL;
   if (cfg)
     {

@@ -3,7 +3,9 @@
 #include "internal.h"
 #include "cgroup/cgroup-private.h"
 #include "state.h"
+#include "sandbox/sandbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -520,6 +522,8 @@ int capsa_container_update (struct capsa_global *g, const char *id,
       goto out;
     }
   ret = l.cg.mgr->update (&l.cg, r, err);
+  if (ret == 0 && l.st.vm)
+    ret = capsa_sandbox_update (l.dir, &l.st, r, err);
 out:
   live_release (&l);
   if (r)
@@ -863,10 +867,9 @@ static int emit (yajl_gen gen, FILE *out)
   return ferror (out) ? -1 : 0;
 }
 
-static int emit_stats (struct capsa_cgroup *cg, const char *id, FILE *out)
+static int emit_stats_set (struct cg_set *s, const char *id, FILE *out)
 {
   yajl_gen gen = yajl_gen_alloc (NULL);
-  struct cg_set *s = set_of (cg);
   int r;
 
   if (gen == NULL)
@@ -882,6 +885,43 @@ static int emit_stats (struct capsa_cgroup *cg, const char *id, FILE *out)
   yajl_gen_map_close (gen);
   r = emit (gen, out);
   yajl_gen_free (gen);
+  return r;
+}
+
+/* A VM pod member's stats: those of its cgroup in the guest (`guest_sb`, its sandbox's state
+ * dir), read through a copy of its files in a temporary directory below `dir`; else of `cg`. */
+static int emit_stats (struct capsa_cgroup *cg, const char *id, const char *guest_sb,
+                       const char *dir, FILE *out, capsa_error_t *err)
+{
+  char tmp[PATH_MAX];
+  struct cg_dir d = { .ctrls = (char *)"", .dir = tmp, .v2 = true };
+  struct cg_set s = { .d = &d, .n = 1 };
+  DIR *dd;
+  int r;
+
+  if (guest_sb == NULL)
+    r = emit_stats_set (set_of (cg), id, out);
+  else
+    {
+      snprintf (tmp, sizeof (tmp), "%s/guest-stats.XXXXXX", dir);
+      if (mkdtemp (tmp) == NULL)
+        return capsa_make_error (err, errno, "mkdtemp \"%s\"", tmp);
+      r = capsa_sandbox_member_stats (guest_sb, id, tmp, err);
+      if (r == 0 && (r = emit_stats_set (&s, id, out)) < 0)
+        capsa_make_error (err, errno, "write stats");
+      if ((dd = opendir (tmp)) != NULL)
+        {
+          struct dirent *de;
+          while ((de = readdir (dd)) != NULL)
+            if (de->d_name[0] != '.')
+              unlinkat (dirfd (dd), de->d_name, 0);
+          closedir (dd);
+        }
+      rmdir (tmp);
+      return r;
+    }
+  if (r < 0)
+    capsa_make_error (err, errno, "write stats");
   return r;
 }
 
@@ -1012,6 +1052,7 @@ int capsa_container_events (struct capsa_global *g, const char *id, bool stats_o
   bool v1 = false;
   uint64_t count = 0;
   int64_t next;
+  char *guest_sb = NULL;
 
   if (live_open (g, id, &l, err) < 0)
     return capsa_error_prefix (err, "events container `%s`", id);
@@ -1020,11 +1061,10 @@ int capsa_container_events (struct capsa_global *g, const char *id, bool stats_o
       capsa_make_error (err, 0, "container not running (it is %s)", l.status);
       goto out;
     }
+  guest_sb = capsa_sandbox_of_member (l.dir, &l.st);
   if (stats_once)
     {
-      if (emit_stats (&l.cg, id, out) < 0)
-        capsa_make_error (err, errno, "write stats");
-      else
+      if (emit_stats (&l.cg, id, guest_sb, l.dir, out, err) == 0)
         ret = 0;
       goto out;
     }
@@ -1041,11 +1081,8 @@ int capsa_container_events (struct capsa_global *g, const char *id, bool stats_o
   capsa_state_file_free (&l.st);
   if (interval_ms <= 0)
     interval_ms = 5000;
-  if (emit_stats (&l.cg, id, out) < 0)
-    {
-      capsa_make_error (err, errno, "write stats");
-      goto out;
-    }
+  if (emit_stats (&l.cg, id, guest_sb, l.dir, out, err) < 0)
+    goto out;
   next = now_ms () + interval_ms;
   for (;;)
     {
@@ -1097,11 +1134,8 @@ int capsa_container_events (struct capsa_global *g, const char *id, bool stats_o
         }
       if (now_ms () >= next)
         {
-          if (emit_stats (&l.cg, id, out) < 0)
-            {
-              capsa_make_error (err, errno, "write stats");
-              goto out;
-            }
+          if (emit_stats (&l.cg, id, guest_sb, l.dir, out, err) < 0)
+            goto out;
           next += interval_ms;
         }
     }
@@ -1110,6 +1144,7 @@ out:
     close (pidfd);
   if (oomfd >= 0)
     close (oomfd);
+  free (guest_sb);
   live_release (&l);
   if (ret < 0)
     capsa_error_prefix (err, "events container `%s`", id);

@@ -24,6 +24,8 @@ struct capsa_ctx
   int rootfs_fd; /* O_PATH fd of rootfs, opened by the parent before clone */
   bool userns;   /* a new or joined user namespace, or the runtime's own is not the host's */
   bool vm;       /* VM isolation mode: the init runs the hypervisor (sandbox/) */
+  /* VM mode, a member of a pod: a guest container of its sandbox's VM (sandbox/pod.c) */
+  struct capsa_vm_pod *vm_pod;
   bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens,
     new_userns;
   int joined_ns;         /* CLONE_NEW* of the namespaces joined by path */

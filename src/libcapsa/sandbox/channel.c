@@ -258,47 +258,29 @@ int capsa_vm_send_process (int fd, const struct oci_process *p)
   return r ? -1 : 0;
 }
 
-int capsa_vm_send_spec (int fd, const struct oci_config *c)
+/* stdio is the host pty's slave (the console): raw, so that the guest's pty alone cooks and
+ * echoes; its size goes to the guest's pty. */
+static int send_terminal (int fd)
+{
+  struct winsize ws = { 0 };
+  struct termios t;
+  char buf[32];
+  ioctl (0, TIOCGWINSZ, &ws);
+  if (tcgetattr (0, &t) == 0)
+    {
+      cfmakeraw (&t);
+      tcsetattr (0, TCSANOW, &t);
+    }
+  snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
+  return send_str (fd, REC_TERMINAL, buf);
+}
+
+/* The pid namespace, the mounts and the seccomp filter of the container. */
+static int send_namespaces_mounts (int fd, const struct oci_config *c)
 {
   size_t i;
   int r = 0;
 
-  /* First a fresh seed and the time: a guest restored from a snapshot has the saved ones. */
-  {
-    unsigned char seed[64];
-    struct timespec now;
-    char buf[64];
-    if (getrandom (seed, sizeof (seed), 0) != (ssize_t)sizeof (seed))
-      return -1;
-    r |= capsa_vm_send_rec (fd, REC_SEED, seed, sizeof (seed));
-    explicit_bzero (seed, sizeof (seed));
-    clock_gettime (CLOCK_REALTIME, &now);
-    snprintf (buf, sizeof (buf), "%lld %ld", (long long)now.tv_sec, now.tv_nsec);
-    r |= send_str (fd, REC_TIME, buf);
-  }
-  r |= capsa_vm_send_process (fd, c->process);
-  r |= capsa_vm_net_send (fd);
-
-  if (c->process->terminal)
-    {
-      /* stdio is the host pty's slave (the console): raw, so that the guest's pty alone cooks
-         and echoes; its size goes to the guest's pty. */
-      struct winsize ws = { 0 };
-      struct termios t;
-      char buf[32];
-      ioctl (0, TIOCGWINSZ, &ws);
-      if (tcgetattr (0, &t) == 0)
-        {
-          cfmakeraw (&t);
-          tcsetattr (0, TCSANOW, &t);
-        }
-      snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
-      r |= send_str (fd, REC_TERMINAL, buf);
-      vm_terminal = true;
-    }
-
-  if (c->hostname)
-    r |= send_str (fd, REC_HOSTNAME, c->hostname);
   /* A new pid namespace makes the workload PID 1 in container mode; the guest gives it one too.
      A "pid" entry with a path joins a host namespace where the workload is not the init: the
      workload then stays in the guest's first pid namespace, a child of the agent (PID 1). */
@@ -324,8 +306,92 @@ int capsa_vm_send_spec (int fd, const struct oci_config *c)
         continue;
       r |= capsa_vm_send_rec (fd, REC_MOUNT, buf, len + 1);
     }
+  r |= capsa_vm_send_seccomp (fd);
+  return r;
+}
+
+int capsa_vm_send_seccomp (int fd)
+{
   if (seccomp_rec)
-    r |= capsa_vm_send_rec (fd, REC_SECCOMP, seccomp_rec, seccomp_rec_len);
+    return capsa_vm_send_rec (fd, REC_SECCOMP, seccomp_rec, seccomp_rec_len);
+  return 0;
+}
+
+int capsa_vm_send_spec (int fd, const struct oci_config *c)
+{
+  int r = 0;
+
+  /* First a fresh seed and the time: a guest restored from a snapshot has the saved ones. */
+  {
+    unsigned char seed[64];
+    struct timespec now;
+    char buf[64];
+    if (getrandom (seed, sizeof (seed), 0) != (ssize_t)sizeof (seed))
+      return -1;
+    r |= capsa_vm_send_rec (fd, REC_SEED, seed, sizeof (seed));
+    explicit_bzero (seed, sizeof (seed));
+    clock_gettime (CLOCK_REALTIME, &now);
+    snprintf (buf, sizeof (buf), "%lld %ld", (long long)now.tv_sec, now.tv_nsec);
+    r |= send_str (fd, REC_TIME, buf);
+  }
+  r |= capsa_vm_send_process (fd, c->process);
+  r |= capsa_vm_net_send (fd);
+
+  if (c->process->terminal)
+    {
+      r |= send_terminal (fd);
+      vm_terminal = true;
+    }
+
+  if (c->hostname)
+    r |= send_str (fd, REC_HOSTNAME, c->hostname);
+  /* A pod's sandbox: the guest mounts the pod share, where its members' rootfs appear. */
+  if (capsa_vm_pod_role (c->annotations, c->annotations_len, NULL, NULL) == VM_POD_SANDBOX)
+    r |= send_str (fd, REC_POD, "1");
+  r |= send_namespaces_mounts (fd, c);
+  r |= capsa_vm_send_rec (fd, REC_END, "", 0);
+  return r ? -1 : 0;
+}
+
+/* A pod member's limits, for its cgroup in the guest (the VM holds the pod's memory; the host
+ * cgroup of the member holds only its host process). */
+int capsa_vm_send_guest_cgroup (int fd, const struct oci_resources *r, const char *prefix)
+{
+  char buf[160];
+  int ret = 0;
+  if (r == NULL)
+    return 0;
+  if (r->memory && r->memory->limit_present)
+    {
+      if (r->memory->limit < 0)
+        snprintf (buf, sizeof (buf), "%smemory.max max", prefix);
+      else
+        snprintf (buf, sizeof (buf), "%smemory.max %lld", prefix, (long long)r->memory->limit);
+      ret |= send_str (fd, REC_CGROUP, buf);
+    }
+  if (r->memory && r->memory->reservation_present && r->memory->reservation > 0)
+    {
+      snprintf (buf, sizeof (buf), "%smemory.low %lld", prefix, (long long)r->memory->reservation);
+      ret |= send_str (fd, REC_CGROUP, buf);
+    }
+  if (r->pids)
+    {
+      if (r->pids->limit <= 0)
+        snprintf (buf, sizeof (buf), "%spids.max max", prefix);
+      else
+        snprintf (buf, sizeof (buf), "%spids.max %lld", prefix, (long long)r->pids->limit);
+      ret |= send_str (fd, REC_CGROUP, buf);
+    }
+  return ret;
+}
+
+int capsa_vm_send_container (int fd, const struct oci_config *c)
+{
+  int r = capsa_vm_send_process (fd, c->process);
+  r |= capsa_vm_send_guest_cgroup (fd, c->linux_ ? c->linux_->resources : NULL, "");
+  if (c->process->terminal)
+    r |= send_terminal (fd);
+  r |= send_namespaces_mounts (fd, c);
   r |= capsa_vm_send_rec (fd, REC_END, "", 0);
   return r ? -1 : 0;
 }
@@ -508,6 +574,16 @@ static struct exec_req *exec_find (const char *d, size_t len)
   return NULL;
 }
 
+static void exec_request (int c, int ctl, int fds[3]);
+
+/* Exec requests that came before the workload started wait for it: until then the agent reads
+ * the container's settings on the control port, where a request's records cannot go yet. */
+static struct
+{
+  int conn, fds[3];
+} early[MAX_EXECS];
+static size_t nearly;
+
 /* A client connected to the control socket: a REC_KILL record, or an exec request (the byte
  * REC_EXEC carrying its three stdio fds, then process records up to REC_END). */
 static void handle_client (int c, int ctl)
@@ -543,46 +619,91 @@ static void handle_client (int c, int ctl)
       free (d);
       goto drop;
     }
-  if (first == REC_EXEC && fds[0] >= 0 && ctl >= 0)
+  if (first == REC_CGROUP)
     {
-      struct exec_req *e = NULL;
-      char idbuf[16];
-      for (i = 0; i < MAX_EXECS; i++)
-        if (!execs[i].used)
-          {
-            e = &execs[i];
-            break;
-          }
-      if (e == NULL)
-        goto drop;
-      snprintf (idbuf, sizeof (idbuf), "%u", next_exec_id);
-      if (capsa_vm_send_rec (ctl, REC_EXEC, idbuf, strlen (idbuf)) < 0)
-        goto drop;
-      /* Forward the process records as they are. */
+      /* `capsa update` of a pod member: its limits go to the agent as they are. */
+      bool ok = workload_started && ctl >= 0;
       for (;;)
         {
           char tag, *d;
           size_t len;
           if (capsa_vm_recv_rec (c, &tag, &d, &len) < 0)
-            {
-              capsa_vm_send_rec (ctl, REC_END, "", 0);
-              goto drop;
-            }
-          /* The container's seccomp filter applies to exec'd processes too. */
-          if (tag == REC_END && seccomp_rec)
-            capsa_vm_send_rec (ctl, REC_SECCOMP, seccomp_rec, seccomp_rec_len);
-          if (tag != REC_MOUNT && tag != REC_HOSTNAME && tag != REC_SECCOMP && tag != REC_PIDNS)
-            capsa_vm_send_rec (ctl, tag, d, len);
+            goto drop;
+          if (tag == REC_CGROUP && ok && capsa_vm_send_rec (ctl, tag, d, len) < 0)
+            ok = false;
           free (d);
           if (tag == REC_END)
             break;
         }
-      e->used = true;
-      e->id = next_exec_id++;
-      e->conn = c;
-      memcpy (e->fds, fds, sizeof (fds));
+      capsa_vm_send_rec (c, ok ? 'k' : 'f', "", 0);
+      goto drop;
+    }
+  if (first == REC_EXEC && fds[0] >= 0 && ctl >= 0 && !workload_started
+      && nearly < sizeof (early) / sizeof (early[0]))
+    {
+      early[nearly].conn = c;
+      memcpy (early[nearly++].fds, fds, sizeof (fds));
       return;
     }
+  if (first == REC_EXEC && fds[0] >= 0 && ctl >= 0)
+    {
+      exec_request (c, ctl, fds);
+      return;
+    }
+drop:
+  for (i = 0; i < 3; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  close (c);
+}
+
+/* An exec request (its first byte and stdio read): the process records go to the agent. */
+static void exec_request (int c, int ctl, int fds[3])
+{
+  struct exec_req *e = NULL;
+  char idbuf[16];
+  bool own = false; /* a pod member's request: its own mounts, namespaces and filter */
+  size_t i;
+
+  for (i = 0; i < MAX_EXECS; i++)
+    if (!execs[i].used)
+      {
+        e = &execs[i];
+        break;
+      }
+  if (e == NULL)
+    goto drop;
+  snprintf (idbuf, sizeof (idbuf), "%u", next_exec_id);
+  if (capsa_vm_send_rec (ctl, REC_EXEC, idbuf, strlen (idbuf)) < 0)
+    goto drop;
+  /* Forward the process records as they are. */
+  for (;;)
+    {
+      char tag, *d;
+      size_t len;
+      if (capsa_vm_recv_rec (c, &tag, &d, &len) < 0)
+        {
+          capsa_vm_send_rec (ctl, REC_END, "", 0);
+          goto drop;
+        }
+      if (tag == REC_CONTAINER || tag == REC_JOIN)
+        own = true;
+      /* The container's seccomp filter applies to exec'd processes too. */
+      if (tag == REC_END && seccomp_rec && !own)
+        capsa_vm_send_rec (ctl, REC_SECCOMP, seccomp_rec, seccomp_rec_len);
+      if (own
+          || (tag != REC_MOUNT && tag != REC_HOSTNAME && tag != REC_SECCOMP && tag != REC_PIDNS))
+        capsa_vm_send_rec (ctl, tag, d, len);
+      free (d);
+      if (tag == REC_END)
+        break;
+    }
+  e->used = true;
+  e->id = next_exec_id++;
+  e->conn = c;
+  memcpy (e->fds, fds, 3 * sizeof (int));
+  return;
+
 drop:
   for (i = 0; i < 3; i++)
     if (fds[i] >= 0)
@@ -793,6 +914,9 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
                   for (i = 0; i < npending; i++)
                     deliver (ctl, pending[i]);
                   npending = 0;
+                  for (i = 0; i < nearly; i++)
+                    exec_request (early[i].conn, ctl, early[i].fds);
+                  nearly = 0;
                 }
               else if (tag == REC_ERROR)
                 report ("%s", d, NULL);
@@ -887,6 +1011,13 @@ int capsa_vm_supervise (pid_t vmm, int listen_fd, int ctl, int in, int out, int 
   for (i = 0; i < MAX_EXECS; i++)
     if (execs[i].used)
       exec_close (&execs[i]);
+  for (i = 0; i < nearly; i++)
+    {
+      struct exec_req dropped = { .conn = early[i].conn };
+      memcpy (dropped.fds, early[i].fds, sizeof (dropped.fds));
+      exec_close (&dropped);
+    }
+  nearly = 0;
   {
     int *fds[] = { &sfd, &ctl, &in, &out, &errfd, &console };
     for (i = 0; i < sizeof (fds) / sizeof (fds[0]); i++)

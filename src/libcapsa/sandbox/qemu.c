@@ -163,6 +163,15 @@ char **capsa_vm_qemu_argv (const struct capsa_vm_plan *plan)
   add (&a, "local,id=rootfs,path=" VM_VIEW_ROOTFS ",security_model=passthrough");
   add (&a, "-device");
   add (&a, "virtio-9p-device,fsdev=rootfs,mount_tag=capsa-rootfs");
+  if (plan->pod)
+    {
+      /* The pod share: its members' rootfs are mounts of their own there (remap: their inode
+         numbers must not collide in the guest). */
+      add (&a, "-fsdev");
+      add (&a, "local,id=pod,path=" VM_VIEW_POD ",security_model=passthrough,multidevs=remap");
+      add (&a, "-device");
+      add (&a, "virtio-9p-device,fsdev=pod,mount_tag=capsa-pod");
+    }
   add (&a, "-device");
   /* Port 0 (reserved for a console) and our four: every port allowed costs the guest two
      virtqueues to set up at boot. */

@@ -13,6 +13,25 @@
  * request (e.g. run.oci.handler with an unknown value). Returns 1 (VM), 0 (container), -1. */
 int capsa_sandbox_wanted (const struct oci_config *c, const char *argv0, capsa_error_t *err);
 
+/* Runtime side, at create of a VM-mode container, after capsa_sandbox_wanted: a container that
+ * the CRI annotations make a member of a pod whose sandbox is a running VM-mode container (same
+ * state root) becomes a guest container of that VM (ctx->vm_pod); errors name the annotation.
+ * The sandbox itself (container-type "sandbox") starts the VM that its members join. */
+int capsa_sandbox_pod_join (struct capsa_ctx *ctx, capsa_error_t *err);
+/* Runtime side, at delete of a VM-mode container: a pod member's rootfs leaves its sandbox's VM. */
+void capsa_sandbox_delete (const char *dir, const struct capsa_state_file *st);
+/* Runtime side, at `update` of a running VM-mode container (after its host cgroup): a pod
+ * member's memory and pids limits go to its cgroup in the guest. */
+int capsa_sandbox_update (const char *dir, const struct capsa_state_file *st,
+                          const struct oci_resources *r, capsa_error_t *err);
+
+/* Runtime side, for `events --stats`: the state dir of the sandbox of the pod member whose state
+ * dir is `dir` (malloc'd), or NULL when it is no VM pod member.  The member's cgroup files in the
+ * guest (cpu.stat, memory.*, pids.*), copied into `outdir`, an empty directory. */
+char *capsa_sandbox_of_member (const char *dir, const struct capsa_state_file *st);
+int capsa_sandbox_member_stats (const char *sandbox_dir, const char *member, const char *outdir,
+                                capsa_error_t *err);
+
 /* In the container init, in place of capsa_rootfs_prepare: the VMM's mount namespace view. */
 int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
 /* In the container init, in place of capsa_rootfs_finalize (after createContainer hooks). */

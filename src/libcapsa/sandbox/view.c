@@ -119,6 +119,15 @@ static int build (struct capsa_ctx *ctx, const struct capsa_vm_plan *plan, const
   snprintf (p, sizeof (p), "%s%s", view_root, VM_VIEW_ROOTFS);
   if (bind_ro (srcs[SRC_ROOTFS], fds[SRC_ROOTFS], p, true, err) < 0)
     return -1;
+  /* A pod sandbox: the pod share, where its members' rootfs will be mounted (pod.c); a tmpfs of
+     its own, writable after the view's root becomes read-only. */
+  if (plan->pod)
+    {
+      snprintf (p, sizeof (p), "%s%s", view_root, VM_VIEW_POD);
+      if (mkdir (p, 0755) < 0
+          || mount ("capsa-pod", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
+        return capsa_make_error (err, errno, "VMM view: the pod share \"%s\"", p);
+    }
   if (ctx->new_pidns)
     {
       snprintf (p, sizeof (p), "%s/proc", view_root);

@@ -10,6 +10,9 @@
 #define VM_VIEW_KERNEL "/capsa/kernel"
 #define VM_VIEW_INITRD "/capsa/initrd"
 #define VM_VIEW_ROOTFS "/rootfs"
+/* A pod sandbox's VM: a tmpfs exported to the guest as the pod share; each member container's
+ * rootfs is mounted on /pod/<id> (pod.c). */
+#define VM_VIEW_POD "/pod"
 /* The control socket in the container's state dir: `kill` (and `exec`) connect to it. */
 #define VM_CONTROL_SOCKET "vm.sock"
 
@@ -69,6 +72,7 @@ struct capsa_vm_plan
   unsigned vcpus;
   uint64_t mem_mib;
   char *name; /* "capsa:<state dir>": names the VMM process for ps and leak checks */
+  bool pod;   /* a pod sandbox: the pod share is a device of the VM's shape */
   struct capsa_vm_snapshot snap;
   struct capsa_vm_net net;
 };
@@ -138,6 +142,39 @@ int capsa_vm_confine_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
 /* confine.c: in the forked VMM right before execve: apply them; -1 with errno and *step naming
  * what failed. */
 int capsa_vm_confine (const char **step);
+/* pod.c: what the CRI annotations (containerd's or CRI-O's) make a container: a pod's sandbox,
+ * a member of the pod whose sandbox is *sandbox_id (*key: the annotation naming it), or none. */
+enum
+{
+  VM_POD_NONE,
+  VM_POD_SANDBOX,
+  VM_POD_MEMBER
+};
+int capsa_vm_pod_role (const struct oci_kv *kv, size_t n, const char **sandbox_id,
+                       const char **key);
+/* pod.c, in a member's init: in place of the VM's prepare (its seccomp filter for the guest),
+ * and at start in place of running a VMM (returns only on error). */
+int capsa_vm_pod_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
+int capsa_vm_pod_exec (struct capsa_ctx *ctx, capsa_error_t *err);
+/* pod.c, for `capsa exec` into the container whose state dir is `dir`: for a pod member, the
+ * sandbox's state dir and the member's id (malloc'd; both NULL otherwise), and its seccomp
+ * filter prepared for capsa_vm_send_seccomp. */
+int capsa_vm_pod_exec_target (const char *dir, char **sandbox_dir, char **member_id,
+                              capsa_error_t *err);
+struct capsa_state_file;
+bool capsa_vm_pod_member (const struct capsa_state_file *st);
+/* vmm.c: connect to the control socket in `dir` and open an exec request carrying `stdio`
+ * (the first byte, REC_EXEC); the caller sends the process records and REC_END. */
+int capsa_vm_request_open (const char *dir, const int stdio[3], capsa_error_t *err);
+/* vmm.c: an exec's wait on its connection once the process runs: relays our signals (and the
+ * size of the terminal winch_fd, when >= 0), returns the process's status or -1. */
+int capsa_vm_exec_wait (int fd, int winch_fd, capsa_error_t *err);
+/* channel.c: a guest container's settings (process, terminal, pid namespace, mounts, its
+ * seccomp filter) and REC_END; the container's seccomp filter alone. */
+int capsa_vm_send_container (int fd, const struct oci_config *c);
+int capsa_vm_send_seccomp (int fd);
+/* channel.c: REC_CGROUP records ("PREFIXFILE VALUE") for the memory and pids limits of `r`. */
+int capsa_vm_send_guest_cgroup (int fd, const struct oci_resources *r, const char *prefix);
 /* capsa_vm_supervise's result when the VM could not start from its snapshot (removed): boot
  * one instead.  Its descriptors are closed. */
 #define VM_SUPERVISE_BOOT (-2)

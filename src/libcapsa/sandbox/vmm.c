@@ -44,10 +44,14 @@ int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   struct sockaddr_un sa;
 
+  if (ctx->vm_pod)
+    return capsa_vm_pod_prepare (ctx, err);
   if (capsa_vm_plan_build (ctx, &plan, err) < 0 || capsa_vm_seccomp_prepare (ctx->config, err) < 0
       || capsa_vm_confine_prepare (ctx, err) < 0
       || capsa_vm_net_prepare (ctx->config, &plan.net, err) < 0)
     return -1;
+  plan.pod = capsa_vm_pod_role (ctx->config->annotations, ctx->config->annotations_len, NULL, NULL)
+             == VM_POD_SANDBOX;
   if (socket_addr (ctx->state_dir, &sa, err) < 0)
     return -1;
   unlink (sa.sun_path);
@@ -146,6 +150,9 @@ int capsa_sandbox_finalize (struct capsa_ctx *ctx, capsa_error_t *err)
   /* Before `created`, where a container's program is looked up too, with the same text. */
   if (check_executable (ctx, err) < 0)
     return -1;
+  /* A pod member has no VMM of its own: its init stays in the host's view until start. */
+  if (ctx->vm_pod)
+    return 0;
   if (!ctx->new_pidns && ctx->exec_fifo_fd >= 0)
     {
       init_proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -176,6 +183,8 @@ int capsa_sandbox_exec (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   int code;
 
+  if (ctx->vm_pod)
+    return capsa_vm_pod_exec (ctx, err);
   /* Once more, booting, when the VM could not start from its snapshot. */
   while ((code = start_vmm (ctx, err)) == VM_SUPERVISE_BOOT)
     ;
@@ -301,7 +310,15 @@ int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int 
   size_t len;
   int fd;
 
-  (void)st;
+  /* A pod member's init stands for its guest process and relays the signal to it. */
+  if (capsa_vm_pod_member (st))
+    {
+      if (capsa_process_start_time (st->pid) != st->start_time)
+        return capsa_make_error (err, 0, "container not running");
+      if (kill (st->pid, sig) < 0)
+        return capsa_make_error (err, errno, "send signal %d", sig);
+      return 0;
+    }
   if (socket_addr (dir, &sa, err) < 0)
     return -1;
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -349,7 +366,7 @@ static int relay_signalfd (bool child, sigset_t *old)
 /* The exec's side of its connection once the process runs: forwards our signals (and, on
  * SIGWINCH, the size of the terminal `winch_fd` when it is >= 0) and returns the status in
  * REC_EXIT. */
-static int exec_wait (int fd, int winch_fd, capsa_error_t *err)
+int capsa_vm_exec_wait (int fd, int winch_fd, capsa_error_t *err)
 {
   sigset_t old;
   int sfd, status = -1;
@@ -484,16 +501,46 @@ out:
   return slave;
 }
 
-int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
-                                const char *console_socket, bool detach, const char *pid_file,
-                                capsa_error_t *err)
+int capsa_vm_request_open (const char *dir, const int stdio[3], capsa_error_t *err)
 {
   struct sockaddr_un sa;
-  char first = REC_EXEC, ccmsg[CMSG_SPACE (3 * sizeof (int))], tag = 0, *d = NULL, buf[32];
+  char first = REC_EXEC, ccmsg[CMSG_SPACE (3 * sizeof (int))];
   struct iovec iov = { .iov_base = &first, .iov_len = 1 };
   struct msghdr mh
     = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ccmsg, .msg_controllen = sizeof (ccmsg) };
   struct cmsghdr *cm;
+  int fd;
+
+  if (socket_addr (dir, &sa, err) < 0)
+    return -1;
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof (sa)) < 0)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      return capsa_make_error (err, e, "connect to the VM control socket \"%s\"", sa.sun_path);
+    }
+  memset (ccmsg, 0, sizeof (ccmsg));
+  cm = CMSG_FIRSTHDR (&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN (3 * sizeof (int));
+  memcpy (CMSG_DATA (cm), stdio, 3 * sizeof (int));
+  if (sendmsg (fd, &mh, MSG_NOSIGNAL) != 1)
+    {
+      int e = errno;
+      close (fd);
+      return capsa_make_error (err, e, "send the process to the VM");
+    }
+  return fd;
+}
+
+int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
+                                const char *console_socket, bool detach, const char *pid_file,
+                                capsa_error_t *err)
+{
+  char tag = 0, *d = NULL, buf[32], *pod_dir = NULL, *member = NULL;
   struct termios saved;
   struct winsize ws = { 0 };
   bool restore = false;
@@ -509,12 +556,15 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
   if (!p->terminal && console_socket)
     return capsa_make_error (err, 0,
                              "cannot use console socket if capsa will not detach or allocate tty");
-  if (socket_addr (dir, &sa, err) < 0)
-    return -1;
+  /* A pod member's processes run in its sandbox's VM, in the member's namespaces. */
+  if (capsa_vm_pod_exec_target (dir, &pod_dir, &member, err) < 0)
+    goto out;
+  if (pod_dir)
+    dir = pod_dir;
   if (p->terminal && console_socket)
     {
       if ((slave = host_pty (console_socket, p, err)) < 0)
-        return -1;
+        goto out;
       stdio[0] = stdio[1] = stdio[2] = slave;
       ioctl (slave, TIOCGWINSZ, &ws);
     }
@@ -535,20 +585,12 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
       ws.ws_row = (unsigned short)p->console_size->height;
       ws.ws_col = (unsigned short)p->console_size->width;
     }
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof (sa)) < 0)
-    {
-      capsa_make_error (err, errno, "connect to the VM control socket \"%s\"", sa.sun_path);
-      goto out;
-    }
-  memset (ccmsg, 0, sizeof (ccmsg));
-  cm = CMSG_FIRSTHDR (&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN (3 * sizeof (int));
-  memcpy (CMSG_DATA (cm), stdio, 3 * sizeof (int));
+  fd = capsa_vm_request_open (dir, stdio, err);
+  if (fd < 0)
+    goto out;
   snprintf (buf, sizeof (buf), "%u %u", ws.ws_row, ws.ws_col);
-  if (sendmsg (fd, &mh, MSG_NOSIGNAL) != 1 || capsa_vm_send_process (fd, p) < 0
+  if ((member && capsa_vm_send_rec (fd, REC_JOIN, member, strlen (member)) < 0)
+      || capsa_vm_send_process (fd, p) < 0 || (member && capsa_vm_send_seccomp (fd) < 0)
       || (p->terminal && capsa_vm_send_rec (fd, REC_TERMINAL, buf, strlen (buf)) < 0)
       || capsa_vm_send_rec (fd, REC_END, "", 0) < 0)
     {
@@ -580,7 +622,7 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
         }
       if (slave < 0)
         {
-          ret = exec_wait (fd, restore ? 0 : -1, err);
+          ret = capsa_vm_exec_wait (fd, restore ? 0 : -1, err);
           goto out;
         }
     }
@@ -621,7 +663,7 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
         int keep[2] = { fd, slave };
         capsa_close_fds_from (3, keep, slave >= 0 ? 2 : 1);
       }
-      st = exec_wait (fd, slave, &e);
+      st = capsa_vm_exec_wait (fd, slave, &e);
       _exit (st < 0 ? 255 : st);
     }
   if (!detach)
@@ -641,6 +683,8 @@ int capsa_sandbox_exec_process (const char *dir, const struct oci_process *p,
   ret = 0;
 out:
   free (d);
+  free (pod_dir);
+  free (member);
   if (restore)
     tcsetattr (0, TCSANOW, &saved);
   if (slave >= 0)
