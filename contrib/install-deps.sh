@@ -24,6 +24,9 @@ fi
 # reliability: clang and its libFuzzer/sanitizer runtimes for `make fuzz` (tests/fuzz), valgrind.
 # cgroup v2 lane (`make check-cgroupv2-vm`): systemd and dbus boot the VM from the host's root,
 #        kmod (modinfo, depmod) for the guest kernel's modules (QEMU, busybox-static, cpio: above).
+# checkpoint/restore (`capsa checkpoint`/`restore`, tests/checkpoint.bats): criu, the binary capsa
+#        runs (on kernels Debian's CRIU 3.17 supports, e.g. the lane's 6.1; newer ones fail
+#        `criu check` and the suite skips).
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
@@ -33,4 +36,4 @@ apt-get install -y -qq --no-install-recommends \
   qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils \
   podman conmon catatonit containerd skopeo golang-github-containers-common \
   clang libclang-rt-14-dev valgrind \
-  systemd dbus kmod >/dev/null
+  systemd dbus kmod criu >/dev/null
