@@ -49,7 +49,7 @@ restore_counter () {
 
 # criu_log DIR: CRIU's logs in DIR, the lines that matter (printed when a test fails).
 criu_log () {
-  grep -h -E 'Error|Warn|fail' "$1"/*.log 2>/dev/null | tail -n 30
+  grep -h -E 'Error|Warn|fail|[Ee]xternal' "$1"/*.log 2>/dev/null | tail -n 30
 }
 
 # ckpt IMAGE-DIR ID [OPTIONS...]: checkpoint that must succeed.

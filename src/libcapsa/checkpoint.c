@@ -437,7 +437,9 @@ static int add_external_mounts (struct args *a, pid_t pid, capsa_error_t *err)
       if (strcmp (m[i].point, "/") == 0)
         continue; /* the rootfs: --root at restore */
       external = !fs_criu_makes (m[i].type);
-      if (!external && strcmp (m[i].root, "/") != 0)
+      /* A cgroup mount's root reads relative to the reader's cgroup namespace (capsa's), not the
+       * container's: CRIU restores those mounts with the cgroup namespace. */
+      if (!external && strcmp (m[i].root, "/") != 0 && strncmp (m[i].type, "cgroup", 6) != 0)
         {
           external = true;
           for (size_t j = 0; j < n; j++)
