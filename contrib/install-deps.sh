@@ -21,6 +21,9 @@ fi
 #        tests/vm-confine.bats puts on the hypervisor (podman pulls it in too).
 # engines (tests/podman.bats, tests/containerd.bats): podman with conmon and catatonit (--init),
 #        containerd with its runc shim v2 and ctr, skopeo for the OCI archive, script (util-linux).
+#        uidmap (newuidmap, newgidmap): rootless podman maps its user's /etc/subuid ranges with them.
+# CRI (tests/cri.bats): the CNI plugins (bridge, host-local, loopback), python3-grpcio and
+#        python3-grpc-tools for the CRI client (tests/cri/cri.py, its .proto compiled at test time).
 # reliability: clang and its libFuzzer/sanitizer runtimes for `make fuzz` (tests/fuzz), valgrind.
 # cgroup v2 lane (`make check-cgroupv2-vm`): systemd and dbus boot the VM from the host's root,
 #        kmod (modinfo, depmod) for the guest kernel's modules (QEMU, busybox-static, cpio: above).
@@ -34,6 +37,7 @@ apt-get install -y -qq --no-install-recommends \
   bats bats-support bats-assert busybox-static jq python3 clang-format \
   util-linux iproute2 procps \
   qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils \
-  podman conmon catatonit containerd skopeo golang-github-containers-common \
+  podman conmon catatonit containerd skopeo golang-github-containers-common uidmap \
+  containernetworking-plugins python3-grpcio python3-grpc-tools \
   clang libclang-rt-14-dev valgrind \
   systemd dbus kmod criu >/dev/null

@@ -1415,6 +1415,11 @@ static int parse_config (struct pctx *c, yajl_val v, void *p)
   FIELD ("annotations") ret = get_map (c, x, &cf->annotations, &cf->annotations_len);
   FIELD ("linux") ret = GET_OBJECT (c, x, cf->linux_, linux);
   FIELD ("vm") ret = GET_OBJECT (c, x, cf->vm, vm);
+  /* Other platforms' sections: only noted (capsa refuses them at create). */
+  FIELD ("solaris") cf->other_platform = "solaris";
+  FIELD ("windows") cf->other_platform = "windows";
+  FIELD ("zos") cf->other_platform = "zos";
+  FIELD ("freebsd") cf->other_platform = "freebsd";
   FIELDS_END (c)
   return require (c, cf->oci_version != NULL, "ociVersion");
 }

@@ -503,6 +503,8 @@ struct oci_config
   size_t annotations_len;
   struct oci_linux *linux_; /* "linux" (a macro in C) */
   struct oci_vm *vm;
+  const char *other_platform; /* "solaris", "windows", "zos" or "freebsd" when that section is
+                                 present (not parsed further; a static string) */
 };
 
 /* The OCI state document (`capsa state`, and what hooks get on stdin). */

@@ -78,7 +78,8 @@ static void print_help (FILE *f)
   fputs ("\n"
          "Global options:\n"
          "  --root DIR              state directory (default /run/capsa, or\n"
-         "                          $XDG_RUNTIME_DIR/capsa when not run as root)\n"
+         "                          $XDG_RUNTIME_DIR/capsa when not run as root, or as\n"
+         "                          root of a user namespace only)\n"
          "  --log FILE              write the log to FILE (default: stderr)\n"
          "  --log-format FORMAT     text (default) or json\n"
          "  --log-level LEVEL       error, warning (default), info or debug\n"
@@ -310,14 +311,14 @@ int main (int argc, char **argv)
     }
 
   if (strcmp (rootless, "auto") == 0)
-    g.rootless = geteuid () != 0;
+    g.rootless = capsa_unprivileged ();
   else
     g.rootless = strcmp (rootless, "true") == 0;
 
   if (g.root == NULL)
     {
       const char *xdg = getenv ("XDG_RUNTIME_DIR");
-      if (geteuid () != 0 && xdg != NULL && xdg[0] != '\0')
+      if (capsa_unprivileged () && xdg != NULL && xdg[0] != '\0')
         {
           if ((size_t)snprintf (default_root, sizeof (default_root), "%s/capsa", xdg)
               >= sizeof (default_root))

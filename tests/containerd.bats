@@ -290,7 +290,9 @@ task_gone_or_stopped () {
     --annotation run.oci.vm.accel=tcg "$IMG" t-vmnet \
     sh -c 'ip addr show eth0 >/tmp/addr; echo pong-from-the-vm | nc -l -p 7777; exec sleep 1000' </dev/null >/dev/null \
     || { in_jail umount "$nsfile"; kill "$holder"; ip netns del "$ns"; ip netns del "$peer"; fail "ctr run failed"; }
-  for ((i = 0; i < 150; i++)); do
+  # the guest boots under TCG: on a loaded machine that takes many seconds, so wait by the clock
+  local until=$((SECONDS + 120))
+  while ((SECONDS < until)); do
     got=$(ip netns exec "$peer" timeout 3 busybox nc 10.77.0.2 7777 </dev/null 2>/dev/null || true)
     [ -z "$got" ] || break
     sleep 0.2

@@ -149,17 +149,19 @@ retry_until () {
   "$@"
 }
 
-# eng_oci_layout DIR REF: an OCI image layout at DIR holding $ENG_TMP/rootfs.tar as its one layer,
-# tagged REF (org.opencontainers.image.ref.name).
+# eng_oci_layout DIR REF: an OCI image layout at DIR holding $ENG_TMP/rootfs.tar (or $ENG_LAYER)
+# as its one layer, tagged REF (org.opencontainers.image.ref.name); command `sh`, or the
+# Entrypoint given as a JSON array in $ENG_ENTRYPOINT.
 eng_oci_layout () {
-  local dir=$1 ref=$2 layer diffid config manifest
+  local dir=$1 ref=$2 tar=${ENG_LAYER:-$ENG_TMP/rootfs.tar} layer diffid config manifest
   mkdir -p "$dir/blobs/sha256"
-  diffid=$(sha256sum "$ENG_TMP/rootfs.tar" | cut -d' ' -f1)
-  gzip -n -c "$ENG_TMP/rootfs.tar" >"$dir/layer.tgz"
+  diffid=$(sha256sum "$tar" | cut -d' ' -f1)
+  gzip -n -c "$tar" >"$dir/layer.tgz"
   layer=$(sha256sum "$dir/layer.tgz" | cut -d' ' -f1)
   mv "$dir/layer.tgz" "$dir/blobs/sha256/$layer"
-  jq -cn --arg d "sha256:$diffid" '{architecture: "amd64", os: "linux",
-    config: {Cmd: ["sh"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
+  jq -cn --arg d "sha256:$diffid" --argjson e "${ENG_ENTRYPOINT:-null}" '{architecture: "amd64",
+    os: "linux", config: ((if $e then {Entrypoint: $e} else {Cmd: ["sh"]} end)
+      + {Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}),
     rootfs: {type: "layers", diff_ids: [$d]}}' >"$dir/config.json"
   config=$(sha256sum "$dir/config.json" | cut -d' ' -f1)
   mv "$dir/config.json" "$dir/blobs/sha256/$config"

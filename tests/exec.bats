@@ -185,6 +185,50 @@ JSON
   capsa delete -f ctr
 }
 
+@test "exec: capsa's own fds never land in a large --preserve-fds range" {
+  start_ctr
+  touch "$BATS_TEST_TMPDIR/f3" "$BATS_TEST_TMPDIR/f7"
+  # 3 and 7 open, every other number of 3..102 closed (those the shell has from bats too):
+  # capsa opens its files after that
+  run bash -c 'for i in $(seq 3 102); do eval "exec $i>&-"; done; exec 3<"$0/f3" 7<"$0/f7"
+    exec timeout -k 5 "$1" "$2" --root "$3" exec -d --pid-file "$0/pid" --preserve-fds 100 ctr sleep 1000 >/dev/null 2>&1' \
+    "$BATS_TEST_TMPDIR" "$CAPSA_TEST_TIMEOUT" "$CAPSA" "$ROOT" </dev/null
+  assert_success
+  local pid
+  pid=$(cat "$BATS_TEST_TMPDIR/pid")
+  assert_equal "$(echo $(ls /proc/$pid/fd | sort -n) "$(readlink /proc/$pid/fd/3)" "$(readlink /proc/$pid/fd/7)")" \
+    "0 1 2 3 7 $BATS_TEST_TMPDIR/f3 $BATS_TEST_TMPDIR/f7"
+  capsa delete -f ctr
+}
+
+@test "exec: the process has a session and process group of its own, with and without a terminal" {
+  start_ctr
+  # $$, then the process group and session of a child of it: all the same
+  run_capsa exec ctr sh -c 'echo $$ $(cut -d" " -f5,6 /proc/self/stat)'
+  assert_success
+  read -r pid pgrp sid <<<"$output"
+  [ "$pgrp" = "$pid" ] && [ "$sid" = "$pid" ] || fail "pid $pid, process group $pgrp, session $sid"
+  if command -v script >/dev/null; then
+    run script -qec "$CAPSA --root $ROOT exec -t ctr sh -c 'echo \$\$ \$(cut -d\" \" -f5,6 /proc/self/stat)'" /dev/null </dev/null
+    assert_success
+    read -r pid pgrp sid <<<"$(tr -cd '0-9 \n' <<<"$output")"
+    [ "$pgrp" = "$pid" ] && [ "$sid" = "$pid" ] || fail "terminal: pid $pid, process group $pgrp, session $sid"
+  fi
+  capsa delete -f ctr
+}
+
+@test "exec: --cap with an unknown capability is refused" {
+  start_ctr
+  run --separate-stderr capsa exec --cap CAP_NO_SUCH_THING ctr true </dev/null
+  assert_failure
+  assert_error_line "$stderr"
+  [[ "$stderr" == *'unknown capability "CAP_NO_SUCH_THING"'* ]] || fail "error: $stderr"
+  run --separate-stderr capsa exec --cap SYS_ADMIN ctr true </dev/null
+  assert_failure
+  [[ "$stderr" == *'unknown capability "SYS_ADMIN"'* ]] || fail "error: $stderr"
+  capsa delete -f ctr
+}
+
 @test "exec: joins every namespace of the container" {
   start_ctr
   local pid ns mine theirs
@@ -260,6 +304,29 @@ JSON
   assert_output --partial "no-such-sub"
   capsa delete -f ctr
   rmdir "/sys/fs/cgroup/pids$dir/sub" 2>/dev/null || true
+}
+
+@test "exec: --cgroup takes names with .. inside a component, never a .. component" {
+  start_ctr
+  local pid dir
+  pid=$(pid_of ctr)
+  dir=$(awk -F: '$2 == "pids" {print $3}' /proc/$pid/cgroup)
+  if [ -z "$dir" ] || [ ! -d "/sys/fs/cgroup/pids$dir" ]; then
+    capsa delete -f ctr
+    skip "no v1 pids hierarchy"
+  fi
+  mkdir -p "/sys/fs/cgroup/pids$dir/a..b/c..."
+  defer "rmdir /sys/fs/cgroup/pids$dir/a..b/c... /sys/fs/cgroup/pids$dir/a..b"
+  run_capsa exec --cgroup pids:a..b/c... ctr cat /proc/self/cgroup
+  assert_success
+  assert_line --regexp ":pids:.*/a\.\.b/c\.\.\.\$"
+  local bad
+  for bad in ../x a/../b a/.. ..; do
+    run --separate-stderr capsa exec --cgroup "pids:$bad" ctr true </dev/null
+    assert_failure
+    [[ "$stderr" == *"invalid sub-cgroup"* ]] || fail "$bad: $stderr"
+  done
+  capsa delete -f ctr
 }
 
 @test "exec: the container's seccomp filter applies" {

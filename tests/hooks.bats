@@ -173,36 +173,98 @@ failing_create_hook () {
   [ ! -e "$HOOKDIR/process-ran" ]
 }
 
-@test "a failing startContainer hook fails start; the process never runs" {
-  add_hook startContainer "$(start_container_hook 2)"
-  set_args sh -c 'echo ran > /hooks/process-ran'
-  capsa_bg create -b "$BUNDLE" ctr
-  run --separate-stderr capsa start ctr </dev/null
+# after_failed_start KIND: start (or run) failed on a KIND hook: one error line naming the hook,
+# the container destroyed (no state, cgroup, mount or process) and the poststop hook run.
+after_failed_start () {
   assert_failure
   assert_error_line "$stderr"
-  sleep 0.3
-  [ ! -e "$HOOKDIR/process-ran" ]
+  [[ "$stderr" == *"$1 hook"* ]] || fail "error does not name the $1 hook: $stderr"
   run_capsa state ctr
-  if [ "$status" -eq 0 ]; then
-    [ "$(echo "$output" | jq -r .status)" = stopped ] || fail "state after failed start: $output"
-    capsa delete ctr
-  fi
+  assert_failure
   assert_no_leftovers ctr
+  grep -q '^poststop ' "$HOOKDIR/log" || fail "no poststop hook after the failed $1 hook: $(cat "$HOOKDIR/log")"
+  jq -e '.status == "stopped"' "$HOOKDIR/state.poststop" >/dev/null
 }
 
-@test "a failing poststart hook fails start and stops the container" {
+@test "a failing startContainer hook fails start, destroys the container and runs poststop" {
+  add_hook startContainer "$(start_container_hook 2)"
+  add_hook poststop "$(hook_json poststop)"
+  set_args sh -c 'echo ran > /hooks/process-ran'
+  capsa_bg create -b "$BUNDLE" ctr
+  run_bg start ctr
+  after_failed_start startContainer
+  [ ! -e "$HOOKDIR/process-ran" ]
+}
+
+@test "a failing startContainer hook fails run the same way" {
+  add_hook startContainer "$(start_container_hook 2)"
+  add_hook poststop "$(hook_json poststop)"
+  set_args sh -c 'echo ran > /hooks/process-ran'
+  run_bg run -d -b "$BUNDLE" ctr
+  after_failed_start startContainer
+  [ ! -e "$HOOKDIR/process-ran" ]
+}
+
+@test "a failing poststart hook fails start, stops the container and runs poststop" {
   add_hook poststart "$(hook_json poststart 1)"
+  add_hook poststop "$(hook_json poststop)"
   set_args sleep 1000
   capsa_bg create -b "$BUNDLE" ctr
-  run --separate-stderr capsa start ctr </dev/null
+  run_bg start ctr
+  after_failed_start poststart
+  [ "$(cut -d' ' -f1 "$HOOKDIR/log" | tr '\n' ' ')" = "poststart poststop " ] || fail "$(cat "$HOOKDIR/log")"
+}
+
+@test "a failing poststart hook fails run (detached or not) the same way" {
+  add_hook poststart "$(hook_json poststart 1)"
+  add_hook poststop "$(hook_json poststop)"
+  set_args sleep 1000
+  run_bg run -d -b "$BUNDLE" ctr
+  after_failed_start poststart
+  rm "$HOOKDIR/log" "$HOOKDIR/state.poststop"
+  run_bg run -b "$BUNDLE" ctr
+  after_failed_start poststart
+}
+
+@test "a failing create hook still runs the poststop hooks" {
+  add_hook createRuntime "$(hook_json createRuntime 1)"
+  add_hook poststop "$(hook_json poststop)"
+  run_bg create -b "$BUNDLE" ctr
   assert_failure
-  assert_error_line "$stderr"
-  run_capsa state ctr
-  if [ "$status" -eq 0 ]; then
-    wait_status ctr stopped
-    capsa delete ctr
-  fi
   assert_no_leftovers ctr
+  [ "$(cut -d' ' -f1 "$HOOKDIR/log" | tr '\n' ' ')" = "createRuntime poststop " ] || fail "$(cat "$HOOKDIR/log")"
+}
+
+@test "the create-phase hooks read the state of a created container" {
+  local k
+  for k in prestart createRuntime createContainer; do
+    add_hook "$k" "$(hook_json "$k")"
+  done
+  add_hook startContainer "$(start_container_hook)"
+  set_args true
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  # runtime.md: "created" is after step 2 of the lifecycle; these hooks are steps 3 to 7
+  for k in prestart createRuntime createContainer startContainer; do
+    jq -e '.status == "created"' "$HOOKDIR/state.$k" >/dev/null || fail "state for $k: $(cat "$HOOKDIR/state.$k")"
+  done
+}
+
+@test "a hook without env inherits the runtime's environment; an empty env is empty" {
+  local inherit empty
+  inherit=$(jq -cn --arg f "$HOOKDIR/inherit" \
+    '{path: "/bin/sh", args: ["sh", "-c", "echo \"v=$CAPSA_HOOKS_INHERIT path=$PATH\" > \"$0\"", $f]}')
+  empty=$(jq -cn --arg f "$HOOKDIR/empty" \
+    '{path: "/bin/sh", args: ["sh", "-c", "echo \"v=$CAPSA_HOOKS_INHERIT\" > \"$0\"; env | grep -c . >> \"$0\" || true", $f], env: []}')
+  add_hook createRuntime "$inherit"
+  add_hook poststop "$empty"
+  set_args true
+  CAPSA_HOOKS_INHERIT=from-runtime run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  [ "$(cat "$HOOKDIR/inherit")" = "v=from-runtime path=$PATH" ] || fail "inherit: $(cat "$HOOKDIR/inherit")"
+  # sh itself sets PWD (and maybe SHLVL); nothing of the runtime's comes in
+  [ "$(head -n 1 "$HOOKDIR/empty")" = "v=" ] || fail "empty env: $(cat "$HOOKDIR/empty")"
+  [ "$(tail -n 1 "$HOOKDIR/empty")" -le 3 ] || fail "empty env: $(cat "$HOOKDIR/empty")"
 }
 
 @test "a failing poststop hook only warns; the next poststop hook still runs" {

@@ -414,6 +414,33 @@ mountinfo_of () {
   [ "$ttl_after" = "$host_ttl" ] || fail "host ip_default_ttl changed"
 }
 
+@test "sysctl kernel.hostname / kernel.domainname with a new uts namespace are refused" {
+  local k
+  for k in kernel.hostname kernel.domainname kernel/hostname; do
+    cfg '.linux.sysctl = {($k): "from-sysctl"}' --arg k "$k"
+    run --separate-stderr capsa run -b "$BUNDLE" ctr </dev/null
+    assert_failure
+    assert_error_line "$stderr"
+    [[ "$stderr" == *"config.json: .linux.sysctl[\"$k\"]"* ]] || fail "error: $stderr"
+    [[ "$stderr" == *".${k#kernel?}"* ]] || fail "error does not point to .${k#kernel?}: $stderr"
+    assert_no_leftovers ctr
+  done
+}
+
+@test "sysctl kernel.hostname in a uts namespace joined by path sets the joined namespace's name" {
+  local f=$BATS_TEST_TMPDIR/uts
+  touch "$f"
+  unshare --uts="$f" hostname before-sysctl
+  defer "umount $f"
+  cfg 'del(.hostname) | .linux.namespaces = (.linux.namespaces | map(select(.type != "uts"))) + [{type: "uts", path: $p}]
+       | .linux.sysctl = {"kernel.hostname": "by-sysctl"}' --arg p "$f"
+  set_args hostname
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  assert_output by-sysctl
+  [ "$(nsenter --uts="$f" hostname)" = by-sysctl ]
+}
+
 @test "a sysctl outside the container's namespaces is refused" {
   # the host's own value, so a runtime that wrongly writes it changes nothing
   local before

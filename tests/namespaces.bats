@@ -37,7 +37,7 @@ ns_new_and_shared () {
   set_namespaces mount pid "$type"
   container_ns "$file"
   [ "$output" != "$host" ] || fail "$type: container shares the host namespace $host"
-  # a container always gets a mount namespace
+  # (an inherited mount namespace needs a config without mounts: see its own tests)
   [ "$type" = mount ] && return 0
   set_namespaces mount pid
   [ "$type" = pid ] && set_namespaces mount
@@ -167,6 +167,80 @@ ns_new_and_shared () {
   [ "$(hostname)" != joined-uts-ns ]
 }
 
+# no_mountns_cfg: the bundle without a mount namespace, nor anything that needs one.
+no_mountns_cfg () {
+  cfg 'del(.mounts, .linux.maskedPaths, .linux.readonlyPaths, .linux.rootfsPropagation, .linux.devices)
+       | .root.readonly = false | .linux.namespaces |= map(select(.type != "mount"))'
+}
+
+@test "mount namespace omitted: the runtime's is inherited, the init and exec chrooted into root.path" {
+  no_mountns_cfg
+  touch "$BUNDLE/rootfs/marker-$MARK"
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" ctr
+  local pid
+  pid=$(pid_of ctr)
+  [ "$(readlink /proc/$pid/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ] || fail "not the runtime's mount namespace"
+  [ "$(readlink /proc/$pid/root)" = "$BUNDLE/rootfs" ] || fail "root: $(readlink /proc/$pid/root)"
+  run_capsa exec ctr ls /
+  assert_success
+  assert_line "marker-$MARK"
+  [ -z "$(mounts_under "$BUNDLE")" ] || fail "mounts made: $(mounts_under "$BUNDLE")"
+  capsa delete -f ctr
+}
+
+@test "mount namespace omitted: fields that need mounts are refused by name" {
+  cfg '.linux.namespaces |= map(select(.type != "mount"))'
+  run --separate-stderr capsa run -b "$BUNDLE" ctr </dev/null
+  assert_failure
+  assert_error_line "$stderr"
+  [[ "$stderr" == *"config.json: .mounts: needs a new mount namespace"* ]] || fail "error: $stderr"
+  assert_no_leftovers ctr
+  no_mountns_cfg
+  cfg '.linux.maskedPaths = ["/proc/kcore"]'
+  run --separate-stderr capsa run -b "$BUNDLE" ctr </dev/null
+  assert_failure
+  [[ "$stderr" == *"config.json: .linux.maskedPaths: needs a new mount namespace"* ]] || fail "error: $stderr"
+  assert_no_leftovers ctr
+}
+
+@test "join a mount namespace by path: the container sees that namespace's mounts" {
+  local f=$BATS_TEST_TMPDIR/mnt
+  touch "$f"
+  unshare --mount="$f" --propagation private true
+  defer "umount $f"
+  # a tmpfs on the rootfs's /mnt, in the joined namespace only
+  nsenter --mount="$f" sh -c 'mount -t tmpfs capsa-joined "$0/mnt" && touch "$0/mnt/only-in-joined"' "$BUNDLE/rootfs"
+  [ ! -e "$BUNDLE/rootfs/mnt/only-in-joined" ] || fail "the tmpfs reached the runtime's namespace"
+  no_mountns_cfg
+  cfg '.linux.namespaces += [{type: "mount", path: $p}]' --arg p "$f"
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" ctr
+  local pid
+  pid=$(pid_of ctr)
+  [ "$(readlink /proc/$pid/ns/mnt)" = "$(nsenter --mount="$f" readlink /proc/self/ns/mnt)" ] || fail "not the joined namespace"
+  run_capsa exec ctr ls /mnt
+  assert_success
+  assert_output only-in-joined
+  capsa delete -f ctr
+}
+
+@test "hostname and domainname with a uts namespace joined by path set its names" {
+  local f=$BATS_TEST_TMPDIR/uts
+  touch "$f"
+  unshare --uts="$f" hostname before
+  defer "umount $f"
+  cfg '.hostname = "joined-host" | .domainname = "joined.example"
+       | .linux.namespaces = (.linux.namespaces | map(select(.type != "uts"))) + [{type: "uts", path: $p}]' \
+    --arg p "$f"
+  set_args sh -c 'hostname; cat /proc/sys/kernel/domainname'
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  assert_output $'joined-host\njoined.example'
+  [ "$(nsenter --uts="$f" hostname)" = joined-host ]
+  [ "$(hostname)" != joined-host ]
+}
+
 @test "join the pid and ipc namespaces of another container" {
   set_args sleep 1000
   capsa_bg run -d -b "$BUNDLE" first
@@ -179,6 +253,41 @@ ns_new_and_shared () {
   assert_success
   [ "${lines[0]}" = "$(readlink "/proc/$pid/ns/ipc")" ]
   [ "${lines[1]}" -ge 1 ]
+  capsa delete --force first
+}
+
+@test "join the cgroup and time namespaces of another container" {
+  [ -e /proc/self/ns/time ] || skip "kernel without time namespaces"
+  cfg '.linux.namespaces |= map(select(.type != "cgroup" and .type != "time")) + [{type: "cgroup"}, {type: "time"}]'
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" first
+  local pid
+  pid=$(pid_of first)
+  # (second in a cgroup of its own: outside the root of the cgroup namespace it joins)
+  cfg '.linux.cgroupsPath += "-second"
+       | .linux.namespaces |= map(select(.type != "cgroup" and .type != "time")) + [{type: "cgroup", path: $c}, {type: "time", path: $t}]' \
+    --arg c "/proc/$pid/ns/cgroup" --arg t "/proc/$pid/ns/time"
+  set_args sh -c 'readlink /proc/self/ns/cgroup; readlink /proc/self/ns/time'
+  run_capsa run -b "$BUNDLE" second
+  assert_success
+  assert_output "$(readlink /proc/$pid/ns/cgroup; readlink /proc/$pid/ns/time)"
+  capsa delete --force first
+}
+
+@test "join the user namespace of another container" {
+  userns_setup 100000 100000
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" first
+  local pid
+  pid=$(pid_of first)
+  cfg 'del(.linux.uidMappings, .linux.gidMappings)
+       | .linux.namespaces |= map(select(.type != "user")) + [{type: "user", path: $u}]' --arg u "/proc/$pid/ns/user"
+  set_args sh -c 'readlink /proc/self/ns/user; id -u; cat /proc/self/uid_map'
+  run_capsa run -b "$BUNDLE" second
+  assert_success
+  assert_equal "${lines[0]}" "$(readlink /proc/$pid/ns/user)"
+  assert_equal "${lines[1]}" 0
+  [[ "${lines[2]}" =~ ^\ *0\ +100000\ +65536$ ]] || fail "uid_map: ${lines[2]}"
   capsa delete --force first
 }
 

@@ -73,6 +73,7 @@ EOF
 teardown_file () {
   if [ -z "${ENG_TMP:-}" ]; then return 0; fi
   if [ -n "${ENG_JAIL:-}" ]; then
+    rootless_cleanup
     podman rm -a -f -t 0 >/dev/null 2>&1 || true
     podman system reset -f >/dev/null 2>&1 || true
     in_jail sh -c "grep -o ' $ENG_TMP/[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l" || true
@@ -94,6 +95,67 @@ podman () {
   *) set -- "$sub" "$@" ;;
   esac
   in_jail podman --runtime "$CAPSA" "$@"
+}
+
+# jail_etc: the jail sees a private, writable copy of /etc (an overlay): users and /etc/subuid
+# ranges the tests add never reach the host's /etc.
+jail_etc () {
+  nsenter -t "$ENG_JAIL" -m awk '$2 == "/etc" && $3 == "overlay" { f = 1 } END { exit !f }' /proc/self/mounts \
+    || eng_overlay_dir /etc
+}
+
+ROOTLESS_USER=capsa-userns-rl
+# a uid of its own, so that cleanup can end every process of the user
+ROOTLESS_UID=64123
+
+# rootless_setup: an unprivileged user (in the jail's /etc) with subordinate uid and gid ranges,
+# a home, an XDG_RUNTIME_DIR and podman configuration of its own, all under $ENG_TMP/rootless.
+rootless_setup () {
+  local home=$ENG_TMP/rootless
+  jail_etc
+  if in_jail getent passwd "$ROOTLESS_UID" >/dev/null; then
+    skip "uid $ROOTLESS_UID is taken on this machine"
+  fi
+  in_jail useradd --no-create-home --uid "$ROOTLESS_UID" --home-dir "$home" --shell /bin/sh "$ROOTLESS_USER"
+  touch "$ENG_TMP/rootless.user"
+  in_jail usermod --add-subuids 600000-665535 --add-subgids 600000-665535 "$ROOTLESS_USER"
+  export RL_UID RL_GID
+  RL_UID=$(in_jail id -u "$ROOTLESS_USER")
+  RL_GID=$(in_jail id -g "$ROOTLESS_USER")
+  chmod 711 "$ENG_TMP"
+  mkdir -p "$home/run" "$home/graph" "$home/runroot"
+  # the suite's containers.conf, with the user's own directories
+  sed -e "s|$ENG_TMP/|$home/|g" -e '/^conmon_env_vars/,/^$/d' "$ENG_TMP/containers.conf" >"$home/containers.conf"
+  printf '[storage]\ndriver = "overlay"\nrunroot = "%s/runroot"\ngraphroot = "%s/graph"\n' \
+    "$home" "$home" >"$home/storage.conf"
+  cp "$ENG_TMP/rootfs.tar" "$home/rootfs.tar"
+  # the binary under test and the working directory may sit in directories only root can reach
+  # (a CI checkout below root's home): the user gets a copy and works in its own home
+  cp "$CAPSA" "$home/capsa"
+  chown -R "$RL_UID:$RL_GID" "$home"
+  chmod 700 "$home/run"
+}
+
+# rootless_podman ARGS...: podman as the unprivileged user, with capsa as its runtime.
+rootless_podman () {
+  local home=$ENG_TMP/rootless
+  in_jail setpriv --reuid "$RL_UID" --regid "$RL_GID" --init-groups --reset-env \
+    env -C "$home" HOME="$home" XDG_RUNTIME_DIR="$home/run" CONTAINERS_CONF="$home/containers.conf" \
+    CONTAINERS_STORAGE_CONF="$home/storage.conf" podman --runtime "$home/capsa" "$@"
+}
+
+# rootless_cleanup: the user's containers, storage, processes (its podman pause process lives
+# in a user and mount namespace of its own, outside the jail's) and the user itself.
+rootless_cleanup () {
+  local p
+  [ -f "$ENG_TMP/rootless.user" ] || return 0
+  RL_UID=$(in_jail id -u "$ROOTLESS_USER") || return 0
+  RL_GID=$(in_jail id -g "$ROOTLESS_USER")
+  rootless_podman rm -a -f -t 0 >/dev/null 2>&1 || true
+  rootless_podman system reset -f >/dev/null 2>&1 || true
+  for p in $(pgrep -u "$RL_UID"); do kill -9 "$p" 2>/dev/null; done
+  in_jail userdel -r "$ROOTLESS_USER" >/dev/null 2>&1 || true
+  rm -f "$ENG_TMP/rootless.user"
 }
 
 # podman_d NAME ARGS...: a detached container named NAME running ARGS (default: sleep 1000).
@@ -449,4 +511,76 @@ print(s.recv(4096).decode())' "$CAPSA" "$BATS_TEST_TMPDIR"
   assert_success
   assert_line "status 0"
   assert_output --regexp 'READY=1$'
+}
+
+@test "podman: run --uidmap/--gidmap runs the workload as root of a user namespace" {
+  run podman run --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMG" sh -c 'id; cat /proc/self/uid_map /proc/self/gid_map' </dev/null
+  assert_success
+  assert_line --regexp '^uid=0\(root\) gid=0\(root\)'
+  assert_line --regexp '^ *0 +100000 +65536$'
+  # a detached one: exec joins its user namespace
+  run podman run -d --name userns-d --uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMG" sleep 1000 </dev/null
+  assert_success
+  run podman exec userns-d sh -c 'id -u; cat /proc/self/uid_map' </dev/null
+  assert_success
+  assert_line 0
+  assert_line --regexp '^ *0 +100000 +65536$'
+  # removed unchecked: podman 4.3 itself fails stop+rm or rm -f of a user namespace container
+  # here now and then, with runc as well (measured: runc 4 of 15 stop+rm, capsa 5 of 15 rm -f):
+  # "unlinkat .../userdata/shm: device or resource busy"; the suite's teardown removes the rest
+  podman rm -f -t 0 userns-d >/dev/null 2>&1 || true
+}
+
+@test "podman: run --userns=auto runs the workload in a user namespace from the subuid ranges" {
+  # podman takes auto user namespaces from the "containers" user's /etc/subuid and /etc/subgid
+  # ranges; the jail sees a private copy of /etc (an overlay), the host's /etc is never written
+  jail_etc
+  in_jail sh -c 'echo containers:300000:200000 >>/etc/subuid && echo containers:300000:200000 >>/etc/subgid'
+  run podman run --rm --userns=auto "$IMG" sh -c 'id; cat /proc/self/uid_map /proc/self/gid_map' </dev/null
+  in_jail sed -i '/^containers:300000:200000$/d' /etc/subuid /etc/subgid
+  assert_success
+  assert_line --regexp '^uid=0\(root\) gid=0\(root\)'
+  # the uid and gid maps: container 0 is a host id from the range, none maps the host's root
+  assert_line --regexp '^ *0 +[3-4][0-9]{5} +[0-9]+$'
+  refute_line --regexp '^ *0 +0 '
+}
+
+@test "podman: run --group-add keep-groups keeps the caller's supplementary groups" {
+  # podman (and conmon, and capsa) run with supplementary groups 4242 and 4343; the annotation
+  # run.oci.keep_original_groups=1 that keep-groups sets makes the workload keep them
+  run in_jail setpriv --groups 4242,4343 podman --runtime "$CAPSA" run --rm --cgroup-parent "$PODMAN_CGROUP_PARENT" \
+    --group-add keep-groups "$IMG" sh -c 'id -G; grep ^Groups: /proc/self/status' </dev/null
+  assert_success
+  assert_line --regexp '^Groups:[[:space:]]+4242 4343 ?$'
+  # without it the caller's groups are dropped
+  run in_jail setpriv --groups 4242,4343 podman --runtime "$CAPSA" run --rm --cgroup-parent "$PODMAN_CGROUP_PARENT" \
+    "$IMG" grep ^Groups: /proc/self/status </dev/null
+  assert_success
+  refute_output --partial 4242
+}
+
+@test "podman rootless: run, exec, stop and rm as an unprivileged user" {
+  eng_require newuidmap newgidmap useradd setpriv
+  rootless_setup
+  run rootless_podman import "$ENG_TMP/rootless/rootfs.tar" "$IMG"
+  assert_success
+  run rootless_podman run --rm "$IMG" sh -c 'id; cat /proc/self/uid_map' </dev/null
+  assert_success
+  assert_line --regexp '^uid=0\(root\) gid=0\(root\)'
+  assert_line --regexp "^ *0 +$RL_UID +1\$"
+  run rootless_podman run -d --name rl "$IMG" sleep 1000 </dev/null
+  assert_success
+  run rootless_podman exec rl sh -c 'echo exec as $(id -u)' </dev/null
+  assert_success
+  assert_output "exec as 0"
+  run rootless_podman stop -t 1 rl
+  assert_success
+  run rootless_podman inspect --format '{{.State.Status}}' rl
+  assert_output exited
+  run rootless_podman rm rl
+  assert_success
+  run rootless_podman ps -a -q
+  assert_output ""
+  # capsa kept its state under the user's XDG_RUNTIME_DIR
+  [ -d "$ENG_TMP/rootless/run/capsa" ]
 }

@@ -197,6 +197,61 @@ status_field () {
   assert_output $'three\nfour\nno-5'
 }
 
+# fds_of PID: the fd numbers PID has open, and where 3 and 7 point, on one line.
+fds_of () {
+  echo $(ls /proc/$1/fd | sort -n) "$(readlink /proc/$1/fd/3)" "$(readlink /proc/$1/fd/7)"
+}
+
+@test "--preserve-fds with a large N: capsa's own fds never land in the range (run -d, create)" {
+  touch "$BATS_TEST_TMPDIR/f3" "$BATS_TEST_TMPDIR/f7"
+  set_args sleep 1000
+  # 3 and 7 open, the rest of 3..102 closed (those the shell has from bats too): without care
+  # capsa's rootfs fd, sync socket... take the free numbers inside the range
+  local only_3_7='for i in $(seq 3 102); do eval "exec $i>&-"; done; exec 3<"$0/f3" 7<"$0/f7"'
+  local want="0 1 2 3 7 $BATS_TEST_TMPDIR/f3 $BATS_TEST_TMPDIR/f7"
+  run bash -c "$only_3_7"'; "$1" --root "$2" run -d --preserve-fds 100 -b "$3" ctr </dev/null >/dev/null 2>"$0/err"' \
+    "$BATS_TEST_TMPDIR" "$CAPSA" "$ROOT" "$BUNDLE"
+  assert_success
+  assert_equal "$(fds_of "$(pid_of ctr)")" "$want"
+  capsa delete -f ctr
+  run bash -c "$only_3_7"'; "$1" --root "$2" create --preserve-fds 100 -b "$3" ctr </dev/null >/dev/null 2>"$0/err"' \
+    "$BATS_TEST_TMPDIR" "$CAPSA" "$ROOT" "$BUNDLE"
+  assert_success
+  capsa start ctr
+  assert_equal "$(fds_of "$(pid_of ctr)")" "$want"
+  capsa delete -f ctr
+}
+
+@test "the init has a session and process group of its own, with and without a terminal" {
+  set_args sh -c 'echo $$ $(cut -d" " -f5,6 /proc/self/stat)'
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  read -r pid pgrp sid <<<"$output"
+  [ "$pgrp" = "$pid" ] && [ "$sid" = "$pid" ] || fail "pid $pid, process group $pgrp, session $sid"
+  if command -v script >/dev/null; then
+    cfg '.process.terminal = true'
+    run script -qec "$CAPSA --root $ROOT run -b $BUNDLE ctr" /dev/null </dev/null
+    assert_success
+    read -r pid pgrp sid <<<"$(tr -cd '0-9 \n' <<<"$output")"
+    [ "$pgrp" = "$pid" ] && [ "$sid" = "$pid" ] || fail "terminal: pid $pid, process group $pgrp, session $sid"
+  fi
+}
+
+@test "a signal to the caller's process group does not reach the container" {
+  set_args sh -c 'trap "echo got-int >/tmp/got; exit 0" INT; echo ready >/tmp/ready; while :; do sleep 0.1; done'
+  # the caller runs capsa in a process group of its own, then signals that whole group
+  # (as a terminal does on ^C); the caller itself handles the signal and carries on
+  run setsid bash -c 'trap "echo caller-int" INT
+    "$0" --root "$1" run -d -b "$2" ctr </dev/null >/dev/null 2>&1 || exit 9
+    for i in $(seq 100); do "$0" --root "$1" exec ctr test -e /tmp/ready && break; sleep 0.1; done
+    kill -INT 0; sleep 0.5; echo sent' "$CAPSA" "$ROOT" "$BUNDLE"
+  assert_success
+  assert_line sent
+  run_capsa exec ctr sh -c 'cat /tmp/got 2>/dev/null || echo no-signal'
+  assert_output no-signal
+  capsa delete -f ctr
+}
+
 @test "without --preserve-fds an inherited fd 3 is not passed" {
   echo three >"$BATS_TEST_TMPDIR/f3"
   set_args sh -c '[ -e /proc/self/fd/3 ] && cat <&3 || echo no-3'

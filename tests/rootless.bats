@@ -59,6 +59,13 @@ rl () {
   (cd "$BUNDLE" && as_user "$RL_DIR/capsa" "$@" </dev/null)
 }
 
+# rl_in_userns SCRIPT: sh SCRIPT as the user, as root of a new user namespace (uid and gid map
+# "0 UID 1"), in the bundle, with `capsa` in its PATH.
+rl_in_userns () {
+  (cd "$BUNDLE" && as_user unshare --user --map-root-user \
+    env PATH="$RL_DIR:/usr/sbin:/usr/bin:/sbin:/bin" sh -c "$1" </dev/null)
+}
+
 @test "rootless: spec --rootless runs as is; root in the container is the user on the host" {
   local uid
   uid=$(id -u "$RL_USER")
@@ -98,6 +105,33 @@ rl () {
   ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1 run rl run ctr
   assert_failure
   assert_error_line
+  assert_output --partial 'config.json: .linux.resources: cannot be applied rootless without a delegated cgroup'
+  [ ! -e "$RL_DIR/xdg/capsa/ctr" ] || fail "state left behind"
+}
+
+@test "rootless: capsa run as root of a user namespace only keeps its state in XDG_RUNTIME_DIR" {
+  # what rootless podman does: the user makes a user namespace where it is root (uid map
+  # "0 UID 1") and runs capsa there, for a container without a user namespace of its own.
+  # capsa must see that it is not the host's root: state under $XDG_RUNTIME_DIR, no mknod
+  # (devices are bound from the host), no cgroup (an empty linux.resources asks for nothing).
+  local uid
+  uid=$(id -u "$RL_USER")
+  cfg 'del(.linux.uidMappings, .linux.gidMappings) | .linux.namespaces |= map(select(.type != "user"))
+       | .linux.resources = {}'
+  set_args sleep 100
+  run rl_in_userns 'capsa run -d ctr </dev/null && stat -c "state dir %U %a" "$XDG_RUNTIME_DIR/capsa/ctr" &&
+    capsa exec ctr sh -c "id -u; cat /proc/self/uid_map; stat -c \"%F %t:%T\" /dev/null" &&
+    capsa delete -f ctr'
+  assert_success
+  assert_line --regexp '^state dir root [0-7]+$'
+  assert_line 0
+  assert_line --regexp "^ +0 +$uid +1\$"
+  assert_line "character special file 1:3"
+  [ ! -e "$RL_DIR/xdg/capsa/ctr" ] || fail "state left behind"
+  # limits still need a cgroup
+  cfg '.linux.resources = {pids: {limit: 100}}'
+  run rl_in_userns 'capsa run ctr </dev/null'
+  assert_failure
   assert_output --partial 'config.json: .linux.resources: cannot be applied rootless without a delegated cgroup'
   [ ! -e "$RL_DIR/xdg/capsa/ctr" ] || fail "state left behind"
 }

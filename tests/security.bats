@@ -146,7 +146,8 @@ build_prog () {
   assert_output --partial '"fds":["seccompFd"]'
   assert_output --partial '"metadata":"meta-42"'
   assert_output --partial '"id":"ctr"'
-  assert_output --partial '"status":"creating"'
+  # the state of the created container (runtime.md: "created" once step 2 is done)
+  assert_output --partial '"status":"created"'
   assert_line --regexp '^notified syscall (83|258)$'
   head -1 "$st" | jq -e '.ociVersion and (.pid > 0) and .state.bundle' >/dev/null
 }
@@ -326,14 +327,15 @@ caps_of () {
   local decoy=$BATS_TEST_TMPDIR/decoy
   # a host file (a volume) bound over the sysctl's procfs file
   echo decoy >"$decoy"
-  cfg '.mounts += [{destination: "/proc/sys/kernel/domainname", type: "bind", source: $d, options: ["bind"]}]
-       | .linux.sysctl = {"kernel.domainname": "capsa-sysctl"}' --arg d "$decoy"
-  set_args sh -c 'cat /proc/sys/kernel/domainname'
+  # (kernel.msgmax: an ipc namespace sysctl; kernel.domainname is refused before anything runs)
+  cfg '.mounts += [{destination: "/proc/sys/kernel/msgmax", type: "bind", source: $d, options: ["bind"]}]
+       | .linux.sysctl = {"kernel.msgmax": "54321"}' --arg d "$decoy"
+  set_args sh -c 'cat /proc/sys/kernel/msgmax'
   run_capsa run -b "$BUNDLE" ctr
   # either refused or written to the real procfs; never into the decoy file
   [ "$(cat "$decoy")" = decoy ] || fail "sysctl went to the decoy: $output"
   # (and the run got as far as the sysctl: the bind mount itself worked)
-  [[ "$output" == *'sysctl "kernel.domainname"'* || "$output" == capsa-sysctl ]] \
+  [[ "$output" == *'sysctl "kernel.msgmax"'* || "$output" == 54321 ]] \
     || fail "the attack did not reach the sysctl write: $output"
   assert_no_leftovers ctr
 }

@@ -1009,3 +1009,39 @@ saved_snapshot () {
   [[ "$output" == *"inet 10.78.0.2/24"* ]] || fail "no address: $output ($stderr)"
   has_line "02:00:00:de:b1:07"
 }
+
+@test "vm: hwConfig.vcpus sets the guest's CPU count; hypervisor.parameters reach the hypervisor" {
+  vm_on
+  cfg '.vm = {"kernel": {"path": $k}, "hwConfig": {"vcpus": 2},
+              "hypervisor": {"path": $q, "parameters": ["-name", "specfields-guest"]}}' \
+    --arg k "$CAPSA_VM_ASSETS/vmlinux" --arg q "$QEMU"
+  set_args sh -c 'nproc; exec sleep 1000'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -qx 2 "$OUT"
+  # the hypervisor is the container's process or one of its descendants
+  local p found=
+  for p in $(pid_of ctr) $(cat /proc/"$(pid_of ctr)"/task/*/children 2>/dev/null); do
+    tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '-name specfields-guest' && found=$p
+  done
+  [ -n "$found" ] || fail "no hypervisor with -name specfields-guest under $(pid_of ctr)"
+  capsa delete -f ctr
+}
+
+@test "vm: linux.memoryPolicy applies to the hypervisor, so to the guest's memory" {
+  vm_on
+  cfg '.linux.memoryPolicy = {"mode": "MPOL_INTERLEAVE", "nodes": "0"}'
+  set_args sh -c 'echo up; exec sleep 1000'
+  capsa_bg run -d -b "$BUNDLE" ctr
+  wait_for grep -qx up "$OUT"
+  local p found=
+  for p in $(pid_of ctr) $(cat /proc/"$(pid_of ctr)"/task/*/children 2>/dev/null); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" | grep -q qemu-system; then
+      found=$p
+      # every mapping of the hypervisor is allocated under the policy
+      run grep -c -v ' interleave:0' "/proc/$p/numa_maps"
+      assert_output 0
+    fi
+  done
+  [ -n "$found" ] || fail "no hypervisor under $(pid_of ctr)"
+  capsa delete -f ctr
+}

@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "cgroup/cgroup.h"
 #include "namespaces.h"
+#include "notify.h"
 #include "sandbox/sandbox.h"
 #include "state.h"
 #include "sync.h"
@@ -78,6 +79,21 @@ static int init_wait_start (struct capsa_ctx *ctx, int sync, capsa_error_t *err)
   return fd;
 }
 
+/* Between `create` and `start` nobody listens on the sync socket: an init that fails there
+ * leaves its reason in <state>/init.error, which `start` reports. */
+static void __attribute__ ((noreturn))
+init_fail_before_start (struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  if (ctx->init_error_fd >= 0 && *err)
+    {
+      char *text = capsa_error_text (*err);
+      ssize_t r = write (ctx->init_error_fd, text, strlen (text));
+      (void)r;
+      free (text);
+    }
+  _exit (1);
+}
+
 static void __attribute__ ((noreturn))
 init_fail_after_start (int fd, bool is_fifo, capsa_error_t *err)
 {
@@ -124,6 +140,32 @@ static int make_cwd (struct capsa_ctx *ctx, capsa_error_t *err)
   if (fd < 0)
     return capsa_error_prefix (err, "config.json: .process.cwd");
   close (fd);
+  return 0;
+}
+
+/* The container's processes are a session and process group of their own, with or without a
+ * terminal: the caller's terminal signals (^C, ^Z, SIGHUP on hangup) are not theirs. */
+static int new_session (capsa_error_t *err)
+{
+  if (setsid () < 0 && getsid (0) != getpid ())
+    return capsa_make_error (err, errno, "setsid");
+  return 0;
+}
+
+/* root.path was opened in the runtime's mount namespace; in a joined one it is looked up
+ * again there (what is mounted in that namespace is what the container sees). */
+static int reopen_rootfs_in_joined_ns (struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  int fd;
+  if (!(ctx->joined_ns & CLONE_NEWNS))
+    return 0;
+  fd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return capsa_make_error (err, errno,
+                             "config.json: .root.path: rootfs `%s` in the joined mount namespace",
+                             ctx->rootfs);
+  close (ctx->rootfs_fd);
+  ctx->rootfs_fd = fd;
   return 0;
 }
 
@@ -189,6 +231,8 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
         _exit (1);
     }
   capsa_ns_plan_release (plan);
+  if (new_session (&err) < 0 || reopen_rootfs_in_joined_ns (ctx, &err) < 0)
+    init_fail (sync, &err);
   if (!two_stage && ctx->new_cgroupns && unshare (CLONE_NEWCGROUP) < 0)
     {
       capsa_make_error (&err, errno, "unshare cgroup namespace");
@@ -275,6 +319,8 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
   /* A missing program fails `create`, as with runc (engines map its text to 127/126). */
   if (!ctx->vm && capsa_process_check_executable (c->process, &err) < 0)
     init_fail (sync, &err);
+  if (capsa_mempolicy_apply (c->linux_, &err) < 0)
+    init_fail (sync, &err);
   /* From here on the container outlives the command that created it, and processes of the
    * container (capsa exec) may see it: no ptrace, no /proc/<pid>/exe|mem|environ until execve. */
   prctl (PR_SET_DUMPABLE, 0);
@@ -284,7 +330,13 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
 
   start_fd = init_wait_start (ctx, sync, &err);
   if (start_fd < 0)
-    _exit (1);
+    init_fail_before_start (ctx, &err);
+  if (ctx->init_error_fd >= 0)
+    {
+      /* From now on failures go to `start` through the fifo. */
+      close (ctx->init_error_fd);
+      ctx->init_error_fd = -1;
+    }
   capsa_fault_point ("init:after-start");
   if (c->hooks
       && capsa_run_hooks ("startContainer", c->hooks->start_container,
@@ -362,7 +414,8 @@ int capsa_ctx_load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts
     return capsa_make_error (err, 0, "config.json: .root.path: missing");
   if (ctx->config->linux_ == NULL)
     return capsa_make_error (err, 0, "config.json: .linux: missing (capsa runs Linux containers)");
-  if (capsa_process_validate (ctx->config->process, err) < 0)
+  if (capsa_spec_refuse_unapplied (ctx->config, err) < 0
+      || capsa_process_validate (ctx->config->process, err) < 0)
     return -1;
   /* libselinux is loaded here, before the fork, or never (selinux-lazy.c) */
   if (ctx->config->linux_->mount_label != NULL && ctx->config->linux_->mount_label[0] != '\0')
@@ -401,6 +454,9 @@ void capsa_ctx_release (struct capsa_ctx *ctx)
   if (ctx->exec_fifo_fd >= 0)
     close (ctx->exec_fifo_fd);
   capsa_idmap_release (ctx);
+  if (ctx->init_error_fd >= 0)
+    close (ctx->init_error_fd);
+  capsa_devices_release (ctx);
   capsa_seccomp_release ();
 }
 
@@ -427,6 +483,24 @@ static int run_hooks_with_state (const char *kind, const struct oci_hook *hooks,
   return ret;
 }
 
+/* Step 13 of the lifecycle: poststop hooks, after the container is destroyed (by delete, or
+ * after a failed create or start).  The spec: a failing poststop hook is a warning; the
+ * remaining hooks still run. */
+static void run_poststop (const struct oci_hooks *h, struct capsa_state_file *st)
+{
+  for (size_t i = 0; h && i < h->poststop_len; i++)
+    {
+      capsa_error_t tmp = NULL;
+      if (run_hooks_with_state ("poststop", &h->poststop[i], 1, st, "stopped", &tmp) < 0)
+        {
+          char *t = capsa_error_text (tmp);
+          capsa_warn ("%s", t);
+          free (t);
+          capsa_error_release (&tmp);
+        }
+    }
+}
+
 static void kill_and_reap (pid_t pid)
 {
   if (pid > 0)
@@ -434,6 +508,15 @@ static void kill_and_reap (pid_t pid)
       kill (pid, SIGKILL);
       waitpid (pid, NULL, 0);
     }
+}
+
+/* linux.resources asks for nothing (absent, or an empty object as rootless podman writes). */
+static bool resources_empty (const struct oci_resources *r)
+{
+  return r == NULL
+         || (r->devices_len == 0 && r->memory == NULL && r->cpu == NULL && r->pids == NULL
+             && r->block_io == NULL && r->hugepage_limits_len == 0 && r->network == NULL
+             && r->rdma_len == 0 && r->unified_len == 0);
 }
 
 /* Rootless without a delegated cgroup (every hierarchy refused: EACCES, or none left: ENOENT):
@@ -444,10 +527,11 @@ static int rootless_without_cgroup (struct capsa_global *g, const struct oci_lin
 {
   char *t;
 
-  if (!(g->rootless || geteuid () != 0) || ((*err)->status != EACCES && (*err)->status != ENOENT))
+  if (!(g->rootless || capsa_unprivileged ())
+      || ((*err)->status != EACCES && (*err)->status != ENOENT))
     return capsa_error_prefix (err, "config.json: cgroup");
   t = capsa_error_text (*err);
-  if (l->resources != NULL)
+  if (!resources_empty (l->resources))
     {
       capsa_error_release (err);
       capsa_make_error (err, 0,
@@ -481,7 +565,7 @@ int capsa_ctx_plan_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct
       return 0;
     }
   cg->mgr = mgr;
-  if (mgr->plan (cg, ctx->id, l->cgroups_path, g->rootless || geteuid () != 0, err) < 0)
+  if (mgr->plan (cg, ctx->id, l->cgroups_path, g->rootless || capsa_unprivileged (), err) < 0)
     {
       mgr->release (cg);
       cg->mgr = NULL;
@@ -498,7 +582,7 @@ int capsa_ctx_create_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, stru
 
   if (cg->mgr == NULL)
     return 0;
-  if (cg->mgr->create (cg, l->resources, g->rootless || geteuid () != 0, err) < 0)
+  if (cg->mgr->create (cg, l->resources, g->rootless || capsa_unprivileged (), err) < 0)
     {
       cg->mgr->release (cg);
       cg->mgr = NULL;
@@ -543,6 +627,46 @@ void capsa_cgroup_destroy_quiet (struct capsa_cgroup *cg)
 static int signal_init (const struct capsa_state_file *st, int sig, int *pidfd_out,
                         capsa_error_t *err);
 
+/* The host id that id 0 of process `pid`'s user namespace maps to ("uid_map" or "gid_map"),
+ * or -1 when 0 is not mapped. */
+static long long container_root_host_id (pid_t pid, const char *file)
+{
+  char path[64];
+  long long inside, outside, count, host = -1;
+  FILE *f;
+
+  snprintf (path, sizeof (path), "/proc/%d/%s", (int)pid, file);
+  f = fopen (path, "re");
+  if (f == NULL)
+    return -1;
+  while (fscanf (f, "%lld %lld %lld", &inside, &outside, &count) == 3)
+    if (inside <= 0 && 0 < inside + count)
+      {
+        host = outside - inside;
+        break;
+      }
+  fclose (f);
+  return host;
+}
+
+/* The init opens the exec fifo as root of its user namespace after `create` returned: the fifo
+ * belongs to the host ids that root maps to (a fifo owned by an unmapped host root would be out
+ * of its reach). */
+static int chown_to_container_root (int fd, pid_t init, capsa_error_t *err)
+{
+  long long uid = container_root_host_id (init, "uid_map");
+  long long gid = container_root_host_id (init, "gid_map");
+
+  if (uid < 0 && gid < 0)
+    return 0;
+  if (fchownat (fd, "", uid < 0 ? (uid_t)-1 : (uid_t)uid, gid < 0 ? (gid_t)-1 : (gid_t)gid,
+                AT_EMPTY_PATH)
+      < 0)
+    return capsa_make_error (err, errno, "chown exec fifo to the container's root (%lld:%lld)", uid,
+                             gid);
+  return 0;
+}
+
 /* Everything up to the `created` state.  With `for_run` the init waits on the sync socket for
  * the start message instead of the exec fifo. */
 static int do_create (struct capsa_global *g, const struct capsa_create_opts *o, bool for_run,
@@ -561,14 +685,19 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
 
   memset (out, 0, sizeof (*out));
   out->sync = out->console_proxy = out->dirfd = -1;
-  ctx.rootfs_fd = ctx.console_socket_fd = ctx.exec_fifo_fd = -1;
+  ctx.rootfs_fd = ctx.console_socket_fd = ctx.exec_fifo_fd = ctx.init_error_fd = -1;
   ctx.g = g;
   ctx.opts = o;
   ctx.id = o->id;
 
-  if (capsa_validate_id (o->id, err) < 0)
+  if (capsa_validate_id (o->id, err) < 0 || capsa_fds_reserve (o->preserve_fds, err) < 0)
     return -1;
   if (capsa_ctx_load_bundle (&ctx, o, err) < 0 || capsa_ns_plan (&ctx, &plan, err) < 0
+      || capsa_sysctl_validate (&ctx, err) < 0
+      || capsa_mempolicy_validate (ctx.config->linux_, err) < 0
+      || capsa_netdev_validate (ctx.config->linux_, ctx.new_netns || (plan.joined & CLONE_NEWNET),
+                                ctx.vm, err)
+           < 0
       || capsa_seccomp_prepare (ctx.config->linux_->seccomp, 3 + o->preserve_fds, err) < 0)
     goto fail_early;
   proc = ctx.config->process;
@@ -618,7 +747,8 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   st->annotations = ctx.config->annotations;
   st->annotations_len = ctx.config->annotations_len;
 
-  if (capsa_write_file_at (out->dirfd, "config.json", ctx.config_text, ctx.config_len, err) < 0)
+  if (capsa_write_file_at (out->dirfd, "config.json", ctx.config_text, ctx.config_len, err) < 0
+      || capsa_notify_setup (&ctx, out->dirfd, err) < 0)
     goto fail;
   if (capsa_ctx_plan_cgroup (g, &ctx, &out->cg, err) < 0)
     goto fail;
@@ -650,9 +780,18 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
           capsa_make_error (err, errno, "open exec fifo");
           goto fail;
         }
+      ctx.init_error_fd
+        = openat (out->dirfd, "init.error", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (ctx.init_error_fd < 0)
+        {
+          capsa_make_error (err, errno, "create init.error");
+          goto fail;
+        }
       capsa_fault_point ("create:after-exec-fifo");
     }
 
+  if (!ctx.vm && capsa_devices_prepare_userns (&ctx, err) < 0)
+    goto fail;
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     {
       capsa_make_error (err, errno, "socketpair");
@@ -766,6 +905,11 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
     }
 
   capsa_fault_point ("create:after-mounts");
+  if (ctx.userns && ctx.exec_fifo_fd >= 0
+      && chown_to_container_root (ctx.exec_fifo_fd, init, err) < 0)
+    goto fail;
+  if (capsa_netdev_move (ctx.config->linux_, init, err) < 0)
+    goto fail;
   st->pid = init;
   st->start_time = capsa_process_start_time (init);
   st->pidns = ((plan.new_flags | plan.joined) & CLONE_NEWPID) != 0;
@@ -784,14 +928,14 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   if (ctx.config->hooks)
     {
       const struct oci_hooks *h = ctx.config->hooks;
-      if (run_hooks_with_state ("prestart", h->prestart, h->prestart_len, st, "creating", err) < 0
+      if (run_hooks_with_state ("prestart", h->prestart, h->prestart_len, st, "created", err) < 0
           || run_hooks_with_state ("createRuntime", h->create_runtime, h->create_runtime_len, st,
-                                   "creating", err)
+                                   "created", err)
                < 0)
         goto fail;
     }
   {
-    char *json = capsa_state_oci_json (st, "creating", false);
+    char *json = capsa_state_oci_json (st, "created", false);
     int r = capsa_sync_send (sp[0], SYNC_GO, 0, 0, json, err);
     free (json);
     if (r < 0)
@@ -834,6 +978,9 @@ fail:
           || (*err)->status == EPIPE))
     capsa_cgroup_explain_init_death (&out->cg, err);
   capsa_cgroup_destroy_quiet (&out->cg);
+  /* A failed create continues the lifecycle at step 12 (destroy) and 13 (poststop hooks). */
+  if (ctx.config && ctx.config->hooks && ctx.config->hooks->poststop_len > 0)
+    run_poststop (ctx.config->hooks, st);
   if (sp[0] >= 0)
     close (sp[0]);
   if (sp[1] >= 0)
@@ -899,7 +1046,7 @@ static struct oci_config *load_saved_config (const char *dir)
 }
 
 /* The spec: a failing poststart hook is an error and the container is stopped (the caller
- * goes on to delete it). */
+ * destroys it: destroy_after_failed_start). */
 static int run_poststart (const char *dir, struct capsa_state_file *st, capsa_error_t *err)
 {
   struct oci_config *cfg = st->poststart_hooks ? load_saved_config (dir) : NULL;
@@ -909,21 +1056,55 @@ static int run_poststart (const char *dir, struct capsa_state_file *st, capsa_er
       && run_hooks_with_state ("poststart", cfg->hooks->poststart, cfg->hooks->poststart_len, st,
                                "running", err)
            < 0)
-    {
-      capsa_error_t tmp = NULL;
-      signal_init (st, SIGKILL, NULL, &tmp);
-      capsa_error_release (&tmp);
-      ret = -1;
-    }
+    ret = -1;
   if (cfg)
     oci_config_free (cfg);
   return ret;
+}
+
+static int delete_locked (const char *dir, struct capsa_state_file *st, bool force,
+                          capsa_error_t *err);
+
+/* A failed startContainer or poststart hook: stop the container and go on with the lifecycle
+ * (runtime.md steps 12-13: destroy, then poststop hooks), as delete --force does. */
+static void destroy_after_failed_start (const char *dir, struct capsa_state_file *st)
+{
+  capsa_error_t tmp = NULL;
+  if (delete_locked (dir, st, true, &tmp) < 0)
+    {
+      char *t = capsa_error_text (tmp);
+      capsa_warn ("%s", t);
+      free (t);
+      capsa_error_release (&tmp);
+    }
+}
+
+/* An init that failed between `create` and `start` left why in init.error: -1 with that
+ * reason as the error, 0 when it left none. */
+static int init_failed (const char *dir, capsa_error_t *err)
+{
+  char path[PATH_MAX], buf[1024];
+  ssize_t n;
+  int fd;
+
+  snprintf (path, sizeof (path), "%s/init.error", dir);
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return 0;
+  n = read (fd, buf, sizeof (buf) - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  buf[strcspn (buf, "\n")] = '\0';
+  return capsa_make_error (err, 0, "container init failed after create: %s", buf);
 }
 
 int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t *err)
 {
   char *dir = NULL, path[PATH_MAX], buf[4096];
   struct capsa_state_file st;
+  struct capsa_notify notify = { .fd = -1 };
   const char *status;
   int dfd, fd, ret = -1;
   size_t got = 0;
@@ -936,9 +1117,13 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
   status = capsa_state_status (dir, &st);
   if (strcmp (status, "created") != 0)
     {
-      capsa_make_error (err, 0, "cannot start a container that is %s", status);
+      if (strcmp (status, "stopped") != 0 || st.started || init_failed (dir, err) == 0)
+        capsa_make_error (err, 0, "cannot start a container that is %s", status);
       goto out_st;
     }
+  /* The container's notify socket is there before its process runs. */
+  if (capsa_notify_bind (dir, &notify, err) < 0)
+    goto out_st;
   snprintf (path, sizeof (path), "%s/exec.fifo", dir);
   fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
@@ -960,7 +1145,8 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
     if (!(p[0].revents & POLLIN))
       {
         close (fd);
-        capsa_make_error (err, 0, "container init exited before start");
+        if (init_failed (dir, err) == 0)
+          capsa_make_error (err, 0, "container init exited before start");
         goto out_st;
       }
     fcntl (fd, F_SETFL, 0);
@@ -988,22 +1174,38 @@ int capsa_container_start (struct capsa_global *g, const char *id, capsa_error_t
   buf[got] = '\0';
   if (got == 0)
     {
-      capsa_make_error (err, 0, "container init exited before start");
+      if (init_failed (dir, err) == 0)
+        capsa_make_error (err, 0, "container init exited before start");
       goto out_st;
     }
   if (got > 1)
     {
-      /* The init wrote why it could not exec after the start byte. */
+      /* The init wrote why it could not exec after the start byte (a startContainer hook
+       * failed, or the exec). */
       capsa_make_error (err, 0, "%s", buf + 1);
+      destroy_after_failed_start (dir, &st);
       goto out_st;
     }
   if (run_poststart (dir, &st, err) < 0)
-    goto out_st;
+    {
+      destroy_after_failed_start (dir, &st);
+      goto out_st;
+    }
   ret = 0;
+  if (notify.fd >= 0)
+    {
+      /* As with runc, start returns once the workload said READY=1 (or exited); other
+       * commands may work on the container meanwhile. */
+      close (dfd);
+      dfd = -1;
+      capsa_notify_forward (&notify, st.pid, true);
+    }
 out_st:
+  capsa_notify_release (&notify);
   capsa_state_file_free (&st);
 out:
-  close (dfd);
+  if (dfd >= 0)
+    close (dfd);
   free (dir);
   if (ret < 0)
     capsa_error_prefix (err, "start container `%s`", id);
@@ -1032,14 +1234,44 @@ static int exit_status (int status)
   return 255;
 }
 
-static int delete_locked (const char *dir, struct capsa_state_file *st, bool force,
-                          capsa_error_t *err);
+/* Foreground run: a child forwards the container's notify messages until the container
+ * exits (the parent waits for the container and proxies its terminal meanwhile). */
+static pid_t start_notify_proxy (struct capsa_notify *n, pid_t init)
+{
+  pid_t pid;
+  if (n->fd < 0)
+    return -1;
+  pid = fork ();
+  if (pid < 0)
+    {
+      capsa_warn ("notify socket: fork: %s", strerror (errno));
+      return -1;
+    }
+  if (pid == 0)
+    {
+      static const int sigs[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
+                                  SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
+      for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++)
+        signal (sigs[i], SIG_IGN); /* signals are for the container; it ends with it or us */
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid () == 1)
+        _exit (0);
+      capsa_notify_forward (n, init, false);
+      _exit (0);
+    }
+  /* The socket file stays until the parent's release; the parent needs no fd. */
+  close (n->fd);
+  n->fd = -1;
+  return pid;
+}
 
 int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts *o,
                          capsa_error_t *err)
 {
   struct created c;
   struct capsa_sync_msg msg;
+  struct capsa_notify notify = { .fd = -1 };
+  pid_t notify_proxy = -1;
   static const int fwd[]
     = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGCONT };
   struct sigaction sa = { 0 };
@@ -1060,7 +1292,8 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
   if (do_create (g, o, true, &c, err) < 0)
     return -1;
   capsa_fault_point ("run:after-create");
-  if (capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
+  if (capsa_notify_bind (c.dir, &notify, err) < 0
+      || capsa_sync_send (c.sync, SYNC_START, 0, 0, NULL, err) < 0)
     goto fail;
   /* EOF means execve succeeded (the socket is close-on-exec); a message is an error. */
   if (capsa_sync_recv (c.sync, 0, &msg, err) < 0)
@@ -1079,9 +1312,14 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
 
   if (o->detach)
     {
+      pid_t pid = c.pid;
       created_release (&c);
+      /* As with runc, run --detach returns once the workload said READY=1 (or exited). */
+      capsa_notify_forward (&notify, pid, true);
+      capsa_notify_release (&notify);
       return 0;
     }
+  notify_proxy = start_notify_proxy (&notify, c.pid);
 
   /* Let other commands (kill, state) work on the container while we wait. */
   close (c.dirfd);
@@ -1113,6 +1351,8 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
           status = st;
           break;
         }
+      if (r == notify_proxy)
+        notify_proxy = -1;
       if (r < 0 && errno != EINTR)
         {
           capsa_make_error (err, errno, "wait for container `%s`", o->id);
@@ -1122,6 +1362,11 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
   forward_pid = 0;
   ret = exit_status (status);
   capsa_fault_point ("run:after-exit");
+  /* The proxy ends by itself once the init is gone (after forwarding what is left). */
+  if (notify_proxy > 0)
+    while (waitpid (notify_proxy, NULL, 0) < 0 && errno == EINTR)
+      ;
+  capsa_notify_release (&notify);
 
   if (!o->keep)
     {
@@ -1150,13 +1395,13 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
   return ret;
 
 fail:
+  /* After create, a failure (startContainer or poststart hook) goes on with the lifecycle:
+   * destroy, then poststop hooks. */
   kill_and_reap (c.pid);
-  capsa_cgroup_destroy_quiet (&c.cg);
-  {
-    capsa_error_t tmp = NULL;
-    capsa_state_remove_dir (c.dir, &tmp);
-    capsa_error_release (&tmp);
-  }
+  if (notify_proxy > 0)
+    kill_and_reap (notify_proxy);
+  capsa_notify_release (&notify);
+  destroy_after_failed_start (c.dir, &c.st);
   created_release (&c);
   return capsa_error_prefix (err, "run container `%s`", o->id);
 }
@@ -1385,20 +1630,11 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
   }
   capsa_fault_point ("delete:after-cgroup");
   cfg = st->poststop_hooks ? load_saved_config (dir) : NULL;
-  /* The spec: a failing poststop hook is a warning; the remaining hooks still run. */
-  for (size_t i = 0; cfg && cfg->hooks && i < cfg->hooks->poststop_len; i++)
-    {
-      capsa_error_t tmp = NULL;
-      if (run_hooks_with_state ("poststop", &cfg->hooks->poststop[i], 1, st, "stopped", &tmp) < 0)
-        {
-          char *t = capsa_error_text (tmp);
-          capsa_warn ("%s", t);
-          free (t);
-          capsa_error_release (&tmp);
-        }
-    }
   if (cfg)
-    oci_config_free (cfg);
+    {
+      run_poststop (cfg->hooks, st);
+      oci_config_free (cfg);
+    }
   return capsa_state_remove_dir (dir, err);
 }
 

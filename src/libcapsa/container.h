@@ -15,7 +15,7 @@
 /* Global options (runc and crun spellings both map here). */
 struct capsa_global
 {
-  const char *root;           /* state root; default /run/capsa or $XDG_RUNTIME_DIR/capsa */
+  const char *root; /* state root; default /run/capsa, or $XDG_RUNTIME_DIR/capsa unprivileged */
   const char *cgroup_manager; /* "cgroupfs" (default), "systemd", "disabled" */
   bool rootless;
   bool debug;
@@ -37,6 +37,11 @@ struct capsa_create_opts
   bool keep;         /* run: do not delete the container after it exits */
   bool no_subreaper; /* run: orphans of the container are not reparented to capsa */
 };
+
+/* True when the runtime is unprivileged on the host: its euid is not 0, or it is root only in a
+ * user namespace whose uid map is not the identity over the whole id range (rootless podman runs
+ * the runtime so).  Such a runtime keeps its state under $XDG_RUNTIME_DIR and may lack cgroups. */
+bool capsa_unprivileged (void);
 
 /* create: the container process waits for `start`. */
 int capsa_container_create (struct capsa_global *g, const struct capsa_create_opts *o,

@@ -57,6 +57,7 @@ struct exec_job
   bool caps_owned;
   uint32_t *gids;
   int ns_fd[N_NS]; /* -1: already shared with the runtime */
+  int root_fd;     /* the init's root to chroot into (no mount namespace of its own), or -1 */
   int sync[2];
   int cons[2];    /* foreground terminal without --console-socket: our end, its end */
   int console_fd; /* the --console-socket connection (the process's end) */
@@ -97,6 +98,21 @@ static char **append_strv (char **a, size_t na, char **b, size_t nb)
   return v;
 }
 
+/* A ".." path component (not merely ".." inside a name such as "a..b"). */
+static bool has_dotdot_component (const char *path)
+{
+  const char *p = path;
+  while (*p)
+    {
+      size_t n = strcspn (p, "/");
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        return true;
+      p += n;
+      p += strspn (p, "/");
+    }
+  return false;
+}
+
 static int parse_id (const char *s, const char *what, uint32_t *out, capsa_error_t *err)
 {
   char *end;
@@ -130,6 +146,8 @@ static int build_process (struct exec_job *j, capsa_error_t *err)
           return -1;
         }
       *p = *j->from_file;
+      if (capsa_process_refuse_unapplied (p, "process.json: ", err) < 0)
+        return -1;
     }
   else
     {
@@ -183,6 +201,9 @@ static int build_process (struct exec_job *j, capsa_error_t *err)
           p->user.additional_gids = j->gids;
           p->user.additional_gids_len = cp->user.additional_gids_len + o->additional_gids_len;
         }
+      for (i = 0; i < o->caps_len; i++)
+        if (!capsa_cap_name_known (o->caps[i]))
+          return capsa_make_error (err, 0, "--cap: unknown capability \"%s\"", o->caps[i]);
       if (o->caps_len)
         {
           struct oci_capabilities *c = &j->caps, *old = cp->capabilities;
@@ -222,6 +243,8 @@ static int build_process (struct exec_job *j, capsa_error_t *err)
 static void job_release (struct exec_job *j)
 {
   size_t i;
+  if (j->root_fd >= 0)
+    close (j->root_fd);
   free (j->args);
   free (j->env);
   free (j->gids);
@@ -343,7 +366,19 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
         }
       close_fd (&j->ns_fd[i]);
     }
+  if (j->root_fd >= 0 && (fchdir (j->root_fd) < 0 || chroot (".") < 0))
+    {
+      capsa_make_error (&err, errno, "enter the container's root");
+      child_fail (sync, &err);
+    }
+  close_fd (&j->root_fd);
   capsa_fault_point ("exec:child-after-join");
+  /* A session and process group of its own (exec_pty makes one with the terminal). */
+  if (!j->p.terminal && setsid () < 0)
+    {
+      capsa_make_error (&err, errno, "setsid");
+      child_fail (sync, &err);
+    }
   if (j->p.terminal)
     {
       int sock = j->console_fd >= 0 ? j->console_fd : j->cons[1];
@@ -360,13 +395,41 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
   ctx.opts = &copts;
   ctx.id = j->o->id;
   ctx.config = j->config;
-  ctx.rootfs_fd = ctx.exec_fifo_fd = ctx.console_socket_fd = -1;
+  ctx.rootfs_fd = ctx.exec_fifo_fd = ctx.console_socket_fd = ctx.init_error_fd = -1;
   ctx.state_json = j->state_json;
+  if (capsa_mempolicy_apply (j->config->linux_, &err) < 0)
+    child_fail (sync, &err);
   capsa_process_exec (&ctx, &j->p, &err);
   child_fail (sync, &err);
 }
 
 /* ---------------------------------------------------------------- the runtime side ------- */
+
+/* A container without a new mount namespace (inherited, or joined by path) is a chroot of its
+ * init: the new process enters the same root after joining the namespaces. */
+static bool has_new_mountns (const struct oci_config *c)
+{
+  size_t i;
+  for (i = 0; c->linux_ && i < c->linux_->namespaces_len; i++)
+    {
+      const struct oci_namespace *ns = &c->linux_->namespaces[i];
+      if (ns->type && strcmp (ns->type, "mount") == 0)
+        return ns->path == NULL || ns->path[0] == '\0';
+    }
+  return false;
+}
+
+static int open_init_root (struct exec_job *j, pid_t pid, capsa_error_t *err)
+{
+  char path[64];
+  if (has_new_mountns (j->config))
+    return 0;
+  snprintf (path, sizeof (path), "/proc/%d/root", (int)pid);
+  j->root_fd = fd_above (open (path, O_PATH | O_DIRECTORY | O_CLOEXEC), j->fd_floor);
+  if (j->root_fd < 0)
+    return capsa_make_error (err, errno, "open \"%s\"", path);
+  return 0;
+}
 
 /* Open the container's namespaces that differ from ours (joining one's own user namespace is
  * an error, and nothing needs doing for the others). */
@@ -391,7 +454,7 @@ static int open_namespaces (struct exec_job *j, pid_t pid, capsa_error_t *err)
       if (j->ns_fd[i] < 0)
         return capsa_make_error (err, errno, "open \"%s\"", path);
     }
-  return 0;
+  return open_init_root (j, pid, err);
 }
 
 /* --cgroup [CONTROLLERS:]SUBPATH: move `pid` into SUBPATH below the container's cgroup, in every
@@ -428,7 +491,7 @@ static int enter_sub_cgroups (const struct capsa_exec_opts *o, pid_t init, pid_t
           }
         while (*sub == '/')
           sub++;
-        if (sub[0] == '\0' || strstr (sub, "..") != NULL)
+        if (sub[0] == '\0' || has_dotdot_component (sub))
           {
             free (ctrls);
             free (data);
@@ -604,12 +667,15 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
   j.o = o;
   for (i = 0; i < N_NS; i++)
     j.ns_fd[i] = -1;
+  j.root_fd = -1;
   j.sync[0] = j.sync[1] = j.cons[0] = j.cons[1] = j.console_fd = -1;
   /* Internal fds must not land on the fds handed to the process (3.. LISTEN_FDS + N). */
   j.fd_floor = 3 + (o->preserve_fds > 0 ? o->preserve_fds : 0) + (lfds ? atoi (lfds) : 0) + 1;
   if (j.fd_floor < 4 || j.fd_floor > 65536)
     j.fd_floor = 4;
 
+  if (capsa_fds_reserve (o->preserve_fds, err) < 0)
+    return capsa_error_prefix (err, "exec in container `%s`", o->id);
   dfd = capsa_state_open_locked (g, o->id, &dir, err);
   if (dfd < 0)
     return capsa_error_prefix (err, "exec in container `%s`", o->id);

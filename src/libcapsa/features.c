@@ -235,6 +235,21 @@ static void gen_seccomp (yajl_gen g)
 }
 #endif
 
+/* linux.memoryPolicy (mempolicy.c): every mode and flag of the spec is recognized. */
+static void gen_memory_policy (yajl_gen g)
+{
+  static const char *const modes[]
+    = { "MPOL_DEFAULT",   "MPOL_BIND",           "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+        "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL" };
+  static const char *const flags[]
+    = { "MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES" };
+  str (g, "memoryPolicy");
+  yajl_gen_map_open (g);
+  str_array (g, "modes", modes, ARRAY_LEN (modes));
+  str_array (g, "flags", flags, ARRAY_LEN (flags));
+  yajl_gen_map_close (g);
+}
+
 static void gen_linux (yajl_gen g)
 {
   str (g, "linux");
@@ -275,7 +290,8 @@ static void gen_linux (yajl_gen g)
   yajl_gen_map_open (g);
   enabled_object (g, "idmap", true);
   yajl_gen_map_close (g);
-  enabled_object (g, "netDevices", false);
+  enabled_object (g, "netDevices", true);
+  gen_memory_policy (g);
   yajl_gen_map_close (g);
 }
 

@@ -34,7 +34,7 @@ static long long now_ms (void)
  * signal state, then execve.  On failure the errno goes back through errfd (close-on-exec). */
 static void __attribute__ ((noreturn)) hook_child (const struct oci_hook *h, int infd, int errfd)
 {
-  char **argv, *empty_env[] = { NULL };
+  char **argv;
   sigset_t none;
   size_t i;
   int e;
@@ -67,7 +67,9 @@ static void __attribute__ ((noreturn)) hook_child (const struct oci_hook *h, int
         if (fd != errfd)
           close (fd);
     }
-  execve (h->path, argv, h->env_len > 0 ? h->env : empty_env);
+  /* No `env` (absent or null): the hook inherits the runtime's environment, as with runc and
+   * crun; `"env": []` is an empty one. */
+  execve (h->path, argv, h->env ? h->env : environ);
 fail:
   e = errno;
   if (write (errfd, &e, sizeof (e)) < 0)

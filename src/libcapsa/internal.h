@@ -22,12 +22,18 @@ struct capsa_ctx
   char *config_text; /* the bytes config was parsed from (kept in the state dir) */
   size_t config_len;
   int rootfs_fd; /* O_PATH fd of rootfs, opened by the parent before clone */
-  bool userns;   /* a new or joined user namespace */
+  bool userns;   /* a new or joined user namespace, or the runtime's own is not the host's */
   bool vm;       /* VM isolation mode: the init runs the hypervisor (sandbox/) */
   bool new_mountns, new_pidns, new_netns, new_utsns, new_ipcns, new_cgroupns, new_timens,
     new_userns;
+  int joined_ns;         /* CLONE_NEW* of the namespaces joined by path */
   int console_socket_fd; /* -1 when none */
   int exec_fifo_fd;      /* O_PATH fd of <state>/exec.fifo in the child, -1 for run */
+  int *device_nodes;     /* create in a new user namespace: per linux.devices entry, a detached
+                            mount of the node made on the host side, or -1 */
+  size_t ndevice_nodes;
+  int init_error_fd; /* create: <state>/init.error, where an init that fails between
+                        `create` and `start` writes why (-1 for run and exec) */
   /* Optional, for process.c/seccomp.c (NULL = unused).  state_json: the OCI state (status
    * "creating", pid as the runtime sees it) sent to a seccomp listenerPath.  before_exec: called
    * by capsa_process_exec after the user, capabilities and path lookup, right before execve
@@ -75,6 +81,7 @@ int capsa_rootfs_prepare (struct capsa_ctx *ctx, capsa_error_t *err);
 /* After createContainer hooks: pivot_root (or MS_MOVE+chroot with --no-pivot) into the rootfs,
  * apply rootfsPropagation, maskedPaths, readonlyPaths, root.readonly, sysctl. cwd becomes "/". */
 int capsa_rootfs_finalize (struct capsa_ctx *ctx, capsa_error_t *err);
+int capsa_sysctl_validate (struct capsa_ctx *ctx, capsa_error_t *err);
 /* Parse mount options ("ro,nosuid,rbind,rprivate,size=64k,...") into flags, propagation flags,
  * recursive mount_setattr attributes and leftover data string. */
 struct capsa_mount_opts
@@ -95,9 +102,6 @@ int capsa_parse_mount_options (char **options, size_t n, struct capsa_mount_opts
                                capsa_error_t *err);
 void capsa_mount_opts_free (struct capsa_mount_opts *o);
 
-/* NOTIFY_SOCKET passthrough (container init, after the config mounts): bind the caller's
- * socket into the container and set the process's NOTIFY_SOCKET to it. */
-int capsa_notify_socket_setup (struct capsa_ctx *ctx, int rootfd, capsa_error_t *err);
 /* Helpers shared by rootfs.c, mounts.c and devices.c (all run in the container init). */
 /* Perform one config.json mount with its destination resolved inside rootfd. */
 int capsa_mount_one (struct capsa_ctx *ctx, int rootfd, const struct oci_mount *m,
@@ -114,6 +118,10 @@ int capsa_mount_setattr (int mntfd, bool recursive, unsigned long long set, unsi
 /* Default devices and /dev symlinks (when `defaults`) and linux.devices: mknod, or a bind of the
  * host node in a user namespace. */
 int capsa_create_devices (struct capsa_ctx *ctx, int rootfd, bool defaults, capsa_error_t *err);
+/* Runtime side, before the clone: the linux.devices nodes of a new user namespace (see
+ * ctx->device_nodes); released by capsa_devices_release. */
+int capsa_devices_prepare_userns (struct capsa_ctx *ctx, capsa_error_t *err);
+void capsa_devices_release (struct capsa_ctx *ctx);
 /* An empty /dev/console file for the terminal's bind mount. */
 int capsa_create_console_placeholder (int rootfd, capsa_error_t *err);
 /* Bind the pty slave (a path, e.g. "/dev/pts/0") onto /dev/console below rootfd (the rootfs fd
@@ -129,6 +137,9 @@ int capsa_set_rlimits (const struct oci_process *p, capsa_error_t *err);
 /* Checks that need no container: rlimit types and limits, capability names (runc refuses
  * unknown ones at create; names the kernel lacks only warn at exec). */
 int capsa_process_validate (const struct oci_process *p, capsa_error_t *err);
+bool capsa_cap_name_known (const char *name);
+/* Fill the closed numbers of the preserved range with placeholders (before opening anything). */
+int capsa_fds_reserve (unsigned npreserve, capsa_error_t *err);
 int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err);
 /* LSM labels (process.c): whether the host enforces AppArmor / SELinux; linux.mountLabel for
  * a new mount of TYPE: the mount data with context= added (malloc'd; NULL when nothing is to
@@ -182,6 +193,26 @@ int capsa_seccomp_send_listener (const struct oci_seccomp *s, int notify_fd, con
  * elsewhere (the VM mode's guest agent).  SCMP_ACT_NOTIFY is an error. */
 int capsa_seccomp_export (const struct oci_seccomp *s, char **prog, size_t *len, unsigned *flags,
                           capsa_error_t *err);
+
+/* mempolicy.c — linux.memoryPolicy: _validate in the runtime before anything is created (one
+ * error naming the JSON path), _apply with set_mempolicy(2) in the container init and in each
+ * exec'd process before execve. */
+int capsa_mempolicy_validate (const struct oci_linux *l, capsa_error_t *err);
+int capsa_mempolicy_apply (const struct oci_linux *l, capsa_error_t *err);
+
+/* netdev.c — linux.netDevices: _validate before anything is created (names, a network
+ * namespace of the container's own, each device present in the runtime's namespace); _move by
+ * the runtime once the init (pid `init`) has its namespaces: each device goes into the init's
+ * network namespace (renamed, addresses kept, set up). */
+int capsa_netdev_validate (const struct oci_linux *l, bool own_netns, bool vm, capsa_error_t *err);
+int capsa_netdev_move (const struct oci_linux *l, pid_t init, capsa_error_t *err);
+
+/* unapplied.c — fields of the spec capsa cannot apply: an error naming the first one present. */
+int capsa_spec_refuse_unapplied (const struct oci_config *c, capsa_error_t *err);
+/* The same for a process (config.json's, or exec's process.json): `where` is the JSON path's
+ * start, e.g. "process.json: " (the process is its root object) or "config.json: .process". */
+int capsa_process_refuse_unapplied (const struct oci_process *p, const char *where,
+                                    capsa_error_t *err);
 
 /* utils.c */
 int capsa_write_file (const char *path, const void *data, size_t len, capsa_error_t *err);

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -624,7 +625,8 @@ static int mount_cgroup_hierarchy (struct capsa_ctx *ctx, int rootfd, const char
         append_data (&opts, tok);
   free (o);
 
-  if (ctx->new_cgroupns)
+  /* In a cgroup namespace of the container's (new or joined), a fresh mount shows it. */
+  if (ctx->new_cgroupns || (ctx->joined_ns & CLONE_NEWCGROUP))
     {
       mnt = mount_fs_at (rootfd, fstype, fstype, sub, target, flags, opts, err);
       if (mnt < 0 && (*err)->status != EPERM && (*err)->status != EBUSY)
@@ -942,44 +944,4 @@ out:
     close (mnt);
   capsa_mount_opts_free (&o);
   return ret;
-}
-
-/* NOTIFY_SOCKET passthrough: with NOTIFY_SOCKET=/abs/path/to/socket in the runtime's
- * environment (systemd, podman --sdnotify=container), bind that socket to
- * CAPSA_NOTIFY_SOCKET_PATH in the container and point the process's NOTIFY_SOCKET there, so
- * sd_notify() from the workload reaches the caller.  Runs in the container init (its copy of
- * the config may grow). */
-#define CAPSA_NOTIFY_SOCKET_PATH "/run/notify/notify.sock"
-
-int capsa_notify_socket_setup (struct capsa_ctx *ctx, int rootfd, capsa_error_t *err)
-{
-  const char *sock = getenv ("NOTIFY_SOCKET");
-  struct oci_process *p = ctx->config->process;
-  char *opts[] = { (char *)"bind", (char *)"nosuid", (char *)"nodev", (char *)"noexec" };
-  struct oci_mount m = { 0 };
-  struct stat st;
-  char **env;
-  size_t i;
-
-  if (sock == NULL || sock[0] != '/' || ctx->vm || p == NULL)
-    return 0;
-  if (stat (sock, &st) < 0 || !S_ISSOCK (st.st_mode))
-    return capsa_make_error (err, 0, "NOTIFY_SOCKET \"%s\": not a socket", sock);
-  m.destination = (char *)CAPSA_NOTIFY_SOCKET_PATH;
-  m.type = (char *)"bind";
-  m.source = (char *)sock;
-  m.options = opts;
-  m.options_len = sizeof (opts) / sizeof (opts[0]);
-  if (capsa_mount_one (ctx, rootfd, &m, err) < 0)
-    return capsa_error_prefix (err, "NOTIFY_SOCKET");
-  env = calloc (p->env_len + 2, sizeof (char *));
-  if (env == NULL)
-    return capsa_make_error (err, ENOMEM, "NOTIFY_SOCKET");
-  for (i = 0; i < p->env_len; i++)
-    env[i] = p->env[i];
-  env[i++] = (char *)"NOTIFY_SOCKET=" CAPSA_NOTIFY_SOCKET_PATH;
-  env[i] = NULL;
-  p->env = env; /* the parsed config's own array stays with its arena */
-  p->env_len = i;
-  return 0;
 }

@@ -36,6 +36,35 @@ int capsa_ns_flag (const char *type)
   return -1;
 }
 
+/* Without a mount namespace of its own (the runtime's is inherited, or one is joined by path)
+ * the container is a chroot into root.path: nothing is mounted, since every mount would
+ * change a namespace shared with others (the host's, or the joined one).  What needs mounts
+ * is refused by name rather than silently skipped. */
+static int check_without_mountns (const struct oci_config *c, capsa_error_t *err)
+{
+  const struct oci_linux *l = c->linux_;
+  const char *field = NULL;
+
+  if (c->mounts_len)
+    field = ".mounts";
+  else if (c->root && c->root->readonly)
+    field = ".root.readonly";
+  else if (l && l->masked_paths_len)
+    field = ".linux.maskedPaths";
+  else if (l && l->readonly_paths_len)
+    field = ".linux.readonlyPaths";
+  else if (l && l->rootfs_propagation && l->rootfs_propagation[0])
+    field = ".linux.rootfsPropagation";
+  else if (l && l->devices_len)
+    field = ".linux.devices";
+  if (field == NULL)
+    return 0;
+  return capsa_make_error (err, 0,
+                           "config.json: %s: needs a new mount namespace (.linux.namespaces has "
+                           "none without a path: the container would change a shared one)",
+                           field);
+}
+
 int capsa_ns_plan (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, capsa_error_t *err)
 {
   const struct oci_linux *l = ctx->config->linux_;
@@ -79,11 +108,13 @@ int capsa_ns_plan (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, capsa_erro
   ctx->new_utsns = plan->new_flags & CLONE_NEWUTS;
   ctx->new_cgroupns = plan->new_flags & CLONE_NEWCGROUP;
   ctx->new_timens = plan->new_flags & CLONE_NEWTIME;
-  ctx->userns = (seen & CLONE_NEWUSER) != 0;
+  /* Also when the runtime itself is root only in a user namespace (rootless podman): the
+   * container is in it, with the same limits (no mknod, locked mount flags). */
+  ctx->userns = (seen & CLONE_NEWUSER) != 0 || capsa_unprivileged ();
 
-  if (!ctx->new_mountns)
-    return capsa_make_error (err, 0,
-                             "config.json: .linux.namespaces: a new mount namespace is required");
+  ctx->joined_ns = plan->joined;
+  if (!ctx->new_mountns && check_without_mountns (ctx->config, err) < 0)
+    return -1;
   if (ctx->new_userns && (l->uid_mappings_len == 0 || l->gid_mappings_len == 0))
     return capsa_make_error (
       err, 0,
@@ -91,12 +122,13 @@ int capsa_ns_plan (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, capsa_erro
   if (!(seen & CLONE_NEWUSER) && (l && (l->uid_mappings_len || l->gid_mappings_len)))
     return capsa_make_error (
       err, 0, "config.json: .linux.uidMappings: mappings given without a user namespace");
-  if (ctx->config->hostname && ctx->config->hostname[0] && !ctx->new_utsns)
+  /* In a uts namespace joined by path, they set that namespace's names. */
+  if (ctx->config->hostname && ctx->config->hostname[0] && !(seen & CLONE_NEWUTS))
+    return capsa_make_error (err, 0,
+                             "config.json: .hostname: setting the hostname needs a uts namespace");
+  if (ctx->config->domainname && ctx->config->domainname[0] && !(seen & CLONE_NEWUTS))
     return capsa_make_error (
-      err, 0, "config.json: .hostname: setting the hostname needs a new uts namespace");
-  if (ctx->config->domainname && ctx->config->domainname[0] && !ctx->new_utsns)
-    return capsa_make_error (
-      err, 0, "config.json: .domainname: setting the domainname needs a new uts namespace");
+      err, 0, "config.json: .domainname: setting the domainname needs a uts namespace");
   if (l && l->time_offsets_len && !ctx->new_timens)
     return capsa_make_error (
       err, 0, "config.json: .linux.timeOffsets: time offsets need a new time namespace");

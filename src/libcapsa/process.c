@@ -18,9 +18,11 @@
 #include <linux/openat2.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -118,14 +120,25 @@ static int rlimit_resource (const char *name)
   return -1;
 }
 
+/* A name libcap knows, spelled with its CAP_ prefix (as the spec writes them). */
+bool capsa_cap_name_known (const char *name)
+{
+#ifdef HAVE_CAP
+  cap_value_t v;
+  return strncasecmp (name, "CAP_", 4) == 0 && cap_from_name (name, &v) == 0;
+#else
+  (void)name;
+  return true;
+#endif
+}
+
 static int validate_caps (char **names, size_t n, const char *set, capsa_error_t *err)
 {
 #ifdef HAVE_CAP
   size_t i;
   for (i = 0; i < n; i++)
     {
-      cap_value_t v;
-      if (strncasecmp (names[i], "CAP_", 4) != 0 || cap_from_name (names[i], &v) < 0)
+      if (!capsa_cap_name_known (names[i]))
         return capsa_make_error (
           err, 0, "config.json: .process.capabilities.%s[%zu]: unknown capability \"%s\"", set, i,
           names[i]);
@@ -686,9 +699,49 @@ static bool setgroups_denied (void)
   return n > 0 && strncmp (buf, "deny", 4) == 0;
 }
 
-static int set_user (const struct oci_user *u, capsa_error_t *err)
+/* The annotation run.oci.keep_original_groups=1 (podman --group-add keep-groups): the process
+ * keeps the supplementary groups of the runtime's caller instead of additionalGids.  1 when
+ * set, 0 when not, -1 for a value that means neither. */
+static int keep_original_groups (const struct capsa_ctx *ctx, capsa_error_t *err)
 {
-  if (setgroups (u->additional_gids_len, (const gid_t *)u->additional_gids) < 0)
+  const char *v = ctx->config ? oci_kv_get (ctx->config->annotations, ctx->config->annotations_len,
+                                            "run.oci.keep_original_groups")
+                              : NULL;
+  if (v == NULL || strcmp (v, "0") == 0 || strcmp (v, "false") == 0)
+    return 0;
+  if (strcmp (v, "1") == 0 || strcmp (v, "true") == 0)
+    return 1;
+  return capsa_make_error (err, 0,
+                           "config.json: .annotations[\"run.oci.keep_original_groups\"]: "
+                           "unknown value \"%s\" (1, 0, true, false)",
+                           v);
+}
+
+/* A process that runs as a non-root user owns its stdio (pipes, terminals, files; not
+ * /dev/null), so that it can reopen /dev/stdout and friends.  Done while still root; a
+ * descriptor whose owner this user namespace cannot change is left as it is. */
+static void chown_stdio (const struct oci_user *u)
+{
+  int fd;
+
+  if (u->uid == 0)
+    return;
+  for (fd = 0; fd < 3; fd++)
+    {
+      struct stat st;
+      if (fstat (fd, &st) < 0 || st.st_uid == u->uid)
+        continue;
+      if (S_ISCHR (st.st_mode) && st.st_rdev == makedev (1, 3))
+        continue;
+      if (fchown (fd, u->uid, u->gid) < 0)
+        capsa_debug ("chown stdio fd %d to %u:%u: %s", fd, (unsigned)u->uid, (unsigned)u->gid,
+                     strerror (errno));
+    }
+}
+
+static int set_user (const struct oci_user *u, bool keep_groups, capsa_error_t *err)
+{
+  if (!keep_groups && setgroups (u->additional_gids_len, (const gid_t *)u->additional_gids) < 0)
     {
       int e = errno;
       /* A user namespace whose setgroups is "deny" cannot change the list; that is fine only
@@ -892,6 +945,54 @@ int capsa_process_check_executable (const struct oci_process *p, capsa_error_t *
 
 /* ---- file descriptors ------------------------------------------------------------------- */
 
+/* --preserve-fds: the caller's fds 3..3+N-1 (after the LISTEN_FDS ones) go to the process.
+ * The numbers in that range the caller left closed are filled, before capsa opens anything of
+ * its own, with close-on-exec placeholders (one memfd, dup'ed): capsa's own fds then always
+ * land above the range, and the process sees the holes closed, as the caller had them. */
+static dev_t placeholder_dev;
+static ino_t placeholder_ino;
+static bool placeholder_set;
+
+static bool is_placeholder (int fd)
+{
+  struct stat st;
+  return placeholder_set && fstat (fd, &st) == 0 && st.st_dev == placeholder_dev
+         && st.st_ino == placeholder_ino;
+}
+
+static size_t listen_fds (void);
+
+int capsa_fds_reserve (unsigned npreserve, capsa_error_t *err)
+{
+  unsigned end, fd;
+  int template = -1;
+
+  if (npreserve == 0)
+    return 0;
+  end = 3 + (unsigned)listen_fds () + npreserve;
+  for (fd = 3; fd < end; fd++)
+    {
+      struct stat st;
+      if (fcntl ((int)fd, F_GETFD) >= 0 || errno != EBADF)
+        continue;
+      if (template <0)
+        {
+          /* Every lower number is open: the memfd lands on this one. */
+          template = memfd_create ("capsa-fd-placeholder", MFD_CLOEXEC);
+          if (template <0 || fstat (template, &st) < 0)
+            return capsa_make_error (err, errno, "--preserve-fds: reserve fd %u", fd);
+          placeholder_dev = st.st_dev;
+          placeholder_ino = st.st_ino;
+          placeholder_set = true;
+          if ((unsigned)template == fd)
+            continue;
+        }
+      if (dup3 (template, (int)fd, O_CLOEXEC) < 0)
+        return capsa_make_error (err, errno, "--preserve-fds: reserve fd %u", fd);
+    }
+  return 0;
+}
+
 /* Number of socket-activation fds handed to capsa (LISTEN_FDS).  The caller of capsa checked
  * LISTEN_PID against its own pid before cloning (see the report in this module's commit);
  * here the variable is only trusted when LISTEN_PID is present and every fd is open. */
@@ -908,7 +1009,7 @@ static size_t listen_fds (void)
   if (errno || *end || n <= 0 || n > 4096)
     return 0;
   for (i = 0; i < n; i++)
-    if (fcntl (3 + i, F_GETFD) < 0)
+    if (fcntl (3 + i, F_GETFD) < 0 || is_placeholder (3 + i))
       return 0;
   return (size_t)n;
 }
@@ -930,6 +1031,8 @@ static int prepare_fds (struct capsa_ctx *ctx, size_t nkeep, capsa_error_t *err)
   for (fd = 0; fd < first; fd++)
     {
       int flags = fcntl (fd, F_GETFD);
+      if (flags >= 0 && is_placeholder ((int)fd))
+        continue;
       if (flags >= 0 && (flags & FD_CLOEXEC) && fcntl (fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
         return capsa_make_error (err, errno, "fcntl fd %u", fd);
     }
@@ -964,7 +1067,7 @@ int capsa_process_exec (struct capsa_ctx *ctx, const struct oci_process *p, caps
   const char *path;
   char *exe = NULL, eb[128];
   bool cwd_done = false;
-  int e;
+  int e, keep_groups;
   struct cap_sets caps;
 
   if (p->args_len == 0 || p->args[0] == NULL)
@@ -1000,9 +1103,13 @@ int capsa_process_exec (struct capsa_ctx *ctx, const struct oci_process *p, caps
   else if (errno != EACCES && errno != EPERM)
     return capsa_make_error (err, errno, "chdir to cwd (\"%s\") set in config.json failed", p->cwd);
 
+  keep_groups = keep_original_groups (ctx, err);
+  if (keep_groups < 0)
+    return -1;
+  chown_stdio (&p->user);
   if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     return capsa_make_error (err, errno, "prctl PR_SET_KEEPCAPS");
-  if (set_user (&p->user, err) < 0)
+  if (set_user (&p->user, keep_groups == 1, err) < 0)
     return -1;
   if (prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
     return capsa_make_error (err, errno, "prctl PR_SET_KEEPCAPS");

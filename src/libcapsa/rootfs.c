@@ -1,6 +1,7 @@
 /* capsa: prepare the container's root filesystem, pivot into it, and lock it down. */
 #include <config.h>
 #include "internal.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -176,7 +177,7 @@ int capsa_rootfs_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
   for (i = 0; i < c->mounts_len; i++)
     if (capsa_mount_one (ctx, ctx->rootfs_fd, &c->mounts[i], err) < 0)
       return -1;
-  if (capsa_notify_socket_setup (ctx, ctx->rootfs_fd, err) < 0)
+  if (capsa_notify_mount (ctx->rootfs_fd, err) < 0)
     return -1;
 
   if (!bind_on_dev (c) && capsa_create_devices (ctx, ctx->rootfs_fd, true, err) < 0)
@@ -278,6 +279,32 @@ fail:
   free (path);
   free (name);
   return -1;
+}
+
+/* Before anything is made: kernel.hostname and kernel.domainname in a new uts namespace would
+ * race with (and silently override) .hostname and .domainname; refused as runc and crun do.
+ * In a uts namespace joined by path they stay allowed (they set the joined names). */
+int capsa_sysctl_validate (struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  struct oci_linux *lx = ctx->config->linux_;
+  size_t i;
+
+  for (i = 0; lx && ctx->new_utsns && i < lx->sysctl_len; i++)
+    {
+      const char *k = lx->sysctl[i].key;
+      const char *field = NULL;
+
+      if (strcmp (k, "kernel.hostname") == 0 || strcmp (k, "kernel/hostname") == 0)
+        field = "hostname";
+      else if (strcmp (k, "kernel.domainname") == 0 || strcmp (k, "kernel/domainname") == 0)
+        field = "domainname";
+      if (field)
+        return capsa_make_error (err, 0,
+                                 "config.json: .linux.sysctl[\"%s\"]: not allowed with a new uts "
+                                 "namespace, set .%s instead",
+                                 k, field);
+    }
+  return 0;
 }
 
 static int apply_sysctls (struct capsa_ctx *ctx, capsa_error_t *err)

@@ -40,6 +40,30 @@ int capsa_validate_id (const char *id, capsa_error_t *err)
   return 0;
 }
 
+/* The uid map of the initial user namespace: every id maps to itself. */
+static bool identity_uid_map (void)
+{
+  unsigned long long inside, outside, count;
+  int n, extra;
+  FILE *f = fopen ("/proc/self/uid_map", "re");
+
+  if (f == NULL)
+    return true; /* no user namespaces in this kernel */
+  n = fscanf (f, "%llu %llu %llu", &inside, &outside, &count);
+  extra = n == 3 ? fscanf (f, "%llu", &inside) : 0;
+  fclose (f);
+  return n == 3 && extra != 1 && inside == 0 && outside == 0 && count == 4294967295ULL;
+}
+
+bool capsa_unprivileged (void)
+{
+  static int cached = -1;
+
+  if (cached < 0)
+    cached = geteuid () != 0 || !identity_uid_map ();
+  return cached == 1;
+}
+
 const char *capsa_state_root (struct capsa_global *g)
 {
   static char buf[PATH_MAX];
@@ -47,7 +71,7 @@ const char *capsa_state_root (struct capsa_global *g)
 
   if (g->root)
     return g->root;
-  if (geteuid () == 0)
+  if (!capsa_unprivileged ())
     return "/run/capsa";
   xdg = getenv ("XDG_RUNTIME_DIR");
   if (xdg && xdg[0])
@@ -353,7 +377,20 @@ int capsa_state_remove_dir (const char *dir, capsa_error_t *err)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if (unlinkat (dirfd (d), de->d_name, 0) < 0 && errno != ENOENT)
+      int r = unlinkat (dirfd (d), de->d_name, 0);
+      if (r < 0 && errno == EISDIR)
+        {
+          /* A subdirectory (notify/, the container's notify socket): emptied the same way. */
+          char sub[PATH_MAX];
+          snprintf (sub, sizeof (sub), "%s/%s", dir, de->d_name);
+          if (capsa_state_remove_dir (sub, err) < 0)
+            {
+              closedir (d);
+              return -1;
+            }
+          continue;
+        }
+      if (r < 0 && errno != ENOENT)
         {
           int e = errno;
           closedir (d);

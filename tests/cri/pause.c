@@ -1,0 +1,35 @@
+/* pause.c: the pod sandbox's process for tests/cri.bats. It holds the pod's namespaces open,
+   reaps any child it inherits (it is the pod's PID 1 when the pod shares one PID namespace), and
+   exits 0 on SIGTERM or SIGINT. Built static, so its image needs no libraries. */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void
+on_stop (int sig)
+{
+  (void) sig;
+  _exit (0);
+}
+
+static void
+on_child (int sig)
+{
+  (void) sig;
+  while (waitpid (-1, NULL, WNOHANG) > 0)
+    ;
+}
+
+int
+main (void)
+{
+  struct sigaction stop = { .sa_handler = on_stop };
+  struct sigaction child = { .sa_handler = on_child, .sa_flags = SA_NOCLDSTOP };
+
+  if (sigaction (SIGTERM, &stop, NULL) < 0 || sigaction (SIGINT, &stop, NULL) < 0
+      || sigaction (SIGCHLD, &child, NULL) < 0)
+    return 1;
+  for (;;)
+    pause ();
+}
