@@ -60,6 +60,12 @@ ckpt () {
   [ "$status" -eq 0 ] || fail "checkpoint: $output; CRIU's log: $(criu_log "$img")"
 }
 
+# host_only: skip in the Debian host lane a test that runs the same in `make check` on the host
+# (no CRIU needed), to keep the lane's time for what only it can run.
+host_only () {
+  [ -z "${CAPSA_IN_VM_LANE:-}" ] || skip "no CRIU needed: runs in make check"
+}
+
 count_now () {
   cat "$BUNDLE/rootfs/count"
 }
@@ -75,6 +81,7 @@ counter_bundle () {
 }
 
 @test "checkpoint and restore: bad options are one-line errors that leave nothing" {
+  host_only
   run_capsa checkpoint --manage-cgroups-mode bogus ctr
   assert_failure
   assert_error_line
@@ -136,6 +143,7 @@ counter_bundle () {
 }
 
 @test "a restore whose CRIU fails is one line naming CRIU's log, and leaves nothing" {
+  host_only
   # a stand-in CRIU that fails as CRIU does: its reason in the log it was told to write
   mkdir -p "$BATS_TEST_TMPDIR/img"
   cat >"$BATS_TEST_TMPDIR/fake-criu" <<'EOF'
@@ -166,7 +174,85 @@ EOF
   assert_no_leftovers ctr
 }
 
+# arg_recording_criu: a stand-in CRIU that writes its arguments, one a line, into args-ACTION and
+# fails as CRIU does (its reason in the log it was told to write).
+arg_recording_criu () {
+  cat >"$BATS_TEST_TMPDIR/rec-criu" <<EOF
+#!/bin/sh
+printf '%s\n' "\$@" >"$BATS_TEST_TMPDIR/args-\$1"
+while [ \$# -gt 0 ]; do
+  case \$1 in
+  --work-dir) shift; w=\$1 ;;
+  --log-file) shift; l=\$1 ;;
+  esac
+  shift
+done
+echo "Error (criu/cr-dump.c:1): recorded" >"\$w/\$l"
+exit 1
+EOF
+  chmod +x "$BATS_TEST_TMPDIR/rec-criu"
+}
+
+@test "checkpoint and restore pass runc's CRIU options on; a failed dump leaves the container running" {
+  host_only
+  arg_recording_criu
+  set_args sleep 600
+  capsa_bg run -d -b "$BUNDLE" ctr
+  local pid
+  pid=$(pid_of ctr)
+  run_capsa --criu "$BATS_TEST_TMPDIR/rec-criu" checkpoint --image-path "$BATS_TEST_TMPDIR/img" \
+    --tcp-established --ext-unix-sk --shell-job --file-locks --auto-dedup \
+    --manage-cgroups-mode full --empty-ns network ctr
+  assert_failure
+  assert_error_line
+  assert_output "capsa: checkpoint container \`ctr\`: criu dump failed: recorded (log: $BATS_TEST_TMPDIR/img/dump.log)"
+  local a=$BATS_TEST_TMPDIR/args-dump
+  for o in --tcp-established --ext-unix-sk --shell-job --file-locks --auto-dedup \
+    --manage-cgroups=full; do
+    grep -qx -- "$o" "$a" || fail "checkpoint: $o not passed: $(cat "$a")"
+  done
+  grep -A1 -x -- --empty-ns "$a" | grep -qx net
+  grep -A1 -x -- --tree "$a" | grep -qx "$pid"
+  ! grep -qx -- --leave-running "$a"
+  # the failed checkpoint left the container as it was
+  [ "$(state_of ctr)" = running ]
+  [ "$(pid_of ctr)" = "$pid" ]
+  kill -0 "$pid"
+
+  # --leave-running, --work-path, the default cgroup mode
+  run_capsa --criu "$BATS_TEST_TMPDIR/rec-criu" checkpoint --image-path "$BATS_TEST_TMPDIR/img" \
+    --work-path "$BATS_TEST_TMPDIR/work" --leave-running ctr
+  assert_failure
+  assert_output --partial "(log: $BATS_TEST_TMPDIR/work/dump.log)"
+  grep -qx -- --leave-running "$a"
+  grep -A1 -x -- --work-dir "$a" | grep -qx "$BATS_TEST_TMPDIR/work"
+  grep -qx -- "--manage-cgroups=soft" "$a"
+  # --pre-dump with --parent-path
+  run_capsa --criu "$BATS_TEST_TMPDIR/rec-criu" checkpoint --image-path "$BATS_TEST_TMPDIR/img2" \
+    --pre-dump --parent-path ../img ctr
+  assert_failure
+  a=$BATS_TEST_TMPDIR/args-pre-dump
+  grep -qx -- --track-mem "$a"
+  grep -A1 -x -- --prev-images-dir "$a" | grep -qx ../img
+  [ "$(state_of ctr)" = running ]
+  capsa delete -f ctr
+
+  # restore: the same options, and nothing left when CRIU fails
+  run_capsa --criu "$BATS_TEST_TMPDIR/rec-criu" restore -d -b "$BUNDLE" \
+    --image-path "$BATS_TEST_TMPDIR/img" --tcp-established --ext-unix-sk --shell-job \
+    --file-locks --manage-cgroups-mode strict --empty-ns network ctr
+  assert_failure
+  assert_error_line
+  a=$BATS_TEST_TMPDIR/args-restore
+  for o in --tcp-established --ext-unix-sk --shell-job --file-locks --manage-cgroups=strict; do
+    grep -qx -- "$o" "$a" || fail "restore: $o not passed: $(cat "$a")"
+  done
+  grep -A1 -x -- --empty-ns "$a" | grep -qx net
+  assert_no_leftovers ctr
+}
+
 @test "VM mode: checkpoint and restore refuse with the reason" {
+  host_only
   cfg '.annotations["run.oci.handler"] = "vm"'
   mkdir -p "$BATS_TEST_TMPDIR/img"
   run_capsa restore -d -b "$BUNDLE" --image-path "$BATS_TEST_TMPDIR/img" ctr
@@ -268,6 +354,37 @@ EOF
   saved=$(count_now)
   restore_counter ctr --image-path "$BATS_TEST_TMPDIR/img/final"
   wait_count_above $((saved + 1))
+  capsa delete -f ctr
+  assert_no_leftovers ctr
+}
+
+@test "--tcp-established: a connection in the container's network namespace survives" {
+  criu_usable
+  # a listener (its stdin a pipe that stays open) and a client in the container's own network
+  # namespace; the counter goes over TCP
+  set_args sh -c 'sleep 100000 | nc -l -p 7311 >/tcp-out & sleep 0.5
+    i=0; while :; do i=$((i+1)); echo $i; echo $i >/count; sleep 0.1; done | nc 127.0.0.1 7311'
+  start_counter ctr
+  wait_for grep -qx 3 "$BUNDLE/rootfs/tcp-out"
+  # CRIU refuses an established connection unless told: the container goes on untouched
+  run capsa checkpoint --image-path "$BATS_TEST_TMPDIR/img-no" ctr
+  assert_failure
+  assert_error_line
+  assert_output --regexp "criu dump failed: .*(log: $BATS_TEST_TMPDIR/img-no/dump.log)"
+  grep -q 'tcp-established' "$BATS_TEST_TMPDIR/img-no/dump.log"
+  [ "$(state_of ctr)" = running ]
+  local n
+  n=$(count_now)
+  wait_count_above "$n"
+
+  ckpt "$BATS_TEST_TMPDIR/img" ctr --tcp-established
+  [ ! -e "$ROOT/ctr" ]
+  local saved
+  saved=$(tail -n 1 "$BUNDLE/rootfs/tcp-out")
+  restore_counter ctr --image-path "$BATS_TEST_TMPDIR/img" --tcp-established
+  # the same connection carries on: the listener, which never listens again, gets what follows
+  wait_for grep -qx "$((saved + 3))" "$BUNDLE/rootfs/tcp-out"
+  [ "$(grep -c -x "$((saved + 1))" "$BUNDLE/rootfs/tcp-out")" = 1 ]
   capsa delete -f ctr
   assert_no_leftovers ctr
 }
