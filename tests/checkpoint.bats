@@ -314,10 +314,18 @@ EOF
   assert_no_leftovers ctr
 }
 
-@test "--leave-running keeps the container; restore under a new id" {
+@test "--leave-running keeps the container; restore under a new id, stdio on host files" {
   criu_usable
   counter_bundle
-  start_counter ctr
+  # a host file bound onto a path the image does not have (as an engine's /etc/hosts)
+  echo "127.0.0.1 ckpt-host" >"$BATS_TEST_TMPDIR/hosts"
+  cfg '.mounts += [{destination: "/etc/ckpt-hosts", type: "bind", source: $s, options: ["bind"]}]' \
+    --arg s "$BATS_TEST_TMPDIR/hosts"
+  # stdin the host's /dev/null and stdout a file, as an engine may give them: files on mounts
+  # the container does not have (appended to: CRIU restores a file written from a position only
+  # when its size is still what it was)
+  capsa run -d -b "$BUNDLE" ctr </dev/null >>"$BATS_TEST_TMPDIR/out-ctr" 2>&1
+  wait_status ctr running
   wait_count_above 3
   ckpt "$BATS_TEST_TMPDIR/img" ctr --leave-running
   [ "$(state_of ctr)" = running ]
@@ -326,7 +334,13 @@ EOF
   wait_count_above $((saved + 2))
   capsa delete -f ctr
 
-  restore_counter ctr2 --image-path "$BATS_TEST_TMPDIR/img"
+  [ -s "$BATS_TEST_TMPDIR/img/capsa-external-stdio" ]
+  # restored onto a rootfs without the bind mount's mount point (a fresh copy of the image)
+  rm "$BUNDLE/rootfs/etc/ckpt-hosts"
+  # (appending to a new file: the position the process had lies past its end)
+  capsa restore -d -b "$BUNDLE" --image-path "$BATS_TEST_TMPDIR/img" ctr2 \
+    </dev/null >>"$BATS_TEST_TMPDIR/out-ctr2" 2>&1 \
+    || fail "restore: $(cat "$BATS_TEST_TMPDIR/out-ctr2"); $(criu_log "$BATS_TEST_TMPDIR/img")"
   [ "$(state_of ctr2)" = running ]
   [ "$(capsa state ctr2 | jq -r .id)" = ctr2 ]
   wait_for grep -q . "$BATS_TEST_TMPDIR/out-ctr2"
@@ -335,6 +349,7 @@ EOF
   first=$(head -n 1 "$BATS_TEST_TMPDIR/out-ctr2")
   [ "$first" -gt 1 ]
   [ "$first" -le $((saved + 1)) ]
+  [ "$(capsa exec ctr2 cat /etc/ckpt-hosts)" = "127.0.0.1 ckpt-host" ]
   capsa delete -f ctr2
   assert_no_leftovers ctr ctr2
 }

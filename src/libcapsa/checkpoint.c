@@ -42,6 +42,7 @@
 #include <yajl/yajl_tree.h>
 
 #define DESCRIPTORS_JSON "descriptors.json"
+#define EXTERNAL_STDIO "capsa-external-stdio"
 
 /* --- an argument vector -------------------------------------------------------------------- */
 
@@ -372,6 +373,97 @@ static int write_descriptors (pid_t pid, const char *images, capsa_error_t *err)
   return ret;
 }
 
+/* Whether mount MNT_ID is one of the container's (a line of its /proc/PID/mountinfo starts with
+ * it). */
+static bool container_has_mount (pid_t pid, int mnt_id)
+{
+  char path[64], line[4096];
+  bool found = false;
+  FILE *f;
+
+  snprintf (path, sizeof (path), "/proc/%d/mountinfo", pid);
+  f = fopen (path, "re");
+  if (f == NULL)
+    return true;
+  while (!found && fgets (line, sizeof (line), f))
+    found = atoi (line) == mnt_id;
+  fclose (f);
+  return found;
+}
+
+/* The stdio of the container's process that CRIU cannot reach through the container's mounts:
+ * files the engine opened on the host (conmon's /dev/null for stdin) are external files,
+ * `file[MNT_ID:INODE]` at dump (--external) and given back at restore as the fd of the same number
+ * capsa was given (--inherit-fd).  Their keys are kept in the image directory, one "FD KEY"
+ * line each, since descriptors.json (as runc writes it) names only paths. */
+static int add_external_stdio (struct args *a, pid_t pid, const char *images, bool record,
+                               capsa_error_t *err)
+{
+  char path[PATH_MAX + 32], keys[512] = "";
+  size_t used = 0;
+
+  for (int fd = 0; fd < 3; fd++)
+    {
+      char line[256];
+      struct stat sb;
+      int mnt_id = -1;
+      FILE *f;
+
+      snprintf (path, sizeof (path), "/proc/%d/fd/%d", pid, fd);
+      if (stat (path, &sb) < 0 || !(S_ISREG (sb.st_mode) || S_ISCHR (sb.st_mode)))
+        continue;
+      snprintf (path, sizeof (path), "/proc/%d/fdinfo/%d", pid, fd);
+      f = fopen (path, "re");
+      if (f == NULL)
+        continue;
+      while (fgets (line, sizeof (line), f))
+        if (sscanf (line, "mnt_id: %d", &mnt_id) == 1)
+          break;
+      fclose (f);
+      if (mnt_id < 0 || container_has_mount (pid, mnt_id))
+        continue;
+      add (a, "--external");
+      add (a, "file[%x:%lx]", (unsigned)mnt_id, (unsigned long)sb.st_ino);
+      used += (size_t)snprintf (keys + used, sizeof (keys) - used, "%d file[%x:%lx]\n", fd,
+                                (unsigned)mnt_id, (unsigned long)sb.st_ino);
+    }
+  if (!record)
+    return 0;
+  snprintf (path, sizeof (path), "%s/" EXTERNAL_STDIO, images);
+  if (used == 0)
+    return unlink (path) < 0 && errno != ENOENT ? capsa_make_error (err, errno, "remove `%s`", path)
+                                                : 0;
+  return capsa_write_file (path, keys, used, err);
+}
+
+/* At restore: each external stdio file of the checkpoint is the fd of that number capsa has. */
+static int add_inherited_external_stdio (struct args *a, const char *images, capsa_error_t *err)
+{
+  char path[PATH_MAX + 32], *text = NULL, *line, *save = NULL;
+  size_t len;
+
+  snprintf (path, sizeof (path), "%s/" EXTERNAL_STDIO, images);
+  if (access (path, F_OK) < 0)
+    return 0;
+  if (capsa_read_file (path, &text, &len, err) < 0)
+    return -1;
+  for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      int fd;
+      char key[128];
+      if (sscanf (line, "%d %127s", &fd, key) != 2 || fd < 0 || fd > 2
+          || strncmp (key, "file[", 5) != 0)
+        {
+          free (text);
+          return capsa_make_error (err, 0, "%s: bad line \"%s\"", path, line);
+        }
+      add (a, "--inherit-fd");
+      add (a, "fd[%d]:%s", fd, key);
+    }
+  free (text);
+  return 0;
+}
+
 static bool fs_criu_makes (const char *type)
 {
   static const char *const types[]
@@ -486,7 +578,8 @@ static int checkpoint_args (struct args *a, struct capsa_global *g,
     add (a, "--leave-running");
   add_common (a, o->manage_cgroups_mode, o->empty_ns_len, o->tcp_established, o->ext_unix_sk,
               o->shell_job, o->file_locks, o->auto_dedup);
-  if (add_external_mounts (a, pid, err) < 0)
+  if (add_external_mounts (a, pid, err) < 0
+      || add_external_stdio (a, pid, images, !o->pre_dump, err) < 0)
     return -1;
   if (netns != NULL && o->empty_ns_len == 0)
     {
@@ -672,6 +765,50 @@ static void add_mount_map (struct args *a, const struct capsa_ctx *ctx)
   }
 }
 
+/* The mount points of the config's bind mounts, made in the rootfs where missing (as create
+ * makes them): CRIU mounts onto them and fails on one that is not there, e.g. the /etc/hosts of an
+ * engine in a container restored from an exported checkpoint onto a fresh rootfs.  Those below
+ * /dev, /proc and /sys lie on filesystems CRIU mounts itself. */
+static int make_bind_mount_points (const struct capsa_ctx *ctx, capsa_error_t *err)
+{
+  const struct oci_config *c = ctx->config;
+  int rootfd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (rootfd < 0)
+    return capsa_make_error (err, errno, "rootfs `%s`", ctx->rootfs);
+  for (size_t i = 0; i < c->mounts_len; i++)
+    {
+      const struct oci_mount *m = &c->mounts[i];
+      bool bind = m->type && strcmp (m->type, "bind") == 0;
+      char src[PATH_MAX];
+      struct stat sb;
+      int fd;
+
+      for (size_t k = 0; !bind && k < m->options_len; k++)
+        bind = strcmp (m->options[k], "bind") == 0 || strcmp (m->options[k], "rbind") == 0;
+      if (!bind || m->source == NULL || m->destination == NULL
+          || strncmp (m->destination, "/dev/", 5) == 0 || strncmp (m->destination, "/proc/", 6) == 0
+          || strncmp (m->destination, "/sys/", 5) == 0)
+        continue;
+      snprintf (src, sizeof (src), "%s%s%s", m->source[0] == '/' ? "" : ctx->bundle,
+                m->source[0] == '/' ? "" : "/", m->source);
+      if (stat (src, &sb) < 0)
+        {
+          close (rootfd);
+          return capsa_make_error (err, errno, "config.json: .mounts[%zu].source: `%s`", i, src);
+        }
+      fd = capsa_open_in_root (rootfd, m->destination, true, !S_ISDIR (sb.st_mode), err);
+      if (fd < 0)
+        {
+          close (rootfd);
+          return capsa_error_prefix (err, "config.json: .mounts[%zu].destination", i);
+        }
+      close (fd);
+    }
+  close (rootfd);
+  return 0;
+}
+
 static bool config_has_ns (const struct oci_config *cfg, const char *type)
 {
   const struct oci_linux *l = cfg->linux_;
@@ -799,7 +936,7 @@ static int restore_args (struct args *a, struct capsa_global *g, const struct ca
   add_common (a, o->manage_cgroups_mode, o->empty_ns_len, o->tcp_established, o->ext_unix_sk,
               o->shell_job, o->file_locks, o->auto_dedup);
   add_mount_map (a, ctx);
-  if (add_inherited_stdio (a, images, err) < 0)
+  if (add_inherited_stdio (a, images, err) < 0 || add_inherited_external_stdio (a, images, err) < 0)
     return -1;
   if (netns != NULL && o->empty_ns_len == 0)
     {
@@ -925,7 +1062,7 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
   snprintf (root, sizeof (root), "%s/criu-root", dir);
   snprintf (pidfile, sizeof (pidfile), "%s/criu.pid", dir);
   snprintf (log, sizeof (log), "%s/restore.log", work);
-  if (prepare_criu_root (ctx.rootfs, root, err) < 0)
+  if (make_bind_mount_points (&ctx, err) < 0 || prepare_criu_root (ctx.rootfs, root, err) < 0)
     goto fail;
   mounted = true;
   if (restore_args (&a, g, o, &ctx, images, work, root, pidfile, &netns_fd, err) < 0
