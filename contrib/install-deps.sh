@@ -29,6 +29,9 @@ fi
 #        kmod (modinfo, depmod) for the guest kernel's modules (QEMU, busybox-static, cpio: above).
 # model check (`make check-model`, tests/model): spin, the Promela model checker (it compiles its
 #        verifier with gcc: above).
+# checkpoint/restore (`capsa checkpoint`/`restore`, tests/checkpoint.bats): criu, the binary capsa
+#        runs (on kernels Debian's CRIU 3.17 supports, e.g. the lane's 6.1; newer ones fail
+#        `criu check` and the suite skips).
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
@@ -39,4 +42,4 @@ apt-get install -y -qq --no-install-recommends \
   podman conmon catatonit containerd skopeo golang-github-containers-common uidmap \
   containernetworking-plugins python3-grpcio python3-grpc-tools \
   clang libclang-rt-14-dev valgrind \
-  systemd dbus kmod spin >/dev/null
+  systemd dbus kmod spin criu >/dev/null

@@ -56,6 +56,8 @@ static const struct capsa_command commands[] = {
   { "resume", capsa_cmd_resume, "resume a paused container" },
   { "update", capsa_cmd_update, "change the resource limits of a running container" },
   { "events", capsa_cmd_events, "print a container's resource stats and OOM events as JSON" },
+  { "checkpoint", capsa_cmd_checkpoint, "save a running container to disk with CRIU" },
+  { "restore", capsa_cmd_restore, "restore a container from a checkpoint" },
 };
 
 #define N_COMMANDS (sizeof (commands) / sizeof (commands[0]))
@@ -86,15 +88,17 @@ static void print_help (FILE *f)
          "  --cgroup-manager MGR    cgroupfs (default), systemd or disabled\n"
          "  --systemd-cgroup        same as --cgroup-manager systemd\n"
          "  --rootless[=VALUE]      true, false or auto (default auto; alone: true)\n"
-         "  --criu PATH             accepted for compatibility, ignored\n"
+         "  --criu PATH             the CRIU binary for checkpoint and restore (default criu)\n"
          "  -v, --version           print the version and the compiled-in features\n"
          "  -h, --help              show this help\n",
          f);
 }
 
-static void print_version (void)
+static void print_version (const char *criu)
 {
   char *vm = capsa_vm_description ();
+  char *criu_version = NULL, *criu_reason = NULL;
+  int criu_ok = capsa_criu_available (criu, &criu_version, &criu_reason);
   printf ("capsa version %s\n"
           "commit: %s\n"
           "spec: %s\n"
@@ -102,6 +106,12 @@ static void print_version (void)
           "%s\n",
           PACKAGE_VERSION, CAPSA_GIT_COMMIT, CAPSA_OCI_VERSION, capsa_feature_line (),
           vm ? vm : "vm: unknown");
+  if (criu_ok == 1)
+    printf ("checkpoint: criu %s\n", criu_version ? criu_version : "(unknown version)");
+  else
+    printf ("checkpoint: unavailable (%s)\n", criu_reason ? criu_reason : "unknown");
+  free (criu_version);
+  free (criu_reason);
   free (vm);
 }
 
@@ -225,6 +235,7 @@ int main (int argc, char **argv)
 
   g.argv0 = argv[0];
   g.cgroup_manager = "cgroupfs";
+  g.criu = "criu";
 
   optind = 0;
   for (;;)
@@ -278,10 +289,11 @@ int main (int argc, char **argv)
             }
           break;
         case OPT_CRIU:
+          g.criu = optarg;
           break;
         case 'v':
         case 'V':
-          print_version ();
+          print_version (g.criu);
           return 0;
         case 'h':
           print_help (stdout);

@@ -3,7 +3,7 @@
 
 load helpers
 
-COMMANDS="create start run state kill delete list spec features"
+COMMANDS="create start run state kill delete list spec features checkpoint restore"
 
 @test "--version and -v print version, commit, spec version and a +FEATURE line" {
   for opt in --version -v; do

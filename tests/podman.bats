@@ -15,7 +15,11 @@ setup_file () {
   ENG_SKIP=$(eng_missing podman conmon nsenter)
   if [ -n "$ENG_SKIP" ]; then return 0; fi
   export CAPSA=$(realpath "$CAPSA")
-  export ENG_TMP=$(mktemp -d /tmp/capsa-podman.XXXXXX)
+  # in the Debian host lane /tmp lies on the root's overlayfs, which cannot hold the upper dirs
+  # of the jail's overlays: the lane's scratch tmpfs ($TMPDIR) there
+  local tmp=/tmp
+  [ -z "${CAPSA_IN_VM_LANE:-}" ] || tmp=$TMPDIR
+  export ENG_TMP=$(mktemp -d "$tmp/capsa-podman.XXXXXX")
   export PODMAN_CGROUP_PARENT=/capsa-podman-${ENG_TMP##*.}
   local init d
   init=$(command -v catatonit || echo /usr/libexec/podman/catatonit)
@@ -484,6 +488,53 @@ podman_net () {
   assert_success
   assert_output "9"
   podman rm t-csw >/dev/null
+}
+
+# last_count NAME: the last number the counter container NAME logged (0 before any).
+last_count () {
+  local n
+  n=$(podman logs "$1" 2>/dev/null | tail -n 1)
+  echo "${n:-0}"
+}
+
+# Debian 12's CRIU 3.17 runs on Debian's own kernel, not on newer ones: this test runs in the
+# Debian host lane (make check-debian-vm DEBIAN_VM_SUITES=podman DEBIAN_VM_FILTER=checkpoint).
+@test "podman: container checkpoint and restore (CRIU), also --export and --import" {
+  command -v criu >/dev/null || skip "CRIU not installed (apt-get install criu)"
+  local out
+  out=$(criu check 2>&1) \
+    || skip "CRIU cannot checkpoint on this kernel ($(uname -r)): $(echo "$out" | grep -m1 Error)"
+  # (a log file, which the lane's systemd without journald needs too)
+  podman run -d --log-driver k8s-file --name t-ckpt "$IMG" \
+    sh -c 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done' </dev/null >/dev/null
+  retry_until 200 bash -c "[ \$(podman logs t-ckpt | tail -n 1) -gt 3 ]" 2>/dev/null
+  run podman container checkpoint t-ckpt
+  assert_success
+  state_is t-ckpt exited
+  local saved
+  saved=$(last_count t-ckpt)
+  run podman container restore t-ckpt
+  assert_success
+  state_is t-ckpt running
+  # the counter goes on from where it was, into the same log: no number twice, none restarted
+  retry_until 200 bash -c "[ \$(podman logs t-ckpt | tail -n 1) -gt $((saved + 2)) ]" 2>/dev/null
+  [ "$(podman logs t-ckpt | grep -c -x 1)" = 1 ]
+  [ "$(podman logs t-ckpt | grep -c -x "$((saved + 1))")" = 1 ]
+
+  # to a tarball, and restored from it as a new container
+  run podman container checkpoint --export "$ENG_TMP/t-ckpt.tar.gz" t-ckpt
+  assert_success
+  saved=$(last_count t-ckpt)
+  podman rm -f -t 0 t-ckpt >/dev/null
+  run podman container restore --import "$ENG_TMP/t-ckpt.tar.gz" --name t-ckpt2
+  assert_success
+  state_is t-ckpt2 running
+  retry_until 200 bash -c "[ \$(podman logs t-ckpt2 | tail -n 1) -gt $((saved + 2)) ]" 2>/dev/null
+  # (whether the log came along in the tarball or not) no number twice, none restarted
+  [ "$(podman logs t-ckpt2 | grep -c -x 1)" -le 1 ]
+  [ "$(podman logs t-ckpt2 | grep -c -x "$((saved + 2))")" = 1 ]
+  [ "$(podman logs t-ckpt2 | head -n 1)" -le $((saved + 1)) ]
+  podman rm -f -t 0 t-ckpt2 >/dev/null
 }
 
 @test "capsa: NOTIFY_SOCKET passthrough (podman --sdnotify=container, systemd units) reaches the caller" {

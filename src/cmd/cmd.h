@@ -25,6 +25,8 @@ int capsa_cmd_pause (struct capsa_global *g, int argc, char **argv, capsa_error_
 int capsa_cmd_resume (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 int capsa_cmd_update (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 int capsa_cmd_events (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
+int capsa_cmd_checkpoint (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
+int capsa_cmd_restore (struct capsa_global *g, int argc, char **argv, capsa_error_t *err);
 
 /* The option value returned for --help / -h by capsa_cmd_getopt. */
 #define CAPSA_OPT_HELP 'h'

@@ -32,7 +32,7 @@ int capsa_cmd_features (struct capsa_global *g, int argc, char **argv, capsa_err
     }
   if (capsa_cmd_check_args ("features", argc - optind, 0, 0, "", err) < 0)
     return -1;
-  json = capsa_features_json ();
+  json = capsa_features_json (g->criu);
   if (json == NULL)
     return capsa_make_error (err, 0, "features: cannot generate the features document");
   puts (json);

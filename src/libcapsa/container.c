@@ -307,6 +307,10 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
         init_fail (sync, &err);
       close (master);
     }
+  else
+    /* A session of its own, as with runc, whose container init always leads one: CRIU cannot
+     * checkpoint a process whose session leader is outside the container's pid namespace. */
+    (void)setsid ();
   if (ctx->console_socket_fd >= 0)
     {
       close (ctx->console_socket_fd);
@@ -370,8 +374,8 @@ static void now_rfc3339 (char *buf, size_t len)
   snprintf (buf, len, "%s.%09ldZ", t, ts.tv_nsec);
 }
 
-static int load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o,
-                        capsa_error_t *err)
+int capsa_ctx_load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o,
+                           capsa_error_t *err)
 {
   char path[PATH_MAX];
   const char *bundle = o->bundle ? o->bundle : ".";
@@ -438,7 +442,7 @@ static int load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o
   return 0;
 }
 
-static void ctx_release (struct capsa_ctx *ctx)
+void capsa_ctx_release (struct capsa_ctx *ctx)
 {
   free (ctx->config_text);
   free (ctx->bundle);
@@ -547,8 +551,8 @@ static int rootless_without_cgroup (struct capsa_global *g, const struct oci_lin
 
 /* The container's cgroup, resolved but not made yet: the first state.json names it, so that
  * delete --force finds what a runtime killed while making it left. */
-static int plan_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
-                        capsa_error_t *err)
+int capsa_ctx_plan_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
+                           capsa_error_t *err)
 {
   const struct oci_linux *l = ctx->config->linux_;
   const struct capsa_cgroup_manager *mgr = capsa_cgroup_manager_get (g->cgroup_manager, err);
@@ -573,8 +577,8 @@ static int plan_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct ca
 }
 
 /* Make the planned cgroup, before the init runs any code of the container's. */
-static int create_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
-                          capsa_error_t *err)
+int capsa_ctx_create_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
+                             capsa_error_t *err)
 {
   const struct oci_linux *l = ctx->config->linux_;
 
@@ -590,7 +594,7 @@ static int create_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct 
 }
 
 /* Point the state at the cgroup as it is now; true when that changed what the state said. */
-static bool state_set_cgroup (struct capsa_state_file *st, struct capsa_cgroup *cg)
+bool capsa_state_set_cgroup (struct capsa_state_file *st, struct capsa_cgroup *cg)
 {
   char *mgr = cg->mgr ? strdup (cg->mgr->name) : NULL;
   char *data = cg->mgr ? cg->mgr->serialize (cg) : NULL;
@@ -606,7 +610,7 @@ static bool state_set_cgroup (struct capsa_state_file *st, struct capsa_cgroup *
   return changed;
 }
 
-static void cgroup_destroy (struct capsa_cgroup *cg)
+void capsa_cgroup_destroy_quiet (struct capsa_cgroup *cg)
 {
   capsa_error_t tmp = NULL;
   if (cg->mgr == NULL)
@@ -690,7 +694,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
 
   if (capsa_validate_id (o->id, err) < 0 || capsa_fds_reserve (o->preserve_fds, err) < 0)
     return -1;
-  if (load_bundle (&ctx, o, err) < 0 || capsa_ns_plan (&ctx, &plan, err) < 0
+  if (capsa_ctx_load_bundle (&ctx, o, err) < 0 || capsa_ns_plan (&ctx, &plan, err) < 0
       || capsa_sysctl_validate (&ctx, err) < 0
       || capsa_mempolicy_validate (ctx.config->linux_, err) < 0
       || capsa_netdev_validate (ctx.config->linux_, ctx.new_netns || (plan.joined & CLONE_NEWNET),
@@ -748,20 +752,20 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   if (capsa_write_file_at (out->dirfd, "config.json", ctx.config_text, ctx.config_len, err) < 0
       || capsa_notify_setup (&ctx, out->dirfd, err) < 0)
     goto fail;
-  if (plan_cgroup (g, &ctx, &out->cg, err) < 0)
+  if (capsa_ctx_plan_cgroup (g, &ctx, &out->cg, err) < 0)
     goto fail;
-  state_set_cgroup (st, &out->cg);
+  capsa_state_set_cgroup (st, &out->cg);
   /* The first state.json names the cgroup before it exists: delete --force removes whatever a
    * kill -9 while making it left (a cgroup in some hierarchies, or none). */
   if (capsa_state_write (out->dir, st, err) < 0)
     goto fail;
   capsa_trace (o->id, "none", "creating");
   capsa_fault_point ("create:after-cgroup-plan");
-  if (create_cgroup (g, &ctx, &out->cg, err) < 0)
+  if (capsa_ctx_create_cgroup (g, &ctx, &out->cg, err) < 0)
     goto fail;
   /* What was made can differ from the plan (rootless: a hierarchy refused, or no cgroup at all;
    * a parent made or removed meanwhile): the state names what there is to remove. */
-  if (state_set_cgroup (st, &out->cg) && capsa_state_write (out->dir, st, err) < 0)
+  if (capsa_state_set_cgroup (st, &out->cg) && capsa_state_write (out->dir, st, err) < 0)
     goto fail;
   capsa_fault_point ("create:after-cgroup");
 
@@ -963,7 +967,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
       st->annotations[i].value = strdup (ctx.config->annotations[i].value);
     }
   st->annotations_len = ctx.config->annotations_len;
-  ctx_release (&ctx);
+  capsa_ctx_release (&ctx);
   return 0;
 
 fail:
@@ -977,7 +981,7 @@ fail:
       && (strstr ((*err)->msg, "exited unexpectedly") || (*err)->status == ECONNRESET
           || (*err)->status == EPIPE))
     capsa_cgroup_explain_init_death (&out->cg, err);
-  cgroup_destroy (&out->cg);
+  capsa_cgroup_destroy_quiet (&out->cg);
   /* A failed create continues the lifecycle at step 12 (destroy) and 13 (poststop hooks). */
   if (ctx.config && ctx.config->hooks && ctx.config->hooks->poststop_len > 0)
     run_poststop (ctx.config->hooks, st);
@@ -1009,7 +1013,7 @@ fail_early:
   free (out->dir);
   out->dir = NULL;
   out->dirfd = -1;
-  ctx_release (&ctx);
+  capsa_ctx_release (&ctx);
   return capsa_error_prefix (err, "create container `%s`", o->id);
 }
 
@@ -1662,7 +1666,7 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
         free (t);
         capsa_error_release (&tmp);
       }
-    cgroup_destroy (&cg);
+    capsa_cgroup_destroy_quiet (&cg);
   }
   capsa_fault_point ("delete:after-cgroup");
   if (st->vm)

@@ -20,6 +20,7 @@ struct capsa_global
   bool rootless;
   bool debug;
   const char *argv0;
+  const char *criu; /* --criu: the CRIU binary for checkpoint/restore (default "criu") */
 };
 
 struct capsa_create_opts
@@ -147,8 +148,60 @@ int capsa_parse_signal (const char *s, capsa_error_t *err);
 
 /* `capsa spec`: the default config.json text (rootless variant when asked), malloc'd. */
 char *capsa_spec_default (bool rootless);
-/* `capsa features`: the features document, malloc'd JSON text. */
-char *capsa_features_json (void);
+
+/* checkpoint/restore with CRIU (checkpoint.c), runc's options and meaning. */
+struct capsa_checkpoint_opts
+{
+  const char *id;
+  const char *image_path;          /* default: ./checkpoint */
+  const char *work_path;           /* CRIU's logs; default: the image path */
+  const char *parent_path;         /* pre-dump images, relative to the image path */
+  const char *manage_cgroups_mode; /* soft (default), full, strict, ignore */
+  char **empty_ns;                 /* namespace types made empty at restore ("network") */
+  size_t empty_ns_len;
+  bool leave_running;
+  bool tcp_established;
+  bool ext_unix_sk;
+  bool shell_job;
+  bool file_locks;
+  bool pre_dump;
+  bool auto_dedup;
+  bool lazy_pages;
+  int status_fd; /* -1: none */
+};
+int capsa_container_checkpoint (struct capsa_global *g, const struct capsa_checkpoint_opts *o,
+                                capsa_error_t *err);
+struct capsa_restore_opts
+{
+  const char *id;
+  const char *bundle; /* default: cwd */
+  const char *image_path;
+  const char *work_path;
+  const char *pid_file;
+  const char *console_socket;
+  const char *manage_cgroups_mode;
+  char **empty_ns;
+  size_t empty_ns_len;
+  bool detach;
+  bool no_pivot;
+  bool no_subreaper;
+  bool tcp_established;
+  bool ext_unix_sk;
+  bool shell_job;
+  bool file_locks;
+  bool auto_dedup;
+  bool lazy_pages;
+};
+/* Detached: 0 once the restored container runs.  In the foreground: its exit status, after
+ * which the container is deleted (as `run` does). */
+int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_opts *o,
+                             capsa_error_t *err);
+/* Whether CRIU (`criu`: a path or a name in PATH) can checkpoint on this host: 1 with
+ * *version ("3.17.1"), 0 with *reason (why not: not found, `criu check`'s first error), both
+ * malloc'd (either may be NULL on 1/0). */
+int capsa_criu_available (const char *criu, char **version, char **reason);
+/* `capsa features`: the features document, malloc'd JSON text; `criu` as --criu gave it. */
+char *capsa_features_json (const char *criu);
 /* The "vm: <hypervisor> (<kvm|tcg>)" line of --version, malloc'd. */
 char *capsa_vm_description (void);
 /* The "+FEATURE ..." line of --version (without the newline). */

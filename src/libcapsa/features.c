@@ -307,7 +307,7 @@ char *capsa_vm_description (void)
   return out;
 }
 
-static void gen_annotations (yajl_gen g)
+static void gen_annotations (yajl_gen g, const char *criu)
 {
   str (g, "annotations");
   yajl_gen_map_open (g);
@@ -319,7 +319,17 @@ static void gen_annotations (yajl_gen g)
     kv (g, "io.github.seccomp.libseccomp.version", buf);
   }
 #endif
-  kv (g, "org.opencontainers.runc.checkpoint.enabled", "false");
+  {
+    /* checkpoint/restore: CRIU found and `criu check` passing on this host. */
+    char *version = NULL, *reason = NULL;
+    int ok = capsa_criu_available (criu, &version, &reason);
+    kv (g, "org.opencontainers.runc.checkpoint.enabled", ok == 1 ? "true" : "false");
+    kv (g, "run.oci.capsa.criu.version", version ? version : "none");
+    if (ok != 1)
+      kv (g, "run.oci.capsa.criu.unavailable", reason ? reason : "unknown");
+    free (version);
+    free (reason);
+  }
   kv (g, "run.oci.capsa.commit", CAPSA_GIT_COMMIT);
   kv (g, "run.oci.capsa.version", PACKAGE_VERSION);
   {
@@ -333,7 +343,7 @@ static void gen_annotations (yajl_gen g)
   yajl_gen_map_close (g);
 }
 
-char *capsa_features_json (void)
+char *capsa_features_json (const char *criu)
 {
   yajl_gen g = yajl_gen_alloc (NULL);
   const unsigned char *buf;
@@ -349,7 +359,7 @@ char *capsa_features_json (void)
   str_array (g, "hooks", hooks, ARRAY_LEN (hooks));
   gen_mount_options (g);
   gen_linux (g);
-  gen_annotations (g);
+  gen_annotations (g, criu);
   yajl_gen_map_close (g);
 
   if (yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)

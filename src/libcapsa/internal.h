@@ -50,6 +50,23 @@ struct capsa_ctx
   size_t idmap_n;
 };
 
+/* container.c, shared with checkpoint.c (restore builds a container as create does):
+ * read and check the bundle's config.json and rootfs into ctx (ctx->g, ->id set by the caller;
+ * rootfs_fd, console_socket_fd, exec_fifo_fd preset to -1); release what ctx holds; resolve,
+ * then make, the container's cgroup (cg->mgr stays NULL without one); point the state at the
+ * cgroup (true when that changed it); remove a cgroup, warning on failure. */
+struct capsa_cgroup;
+struct capsa_state_file;
+int capsa_ctx_load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o,
+                           capsa_error_t *err);
+void capsa_ctx_release (struct capsa_ctx *ctx);
+int capsa_ctx_plan_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
+                           capsa_error_t *err);
+int capsa_ctx_create_cgroup (struct capsa_global *g, struct capsa_ctx *ctx, struct capsa_cgroup *cg,
+                             capsa_error_t *err);
+bool capsa_state_set_cgroup (struct capsa_state_file *st, struct capsa_cgroup *cg);
+void capsa_cgroup_destroy_quiet (struct capsa_cgroup *cg);
+
 /* idmap.c: idmapped bind mounts.  prepare (runtime, before the init's clone, host privileges):
  * one detached idmapped tree per mount asking for it; take (init): that mount's tree (-1: none;
  * the caller owns it); release: close what is left. */
