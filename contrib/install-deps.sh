@@ -27,6 +27,8 @@ fi
 # reliability: clang and its libFuzzer/sanitizer runtimes for `make fuzz` (tests/fuzz), valgrind.
 # cgroup v2 lane (`make check-cgroupv2-vm`): systemd and dbus boot the VM from the host's root,
 #        kmod (modinfo, depmod) for the guest kernel's modules (QEMU, busybox-static, cpio: above).
+# AppArmor (`make check-debian-vm`, tests/apparmor.bats): apparmor_parser loads the test's profiles
+#        in the lane's VM, whose Debian kernel runs AppArmor.
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
@@ -37,4 +39,4 @@ apt-get install -y -qq --no-install-recommends \
   podman conmon catatonit containerd skopeo golang-github-containers-common uidmap \
   containernetworking-plugins python3-grpcio python3-grpc-tools \
   clang libclang-rt-14-dev valgrind \
-  systemd dbus kmod >/dev/null
+  systemd dbus kmod apparmor >/dev/null
