@@ -32,6 +32,8 @@ fi
 # checkpoint/restore (`capsa checkpoint`/`restore`, tests/checkpoint.bats): criu, the binary capsa
 #        runs (on kernels Debian's CRIU 3.17 supports, e.g. the lane's 6.1; newer ones fail
 #        `criu check` and the suite skips).
+# AppArmor (`make check-debian-vm`, tests/apparmor.bats): apparmor_parser loads the test's profiles
+#        in the lane's VM, whose Debian kernel runs AppArmor.
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
@@ -42,4 +44,4 @@ apt-get install -y -qq --no-install-recommends \
   podman conmon catatonit containerd skopeo golang-github-containers-common uidmap \
   containernetworking-plugins python3-grpcio python3-grpc-tools \
   clang libclang-rt-14-dev valgrind \
-  systemd dbus kmod spin criu >/dev/null
+  systemd dbus kmod spin criu apparmor >/dev/null

@@ -148,6 +148,8 @@ int capsa_set_oom_score_adj (const struct oci_process *p, capsa_error_t *err);
  * add: no SELinux, no label, or a type labelled after mounting), and that labelling of the new
  * mount (fd MNTFD) for the other types (mqueue). */
 bool capsa_apparmor_enabled (void);
+/* Run the next execve of the calling thread under AppArmor profile PROFILE (-1, errno). */
+int capsa_apparmor_exec (const char *profile);
 bool capsa_selinux_enabled (void);
 char *capsa_mount_label_data (const char *type, const char *data, const char *label);
 int capsa_mount_label_apply (const char *type, int mntfd, const char *label, const char *dest,

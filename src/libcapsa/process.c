@@ -198,6 +198,25 @@ bool capsa_selinux_enabled (void)
 #endif
 }
 
+/* Is the AppArmor profile NAME loaded?  Read from securityfs where the caller sees it (the
+ * runtime on the host); true when it cannot tell (not mounted there): the kernel then refuses
+ * an unknown profile at exec. */
+static bool apparmor_profile_loaded (const char *name)
+{
+  FILE *f = fopen ("/sys/kernel/security/apparmor/profiles", "re");
+  char *line = NULL;
+  size_t cap = 0, n = strlen (name);
+  bool found = false;
+
+  if (f == NULL)
+    return true;
+  while (!found && getline (&line, &cap, f) > 0)
+    found = strncmp (line, name, n) == 0 && strncmp (line + n, " (", 2) == 0;
+  free (line);
+  fclose (f);
+  return found;
+}
+
 /* As runc: a process label the host cannot apply is an error (the container would otherwise
  * run unconfined while its config asks for confinement). */
 static int check_labels (const struct oci_process *p, const char *where, capsa_error_t *err)
@@ -208,6 +227,11 @@ static int check_labels (const struct oci_process *p, const char *where, capsa_e
   if (p->apparmor_profile && p->apparmor_profile[0] && !capsa_apparmor_enabled ())
     return capsa_make_error (
       err, 0, "%s.process.apparmorProfile: AppArmor is not enabled on this host", where);
+  if (p->apparmor_profile && p->apparmor_profile[0] && strcmp (p->apparmor_profile, "unconfined")
+      && !apparmor_profile_loaded (p->apparmor_profile))
+    return capsa_make_error (err, 0,
+                             "%s.process.apparmorProfile: AppArmor profile \"%s\" is not loaded",
+                             where, p->apparmor_profile);
   return 0;
 }
 
@@ -272,26 +296,30 @@ static int write_proc_attr (const char *name, const char *value)
   return 0;
 }
 
+int capsa_apparmor_exec (const char *profile)
+{
+  char v[4096];
+
+  if ((size_t)snprintf (v, sizeof (v), "exec %s", profile) >= sizeof (v))
+    {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+  /* attr/apparmor/exec where the kernel stacks LSMs, attr/exec before */
+  if (write_proc_attr ("apparmor/exec", v) < 0
+      && (errno != ENOENT || write_proc_attr ("exec", v) < 0))
+    return -1;
+  return 0;
+}
+
 /* Both labels take effect at the coming execve. */
 static int apply_labels (const struct oci_process *p, capsa_error_t *err)
 {
   if (check_labels (p, "", err) < 0)
     return -1;
-  if (p->apparmor_profile && p->apparmor_profile[0])
-    {
-      char *v;
-      if (asprintf (&v, "exec %s", p->apparmor_profile) < 0)
-        return capsa_make_error (err, ENOMEM, "apparmor profile");
-      /* attr/apparmor/exec where the kernel stacks LSMs, attr/exec before */
-      if (write_proc_attr ("apparmor/exec", v) < 0
-          && (errno != ENOENT || write_proc_attr ("exec", v) < 0))
-        {
-          int e = errno;
-          free (v);
-          return capsa_make_error (err, e, "apply apparmor profile \"%s\"", p->apparmor_profile);
-        }
-      free (v);
-    }
+  if (p->apparmor_profile && p->apparmor_profile[0]
+      && capsa_apparmor_exec (p->apparmor_profile) < 0)
+    return capsa_make_error (err, errno, "apply apparmor profile \"%s\"", p->apparmor_profile);
 #ifdef HAVE_SELINUX
   if (p->selinux_label && p->selinux_label[0] && setexeccon (p->selinux_label) < 0)
     return capsa_make_error (err, errno, "set selinux exec label \"%s\"", p->selinux_label);

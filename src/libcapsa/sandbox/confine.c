@@ -59,6 +59,7 @@ static struct
   char *prog; /* the container's seccomp filter (BPF), or NULL */
   size_t prog_len;
   unsigned prog_flags;
+  const char *apparmor; /* process.apparmorProfile, or NULL */
 } vmm;
 
 #ifdef HAVE_CAP
@@ -93,6 +94,9 @@ int capsa_vm_confine_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
     return capsa_make_error (err, ENOMEM, "VMM confinement");
   for (i = 0; i < vmm.ngroups; i++)
     vmm.groups[i] = (gid_t)p->user.additional_gids[i];
+  /* The profile confines the VMM: the host-side process a guest escape would land in. */
+  if (p->apparmor_profile && p->apparmor_profile[0])
+    vmm.apparmor = p->apparmor_profile;
 #ifdef HAVE_CAP
   if (p->capabilities)
     {
@@ -159,6 +163,9 @@ static int set_ids (void)
 
 int capsa_vm_confine (const char **step)
 {
+  *step = "set the VMM's AppArmor profile";
+  if (vmm.apparmor && capsa_apparmor_exec (vmm.apparmor) < 0)
+    return -1;
 #ifdef HAVE_CAP
   *step = "cut the VMM's bounding capability set";
   if (cut_bounding () < 0)
