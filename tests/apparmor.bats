@@ -88,12 +88,7 @@ touch /tmp/f; chown 1 /tmp/f 2>/dev/null && echo chown-ok || echo chown-denied'
 }
 
 @test "apparmor: in VM mode the profile confines the hypervisor" {
-  command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing"
-  local d
-  for d in "${TESTS_BUILDDIR:-}/vm" "$(dirname "$CAPSA")/vm"; do
-    [ -f "$d/vmlinux" ] && [ -f "$d/initramfs" ] && export CAPSA_VM_ASSETS=$d
-  done
-  [ -n "${CAPSA_VM_ASSETS:-}" ] || skip "guest kernel/initramfs missing (make vm-assets)"
+  require_vm
   export CAPSA_VM_SNAPSHOT_DIR=$BATS_TEST_TMPDIR/snap
   cfg '.process.apparmorProfile = $p | .annotations["run.oci.handler"] = "vm"
        | .annotations["run.oci.vm.accel"] = "tcg"' --arg p "$PROFILE"

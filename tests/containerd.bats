@@ -16,16 +16,8 @@ setup_file () {
   export CAPSA=$(realpath "$CAPSA")
   export ENG_TMP=$(mktemp -d /tmp/capsa-containerd.XXXXXX)
   # VM mode (the network test): the shims pass containerd's environment on to capsa
-  local d
-  if [ -z "${CAPSA_VM_ASSETS:-}" ]; then
-    for d in "${TESTS_BUILDDIR:-}/vm" "$(dirname "$CAPSA")/vm" /usr/local/lib/capsa /usr/lib/capsa; do
-      if [ -f "$d/vmlinux" ] && [ -f "$d/initramfs" ]; then
-        CAPSA_VM_ASSETS=$d
-        break
-      fi
-    done
-  fi
-  export CAPSA_VM_ASSETS=${CAPSA_VM_ASSETS:-} CAPSA_VM_SNAPSHOT_DIR=$ENG_TMP/vm-snapshots
+  CAPSA_VM_ASSETS=$(find_vm_assets)
+  export CAPSA_VM_ASSETS CAPSA_VM_SNAPSHOT_DIR=$ENG_TMP/vm-snapshots
   export CTR_NS=capsa-ctr-${ENG_TMP##*.}
   export CTR_SOCK=$ENG_TMP/containerd.sock
   mkdir -p "$ENG_TMP/fifo" "$ENG_TMP/runc-root"

@@ -274,6 +274,29 @@ capsa_setup_env () {
   BUNDLE=$BATS_TEST_TMPDIR/bundle
 }
 
+# find_vm_assets: the directory holding the guest kernel and initramfs: $CAPSA_VM_ASSETS when
+# set, else the build's vm/ (make vm-assets) or an installed one; nothing when there is none.
+find_vm_assets () {
+  local d dirs=("${TESTS_BUILDDIR:-}/vm" "$(dirname "$CAPSA")/vm" /usr/local/lib/capsa /usr/lib/capsa)
+  [ -z "${CAPSA_VM_ASSETS:-}" ] || dirs=("$CAPSA_VM_ASSETS")
+  for d in "${dirs[@]}"; do
+    if [ -f "$d/vmlinux" ] && [ -f "$d/initramfs" ]; then
+      echo "$d"
+      return 0
+    fi
+  done
+}
+
+# require_vm: skip the test (with the reason) unless QEMU and the VM assets are there; sets QEMU
+# and exports CAPSA_VM_ASSETS.
+require_vm () {
+  QEMU=$(command -v qemu-system-x86_64 || true)
+  [ -n "$QEMU" ] || skip "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
+  CAPSA_VM_ASSETS=$(find_vm_assets)
+  [ -n "$CAPSA_VM_ASSETS" ] || skip "guest kernel/initramfs missing (make vm-assets, or set CAPSA_VM_ASSETS)"
+  export CAPSA_VM_ASSETS
+}
+
 capsa_teardown () {
   local problems=() d cmd
   [ -n "${ROOT:-}" ] || return 0

@@ -21,19 +21,12 @@ setup_file () {
   [ -z "${CAPSA_IN_VM_LANE:-}" ] || tmp=$TMPDIR
   export ENG_TMP=$(mktemp -d "$tmp/capsa-podman.XXXXXX")
   export PODMAN_CGROUP_PARENT=/capsa-podman-${ENG_TMP##*.}
-  local init d
+  local init
   init=$(command -v catatonit || echo /usr/libexec/podman/catatonit)
   # VM mode (the bridge network test): the guest assets of this build, snapshots of this suite;
   # conmon passes the runtime only the environment containers.conf lists.
-  export PODMAN_VM_ASSETS=${CAPSA_VM_ASSETS:-}
-  if [ -z "$PODMAN_VM_ASSETS" ]; then
-    for d in "${TESTS_BUILDDIR:-}/vm" "$(dirname "$CAPSA")/vm" /usr/local/lib/capsa /usr/lib/capsa; do
-      if [ -f "$d/vmlinux" ] && [ -f "$d/initramfs" ]; then
-        PODMAN_VM_ASSETS=$d
-        break
-      fi
-    done
-  fi
+  export PODMAN_VM_ASSETS
+  PODMAN_VM_ASSETS=$(find_vm_assets)
   cat >"$ENG_TMP/containers.conf" <<EOF
 [containers]
 netns = "none"

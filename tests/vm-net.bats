@@ -8,21 +8,8 @@ load helpers
 
 setup () {
   capsa_setup
-  QEMU=$(command -v qemu-system-x86_64 || true)
-  [ -n "$QEMU" ] || skip "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
   command -v ip >/dev/null || skip "ip missing (apt-get install iproute2)"
-  if [ -z "${CAPSA_VM_ASSETS:-}" ]; then
-    local d
-    for d in "${TESTS_BUILDDIR:-}/vm" "$(dirname "$CAPSA")/vm" /usr/local/lib/capsa /usr/lib/capsa; do
-      if [ -f "$d/vmlinux" ] && [ -f "$d/initramfs" ]; then
-        CAPSA_VM_ASSETS=$d
-        break
-      fi
-    done
-  fi
-  [ -n "${CAPSA_VM_ASSETS:-}" ] && [ -f "$CAPSA_VM_ASSETS/vmlinux" ] && [ -f "$CAPSA_VM_ASSETS/initramfs" ] ||
-    skip "guest kernel/initramfs missing (make vm-assets, or set CAPSA_VM_ASSETS)"
-  export CAPSA_VM_ASSETS
+  require_vm
   export CAPSA_VM_SNAPSHOT_DIR=$CAPSA_TEST_CACHE/vm-net-snapshots
   CAPSA_TEST_TIMEOUT=${CAPSA_VM_TEST_TIMEOUT:-90}
   # names of this test: netns, veths

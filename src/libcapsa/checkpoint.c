@@ -967,26 +967,6 @@ static pid_t read_pid_file (const char *path, capsa_error_t *err)
   return (pid_t)v;
 }
 
-static void now_rfc3339_ (char *buf, size_t len)
-{
-  struct timespec ts;
-  struct tm tm;
-  char t[48];
-  clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (t, sizeof (t), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (buf, len, "%s.%09ldZ", t, ts.tv_nsec);
-}
-
-static int exit_status (int status)
-{
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  if (WIFSIGNALED (status))
-    return 128 + WTERMSIG (status);
-  return 255;
-}
-
 int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_opts *o,
                              capsa_error_t *err)
 {
@@ -1044,7 +1024,7 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
   dirfd = capsa_state_create_dir (g, o->id, &dir, err);
   if (dirfd < 0)
     goto out;
-  now_rfc3339_ (created, sizeof (created));
+  capsa_now_rfc3339 (created, sizeof (created));
   st.id = strdup (o->id);
   st.bundle = strdup (ctx.bundle);
   st.rootfs = strdup (ctx.rootfs);
@@ -1114,7 +1094,7 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
         prctl (PR_SET_CHILD_SUBREAPER, 1);
       while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
-      ret = exit_status (status);
+      ret = capsa_exit_status (status);
       if (capsa_container_delete (g, o->id, true, &tmp) < 0)
         capsa_error_release (&tmp);
     }

@@ -363,17 +363,6 @@ struct created
   struct capsa_state_file st;
 };
 
-static void now_rfc3339 (char *buf, size_t len)
-{
-  struct timespec ts;
-  struct tm tm;
-  char t[48];
-  clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (t, sizeof (t), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (buf, len, "%s.%09ldZ", t, ts.tv_nsec);
-}
-
 int capsa_ctx_load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts *o,
                            capsa_error_t *err)
 {
@@ -741,7 +730,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   ctx.state_dir = out->dir;
   capsa_fault_point ("create:after-state-dir");
 
-  now_rfc3339 (created, sizeof (created));
+  capsa_now_rfc3339 (created, sizeof (created));
   st->id = strdup (o->id);
   st->bundle = strdup (ctx.bundle);
   st->rootfs = strdup (ctx.rootfs);
@@ -1242,15 +1231,6 @@ static void forward_signal (int sig)
     forward_pending[sig] = 1;
 }
 
-static int exit_status (int status)
-{
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  if (WIFSIGNALED (status))
-    return 128 + WTERMSIG (status);
-  return 255;
-}
-
 /* Foreground run: a child forwards the container's notify messages until the container
  * exits (the parent waits for the container and proxies its terminal meanwhile). */
 static pid_t start_notify_proxy (struct capsa_notify *n, pid_t init)
@@ -1377,7 +1357,7 @@ int capsa_container_run (struct capsa_global *g, const struct capsa_create_opts 
         }
     }
   forward_pid = 0;
-  ret = exit_status (status);
+  ret = capsa_exit_status (status);
   capsa_fault_point ("run:after-exit");
   /* The proxy ends by itself once the init is gone (after forwarding what is left). */
   if (notify_proxy > 0)

@@ -583,15 +583,6 @@ static void forward_signal (int sig)
     kill (forward_pid, sig);
 }
 
-static int exit_status (int status)
-{
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  if (WIFSIGNALED (status))
-    return 128 + WTERMSIG (status);
-  return 255;
-}
-
 /* Foreground: forward signals, copy the terminal, wait; returns the exit status. */
 static int wait_foreground (pid_t pid, int proxy, capsa_error_t *err)
 {
@@ -621,7 +612,7 @@ static int wait_foreground (pid_t pid, int proxy, capsa_error_t *err)
     if (errno != EINTR)
       return capsa_make_error (err, errno, "wait for process %d", (int)pid);
   forward_pid = 0;
-  return exit_status (status);
+  return capsa_exit_status (status);
 }
 
 static int lookup_container (struct exec_job *j, const char *dir, struct capsa_state_file *st,

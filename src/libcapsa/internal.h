@@ -225,6 +225,10 @@ int capsa_write_file_at (int dirfd, const char *name, const void *data, size_t l
 /* Write atomically (temp file + rename). */
 int capsa_write_file_atomic (const char *path, const void *data, size_t len, capsa_error_t *err);
 int capsa_read_file (const char *path, char **out, size_t *len, capsa_error_t *err);
+/* The current time as RFC 3339 with nanoseconds, UTC (state.json's "created"). */
+void capsa_now_rfc3339 (char *buf, size_t len);
+/* A wait status as a shell would report it: the exit code, or 128 + the signal. */
+int capsa_exit_status (int status);
 /* /proc/self/mountinfo, read once per process (utils.c); _cached: what this process or the
  * process it was forked from read, or NULL. */
 const char *capsa_mountinfo (capsa_error_t *err);

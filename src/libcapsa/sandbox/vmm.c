@@ -40,6 +40,25 @@ static int socket_addr (const char *dir, struct sockaddr_un *sa, capsa_error_t *
   return 0;
 }
 
+/* A connection to the VM's control socket in the state dir DIR. */
+static int control_connect (const char *dir, capsa_error_t *err)
+{
+  struct sockaddr_un sa;
+  int fd;
+
+  if (socket_addr (dir, &sa, err) < 0)
+    return -1;
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof (sa)) < 0)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      return capsa_make_error (err, e, "connect to the VM control socket \"%s\"", sa.sun_path);
+    }
+  return fd;
+}
+
 int capsa_sandbox_prepare (struct capsa_ctx *ctx, capsa_error_t *err)
 {
   struct sockaddr_un sa;
@@ -305,7 +324,6 @@ static int start_vmm (struct capsa_ctx *ctx, capsa_error_t *err)
 int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int sig,
                         capsa_error_t *err)
 {
-  struct sockaddr_un sa;
   char buf[16], tag = 0, *d = NULL;
   size_t len;
   int fd;
@@ -319,16 +337,9 @@ int capsa_sandbox_kill (const char *dir, const struct capsa_state_file *st, int 
         return capsa_make_error (err, errno, "send signal %d", sig);
       return 0;
     }
-  if (socket_addr (dir, &sa, err) < 0)
+  fd = control_connect (dir, err);
+  if (fd < 0)
     return -1;
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof (sa)) < 0)
-    {
-      int e = errno;
-      if (fd >= 0)
-        close (fd);
-      return capsa_make_error (err, e, "connect to the VM control socket \"%s\"", sa.sun_path);
-    }
   snprintf (buf, sizeof (buf), "%d", sig);
   if (capsa_vm_send_rec (fd, REC_KILL, buf, strlen (buf)) < 0
       || capsa_vm_recv_rec (fd, &tag, &d, &len) < 0 || tag != 'k')
@@ -503,7 +514,6 @@ out:
 
 int capsa_vm_request_open (const char *dir, const int stdio[3], capsa_error_t *err)
 {
-  struct sockaddr_un sa;
   char first = REC_EXEC, ccmsg[CMSG_SPACE (3 * sizeof (int))];
   struct iovec iov = { .iov_base = &first, .iov_len = 1 };
   struct msghdr mh
@@ -511,16 +521,9 @@ int capsa_vm_request_open (const char *dir, const int stdio[3], capsa_error_t *e
   struct cmsghdr *cm;
   int fd;
 
-  if (socket_addr (dir, &sa, err) < 0)
+  fd = control_connect (dir, err);
+  if (fd < 0)
     return -1;
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof (sa)) < 0)
-    {
-      int e = errno;
-      if (fd >= 0)
-        close (fd);
-      return capsa_make_error (err, e, "connect to the VM control socket \"%s\"", sa.sun_path);
-    }
   memset (ccmsg, 0, sizeof (ccmsg));
   cm = CMSG_FIRSTHDR (&mh);
   cm->cmsg_level = SOL_SOCKET;
