@@ -942,10 +942,11 @@ saved_snapshot () {
   echo partial >"$CAPSA_VM_SNAPSHOT_DIR/$f.tmp"
   touch -d '-1 min' "$CAPSA_VM_SNAPSHOT_DIR/$f.tmp"
   command -v python3 >/dev/null || skip "python3 needed to hold the lock"
-  python3 -c 'import fcntl, sys, time; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(60)' \
-    "$CAPSA_VM_SNAPSHOT_DIR/$f.tmp" &
+  # (it says when it holds the lock: a loaded machine may take seconds to start python)
+  python3 -c 'import fcntl, sys, time; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); open(sys.argv[2], "w").close(); time.sleep(60)' \
+    "$CAPSA_VM_SNAPSHOT_DIR/$f.tmp" "$BATS_TEST_TMPDIR/locked" &
   holder=$!
-  sleep 0.3
+  wait_for test -e "$BATS_TEST_TMPDIR/locked"
   run_bg --debug run -b "$BUNDLE" ctr
   kill "$holder"
   wait "$holder" || true

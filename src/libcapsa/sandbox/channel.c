@@ -27,12 +27,20 @@
 
 static bool vm_terminal; /* the workload has a terminal: SIGWINCH resizes the guest's pty */
 
+/* Records go over sockets (a peer that has gone away is EPIPE, not a SIGPIPE that kills the
+ * sender: e.g. an exec's proxy sending a size after its process already exited) and pipes. */
 static int write_all (int fd, const void *buf, size_t len)
 {
   const char *p = buf;
+  bool sock = true;
   while (len > 0)
     {
-      ssize_t n = write (fd, p, len);
+      ssize_t n = sock ? send (fd, p, len, MSG_NOSIGNAL) : write (fd, p, len);
+      if (n < 0 && errno == ENOTSOCK && sock)
+        {
+          sock = false;
+          continue;
+        }
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0 && errno == EAGAIN)
