@@ -258,11 +258,26 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
   if (!ctx->opts->no_new_keyring)
     {
       char name[64];
+      const char *label = c->process->selinux_label;
+      /* As runc: the new session keyring carries the process's SELinux label (keycreate applies
+       * to the keys this thread creates; reset after, though the workload's execve would). */
+      bool labelled = label != NULL && label[0] != '\0' && capsa_selinux_enabled ();
+
+      if (labelled && capsa_selinux_keycreate (label) < 0)
+        {
+          capsa_make_error (&err, errno, "set selinux keyring label \"%s\"", label);
+          init_fail (sync, &err);
+        }
       snprintf (name, sizeof (name), "_ses.%.48s", ctx->id);
       if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name) < 0 && errno != ENOSYS
           && !ctx->userns)
         {
           capsa_make_error (&err, errno, "create session keyring");
+          init_fail (sync, &err);
+        }
+      if (labelled && capsa_selinux_keycreate ("") < 0)
+        {
+          capsa_make_error (&err, errno, "reset selinux keyring label");
           init_fail (sync, &err);
         }
     }
@@ -418,8 +433,11 @@ int capsa_ctx_load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts
       || capsa_process_validate (ctx->config->process, err) < 0)
     return -1;
   /* libselinux is loaded here, before the fork, or never (selinux-lazy.c) */
-  if (ctx->config->linux_->mount_label != NULL && ctx->config->linux_->mount_label[0] != '\0')
-    (void)capsa_selinux_enabled ();
+  if (ctx->config->linux_->mount_label != NULL && ctx->config->linux_->mount_label[0] != '\0'
+      && capsa_selinux_label_check (ctx->config->linux_->mount_label,
+                                    "config.json: .linux.mountLabel", err)
+           < 0)
+    return -1;
   {
     int vm = capsa_sandbox_wanted (ctx->config, ctx->g->argv0, err);
     if (vm < 0)

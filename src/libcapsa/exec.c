@@ -231,8 +231,14 @@ static int build_process (struct exec_job *j, capsa_error_t *err)
         p->selinux_label = (char *)o->process_label;
     }
   /* libselinux is loaded here, before the fork, or never (selinux-lazy.c) */
-  if (p->selinux_label != NULL && p->selinux_label[0] != '\0')
-    (void)capsa_selinux_enabled ();
+  if (p->selinux_label != NULL && p->selinux_label[0] != '\0'
+      && capsa_selinux_label_check (p->selinux_label,
+                                    o->process_file    ? "process.json: .selinuxLabel"
+                                    : o->process_label ? "--process-label"
+                                                       : "config.json: .process.selinuxLabel",
+                                    err)
+           < 0)
+    return -1;
   if (p->args_len == 0 || p->args == NULL || p->args[0] == NULL)
     return capsa_make_error (err, 0, "process args cannot be empty");
   if (p->cwd == NULL || p->cwd[0] != '/')

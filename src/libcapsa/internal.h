@@ -151,6 +151,12 @@ bool capsa_apparmor_enabled (void);
 /* Run the next execve of the calling thread under AppArmor profile PROFILE (-1, errno). */
 int capsa_apparmor_exec (const char *profile);
 bool capsa_selinux_enabled (void);
+/* In the runtime (it needs selinuxfs): an error naming WHAT when SELinux is enabled and the
+ * loaded policy does not know LABEL (the kernel would refuse it only at the workload's execve,
+ * after start).  0 without SELinux or a label. */
+int capsa_selinux_label_check (const char *label, const char *what, capsa_error_t *err);
+/* The SELinux label of the keys the calling thread creates next ("" resets it; -1, errno). */
+int capsa_selinux_keycreate (const char *label);
 char *capsa_mount_label_data (const char *type, const char *data, const char *label);
 int capsa_mount_label_apply (const char *type, int mntfd, const char *label, const char *dest,
                              capsa_error_t *err);

@@ -172,7 +172,9 @@ int capsa_process_validate (const struct oci_process *p, capsa_error_t *err)
           || validate_caps (c->inheritable, c->inheritable_len, "inheritable", err) < 0
           || validate_caps (c->ambient, c->ambient_len, "ambient", err) < 0))
     return -1;
-  return check_labels (p, "config.json: ", err);
+  if (check_labels (p, "config.json: ", err) < 0)
+    return -1;
+  return capsa_selinux_label_check (p->selinux_label, "config.json: .process.selinuxLabel", err);
 }
 
 /* ---- LSM labels: process.apparmorProfile, process.selinuxLabel, linux.mountLabel --------- */
@@ -196,6 +198,26 @@ bool capsa_selinux_enabled (void)
 #else
   return false;
 #endif
+}
+
+int capsa_selinux_label_check (const char *label, const char *what, capsa_error_t *err)
+{
+#ifdef HAVE_SELINUX
+  if (label == NULL || label[0] == '\0' || !capsa_selinux_enabled ())
+    return 0;
+  if (security_check_context (label) < 0)
+    {
+      if (errno == EINVAL)
+        return capsa_make_error (
+          err, 0, "%s: SELinux label \"%s\" is not valid in the loaded policy", what, label);
+      return capsa_make_error (err, errno, "%s: check SELinux label \"%s\"", what, label);
+    }
+#else
+  (void)label;
+  (void)what;
+  (void)err;
+#endif
+  return 0;
 }
 
 /* Is the AppArmor profile NAME loaded?  Read from securityfs where the caller sees it (the
@@ -294,6 +316,11 @@ static int write_proc_attr (const char *name, const char *value)
       return -1;
     }
   return 0;
+}
+
+int capsa_selinux_keycreate (const char *label)
+{
+  return write_proc_attr ("keycreate", label);
 }
 
 int capsa_apparmor_exec (const char *profile)
