@@ -113,30 +113,35 @@ mount_labels () {
   assert_no_leftovers ctr
 }
 
-# session_keyring_label ID: the SELinux label of the session keyring capsa made for container ID
-# (named _ses.ID), read on the host.
-session_keyring_label () {
+# session_keyring_labels ID: the SELinux labels of the session keyrings capsa made for container
+# ID (named _ses.ID: the init's and one per exec), read on the host, one a line, sorted.
+session_keyring_labels () {
   local key
-  key=$(awk -v n="_ses.$1:" '$8 == "keyring" && $9 == n { print $1 }' /proc/keys)
-  [ -n "$key" ] || return 1
-  keyctl security "0x$key"
+  for key in $(awk -v n="_ses.$1:" '$8 == "keyring" && $9 == n { print $1 }' /proc/keys); do
+    keyctl security "0x$key"
+    echo
+  done | grep . | sort
 }
 
-@test "selinux: the container's session keyring carries selinuxLabel (as runc)" {
+@test "selinux: the session keyrings of the container and of exec carry their process's label (as runc)" {
   command -v keyctl >/dev/null || skip "keyctl missing (apt-get install keyutils)"
-  # an id of the test's own: a keyring of that name would otherwise be joined, not made
+  # an id of the test's own: keyrings are named after the container
   local id=kr-$MARK
   cfg '.process.selinuxLabel = $l' --arg l "$LABEL"
   set_args sleep 1000
   capsa_bg run -d -b "$BUNDLE" "$id"
-  run session_keyring_label "$id"
-  capsa delete -f "$id"
+  run session_keyring_labels "$id"
   assert_success
   assert_output "$LABEL"
+  capsa exec -d --process-label "$OTHER" "$id" sleep 1000 </dev/null >"$OUT" 2>"$ERR"
+  run session_keyring_labels "$id"
+  capsa delete -f "$id"
+  assert_success
+  assert_output "$(printf '%s\n' "$LABEL" "$OTHER" | sort)"
   # without a label: the runtime's own context, as any key it makes
   cfg 'del(.process.selinuxLabel)'
   capsa_bg run -d -b "$BUNDLE" "$id-2"
-  run session_keyring_label "$id-2"
+  run session_keyring_labels "$id-2"
   capsa delete -f "$id-2"
   assert_success
   assert_output "$OWN"

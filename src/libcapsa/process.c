@@ -318,9 +318,28 @@ static int write_proc_attr (const char *name, const char *value)
   return 0;
 }
 
-int capsa_selinux_keycreate (const char *label)
+/* The SELinux label of the keys the calling thread creates next ("" resets it). */
+static int selinux_keycreate (const char *label)
 {
   return write_proc_attr ("keycreate", label);
+}
+
+int capsa_join_session_keyring (const char *id, const char *label, bool userns, capsa_error_t *err)
+{
+  char name[64];
+  /* As runc: the keyring is created with the process's SELinux label (keycreate applies to the
+   * keys this thread creates; reset after, though the coming execve would). */
+  bool labelled = label != NULL && label[0] != '\0' && capsa_selinux_enabled ();
+
+  if (labelled && selinux_keycreate (label) < 0)
+    return capsa_make_error (err, errno, "set selinux keyring label \"%s\"", label);
+  snprintf (name, sizeof (name), "_ses.%.48s", id);
+  if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name) < 0 && errno != ENOSYS
+      && !userns)
+    return capsa_make_error (err, errno, "create session keyring");
+  if (labelled && selinux_keycreate ("") < 0)
+    return capsa_make_error (err, errno, "reset selinux keyring label");
+  return 0;
 }
 
 int capsa_apparmor_exec (const char *profile)
