@@ -34,6 +34,11 @@ fi
 #        `criu check` and the suite skips).
 # AppArmor (`make check-debian-vm`, tests/apparmor.bats): apparmor_parser loads the test's profiles
 #        in the lane's VM, whose Debian kernel runs AppArmor.
+# SELinux (`make check-debian-vm DEBIAN_VM_LSM=selinux`, tests/selinux.bats): the lane's VM boots
+#        with SELinux and loads selinux-policy-default from the host's /etc/selinux (policycoreutils
+#        and selinux-utils: sestatus, getenforce); keyctl (keyutils) reads a keyring's label.
+#        Installing them does not turn SELinux on for this host: its kernel runs no LSM (the
+#        package's /etc/selinux/config says permissive, and only the lane's kernel reads it).
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config git ca-certificates \
@@ -44,4 +49,5 @@ apt-get install -y -qq --no-install-recommends \
   podman conmon catatonit containerd skopeo golang-github-containers-common uidmap \
   containernetworking-plugins python3-grpcio python3-grpc-tools \
   clang libclang-rt-14-dev valgrind \
-  systemd dbus kmod spin criu apparmor >/dev/null
+  systemd dbus kmod spin criu apparmor \
+  selinux-policy-default policycoreutils keyutils >/dev/null

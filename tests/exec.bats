@@ -396,3 +396,27 @@ JSON
   assert_success
   capsa delete -f ctr
 }
+
+# ses_keyrings ID: how many session keyrings named _ses.ID exist (the host's /proc/keys shows
+# root every key of uid 0).
+ses_keyrings () {
+  awk -v n="_ses.$1:" '$8 == "keyring" && $9 == n' /proc/keys | wc -l
+}
+
+@test "exec: the process gets a session keyring of the container's, not the caller's (as runc); none with --no-new-keyring" {
+  [ -r /proc/keys ] || skip "no /proc/keys (kernel without CONFIG_KEYS)"
+  # ids of the test's own: keyrings are named after the container
+  local id=keys-$MARK
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" "$id"
+  assert_equal "$(ses_keyrings "$id")" 1
+  # the init's keyring is not searchable by another process, so the exec makes its own
+  capsa exec -d "$id" sleep 1000 </dev/null >"$OUT" 2>"$ERR"
+  assert_equal "$(ses_keyrings "$id")" 2
+  capsa delete -f "$id"
+  capsa_bg run -d --no-new-keyring -b "$BUNDLE" "$id-n"
+  capsa exec -d "$id-n" sleep 1000 </dev/null >"$OUT" 2>"$ERR"
+  assert_equal "$(ses_keyrings "$id-n")" 0
+  capsa delete -f "$id-n"
+  assert_no_leftovers "$id" "$id-n"
+}

@@ -591,7 +591,7 @@ apparmor_on () {
   selinux_on || skip "SELinux is not enabled on this host (no selinuxfs): cannot apply labels"
   local label
   label=$(cat /proc/self/attr/current | tr -d '\0')
-  cfg '.process.selinuxLabel = $l | .linux.mountLabel = "system_u:object_r:container_file_t:s0"' --arg l "$label"
+  cfg '.process.selinuxLabel = $l | .linux.mountLabel = "system_u:object_r:tmpfs_t:s0"' --arg l "$label"
   run_in_ctr 'cat /proc/self/attr/current; echo; grep -c context= /proc/self/mountinfo'
   assert_success
   assert_output --partial "$label"

@@ -255,17 +255,9 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
     }
   if (ctx->new_timens && capsa_ns_enter_time (ctx, &err) < 0)
     init_fail (sync, &err);
-  if (!ctx->opts->no_new_keyring)
-    {
-      char name[64];
-      snprintf (name, sizeof (name), "_ses.%.48s", ctx->id);
-      if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name) < 0 && errno != ENOSYS
-          && !ctx->userns)
-        {
-          capsa_make_error (&err, errno, "create session keyring");
-          init_fail (sync, &err);
-        }
-    }
+  if (!ctx->opts->no_new_keyring
+      && capsa_join_session_keyring (ctx->id, c->process->selinux_label, ctx->userns, &err) < 0)
+    init_fail (sync, &err);
   if (c->hostname && c->hostname[0] && sethostname (c->hostname, strlen (c->hostname)) < 0)
     {
       capsa_make_error (&err, errno, "sethostname `%s`", c->hostname);
@@ -407,8 +399,11 @@ int capsa_ctx_load_bundle (struct capsa_ctx *ctx, const struct capsa_create_opts
       || capsa_process_validate (ctx->config->process, err) < 0)
     return -1;
   /* libselinux is loaded here, before the fork, or never (selinux-lazy.c) */
-  if (ctx->config->linux_->mount_label != NULL && ctx->config->linux_->mount_label[0] != '\0')
-    (void)capsa_selinux_enabled ();
+  if (ctx->config->linux_->mount_label != NULL && ctx->config->linux_->mount_label[0] != '\0'
+      && capsa_selinux_label_check (ctx->config->linux_->mount_label,
+                                    "config.json: .linux.mountLabel", err)
+           < 0)
+    return -1;
   {
     int vm = capsa_sandbox_wanted (ctx->config, ctx->g->argv0, err);
     if (vm < 0)
@@ -906,6 +901,7 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   st->start_time = capsa_process_start_time (init);
   st->pidns = ((plan.new_flags | plan.joined) & CLONE_NEWPID) != 0;
   st->vm = ctx.vm;
+  st->no_new_keyring = o->no_new_keyring;
   /* `run` has no exec fifo, so `started` changes no status it reports: written now, it saves
    * run a third state.json write (an open, a write and a rename). */
   st->started = for_run;

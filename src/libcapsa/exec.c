@@ -64,6 +64,7 @@ struct exec_job
   int fd_floor;   /* internal fds stay at or above this (above the preserved fds) */
   char *state_json;
   struct capsa_cgroup_self_join *sj; /* the cgroup files the child joins itself, or NULL */
+  bool keep_keyring;                 /* created with --no-new-keyring */
 };
 
 /* Move `fd` to the floor or above, close-on-exec. */
@@ -231,8 +232,14 @@ static int build_process (struct exec_job *j, capsa_error_t *err)
         p->selinux_label = (char *)o->process_label;
     }
   /* libselinux is loaded here, before the fork, or never (selinux-lazy.c) */
-  if (p->selinux_label != NULL && p->selinux_label[0] != '\0')
-    (void)capsa_selinux_enabled ();
+  if (p->selinux_label != NULL && p->selinux_label[0] != '\0'
+      && capsa_selinux_label_check (p->selinux_label,
+                                    o->process_file    ? "process.json: .selinuxLabel"
+                                    : o->process_label ? "--process-label"
+                                                       : "config.json: .process.selinuxLabel",
+                                    err)
+           < 0)
+    return -1;
   if (p->args_len == 0 || p->args == NULL || p->args[0] == NULL)
     return capsa_make_error (err, 0, "process args cannot be empty");
   if (p->cwd == NULL || p->cwd[0] != '/')
@@ -337,6 +344,15 @@ static void __attribute__ ((noreturn)) child_fail (int sync, capsa_error_t *err)
   _exit (127);
 }
 
+static bool has_userns (const struct oci_config *c)
+{
+  size_t i;
+  for (i = 0; c->linux_ && i < c->linux_->namespaces_len; i++)
+    if (c->linux_->namespaces[i].type && strcmp (c->linux_->namespaces[i].type, "user") == 0)
+      return true;
+  return false;
+}
+
 static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
 {
   capsa_error_t err = NULL;
@@ -372,6 +388,11 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
       child_fail (sync, &err);
     }
   close_fd (&j->root_fd);
+  /* In the container's user namespace, where the keyring belongs to its root. */
+  if (!j->keep_keyring
+      && capsa_join_session_keyring (j->o->id, j->p.selinux_label, has_userns (j->config), &err)
+           < 0)
+    child_fail (sync, &err);
   capsa_fault_point ("exec:child-after-join");
   /* A session and process group of its own (exec_pty makes one with the terminal). */
   if (!j->p.terminal && setsid () < 0)
@@ -674,6 +695,7 @@ int capsa_container_exec (struct capsa_global *g, const struct capsa_exec_opts *
     goto out;
   if (lookup_container (&j, dir, &st, err) < 0 || build_process (&j, err) < 0)
     goto out;
+  j.keep_keyring = st.no_new_keyring;
   if (st.vm)
     {
       /* VM mode: the process runs in the guest, through the VM's control channel; other

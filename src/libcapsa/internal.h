@@ -151,6 +151,15 @@ bool capsa_apparmor_enabled (void);
 /* Run the next execve of the calling thread under AppArmor profile PROFILE (-1, errno). */
 int capsa_apparmor_exec (const char *profile);
 bool capsa_selinux_enabled (void);
+/* In the runtime (it needs selinuxfs): an error naming WHAT when SELinux is enabled and the
+ * loaded policy does not know LABEL (the kernel would refuse it only at the workload's execve,
+ * after start).  0 without SELinux or a label. */
+int capsa_selinux_label_check (const char *label, const char *what, capsa_error_t *err);
+/* Join (or make) the session keyring "_ses.ID", as runc does for a container's init and for
+ * each exec, so that no process of the container shares the caller's session keyring; a new
+ * keyring gets the SELinux label LABEL (may be NULL).  In a user namespace (USERNS) a refusal
+ * is not an error. */
+int capsa_join_session_keyring (const char *id, const char *label, bool userns, capsa_error_t *err);
 char *capsa_mount_label_data (const char *type, const char *data, const char *label);
 int capsa_mount_label_apply (const char *type, int mntfd, const char *label, const char *dest,
                              capsa_error_t *err);

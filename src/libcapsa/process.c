@@ -172,7 +172,9 @@ int capsa_process_validate (const struct oci_process *p, capsa_error_t *err)
           || validate_caps (c->inheritable, c->inheritable_len, "inheritable", err) < 0
           || validate_caps (c->ambient, c->ambient_len, "ambient", err) < 0))
     return -1;
-  return check_labels (p, "config.json: ", err);
+  if (check_labels (p, "config.json: ", err) < 0)
+    return -1;
+  return capsa_selinux_label_check (p->selinux_label, "config.json: .process.selinuxLabel", err);
 }
 
 /* ---- LSM labels: process.apparmorProfile, process.selinuxLabel, linux.mountLabel --------- */
@@ -196,6 +198,26 @@ bool capsa_selinux_enabled (void)
 #else
   return false;
 #endif
+}
+
+int capsa_selinux_label_check (const char *label, const char *what, capsa_error_t *err)
+{
+#ifdef HAVE_SELINUX
+  if (label == NULL || label[0] == '\0' || !capsa_selinux_enabled ())
+    return 0;
+  if (security_check_context (label) < 0)
+    {
+      if (errno == EINVAL)
+        return capsa_make_error (
+          err, 0, "%s: SELinux label \"%s\" is not valid in the loaded policy", what, label);
+      return capsa_make_error (err, errno, "%s: check SELinux label \"%s\"", what, label);
+    }
+#else
+  (void)label;
+  (void)what;
+  (void)err;
+#endif
+  return 0;
 }
 
 /* Is the AppArmor profile NAME loaded?  Read from securityfs where the caller sees it (the
@@ -293,6 +315,30 @@ static int write_proc_attr (const char *name, const char *value)
       errno = w < 0 ? e : EIO;
       return -1;
     }
+  return 0;
+}
+
+/* The SELinux label of the keys the calling thread creates next ("" resets it). */
+static int selinux_keycreate (const char *label)
+{
+  return write_proc_attr ("keycreate", label);
+}
+
+int capsa_join_session_keyring (const char *id, const char *label, bool userns, capsa_error_t *err)
+{
+  char name[64];
+  /* As runc: the keyring is created with the process's SELinux label (keycreate applies to the
+   * keys this thread creates; reset after, though the coming execve would). */
+  bool labelled = label != NULL && label[0] != '\0' && capsa_selinux_enabled ();
+
+  if (labelled && selinux_keycreate (label) < 0)
+    return capsa_make_error (err, errno, "set selinux keyring label \"%s\"", label);
+  snprintf (name, sizeof (name), "_ses.%.48s", id);
+  if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name) < 0 && errno != ENOSYS
+      && !userns)
+    return capsa_make_error (err, errno, "create session keyring");
+  if (labelled && selinux_keycreate ("") < 0)
+    return capsa_make_error (err, errno, "reset selinux keyring label");
   return 0;
 }
 

@@ -3,7 +3,7 @@
  * Linked normally, libselinux and libpcre2 were mapped and relocated into every capsa process
  * (twice per create/run/exec, with the sealed-copy re-exec), and libselinux's constructor probed
  * selinuxfs and read /proc/filesystems each time: about half of the instructions of
- * `capsa --version`.  These definitions of the three calls capsa makes resolve the real ones
+ * `capsa --version`.  These definitions of the four calls capsa makes resolve the real ones
  * from libselinux.so.1 on first use.
  *
  * Only the runtime's first process may load the library: the container init and the exec child
@@ -34,6 +34,7 @@ static struct
   int (*is_selinux_enabled) (void);
   int (*setexeccon) (const char *con);
   int (*setfilecon) (const char *path, const char *con);
+  int (*security_check_context) (const char *con);
 } fn;
 
 /* 0 once every function is resolved, -1 (errno ENOSYS) when the library is missing or may not
@@ -50,7 +51,8 @@ static int load (void)
     return (errno = ENOSYS, -1);
   *(void **)&fn.setexeccon = dlsym (lib, "setexeccon");
   *(void **)&fn.setfilecon = dlsym (lib, "setfilecon");
-  if (fn.setexeccon == NULL || fn.setfilecon == NULL)
+  *(void **)&fn.security_check_context = dlsym (lib, "security_check_context");
+  if (fn.setexeccon == NULL || fn.setfilecon == NULL || fn.security_check_context == NULL)
     return (errno = ENOSYS, -1);
   *(void **)&fn.is_selinux_enabled = dlsym (lib, "is_selinux_enabled");
   return fn.is_selinux_enabled != NULL ? 0 : (errno = ENOSYS, -1);
@@ -69,4 +71,9 @@ int setexeccon (const char *con)
 int setfilecon (const char *path, const char *con)
 {
   return load () == 0 ? fn.setfilecon (path, con) : -1;
+}
+
+int security_check_context (const char *con)
+{
+  return load () == 0 ? fn.security_check_context (con) : -1;
 }

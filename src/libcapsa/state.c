@@ -263,6 +263,7 @@ int capsa_state_write (const char *dir, const struct capsa_state_file *s, capsa_
   yajl_gen_string (gen, (const unsigned char *)"started", 7);
   yajl_gen_bool (gen, s->started);
   gen_flag (gen, "vm", s->vm);
+  gen_flag (gen, "noNewKeyring", s->no_new_keyring);
   gen_flag (gen, "poststartHooks", s->poststart_hooks);
   gen_flag (gen, "poststopHooks", s->poststop_hooks);
   if (s->cgroup_manager)
@@ -329,6 +330,7 @@ int capsa_state_read (const char *dir, struct capsa_state_file *s, capsa_error_t
   s->pidns = tree_bool (root, "pidns");
   s->started = tree_bool (root, "started");
   s->vm = tree_bool (root, "vm");
+  s->no_new_keyring = tree_bool (root, "noNewKeyring");
   s->poststart_hooks = tree_bool (root, "poststartHooks");
   s->poststop_hooks = tree_bool (root, "poststopHooks");
   s->poststart_hooks = tree_bool (root, "poststartHooks");

@@ -19,6 +19,7 @@ struct capsa_state_file
   bool pidns; /* the container has its own pid namespace */
   bool started;
   bool vm;              /* VM isolation mode */
+  bool no_new_keyring;  /* created with --no-new-keyring: exec keeps the caller's keyring too */
   bool poststart_hooks; /* config.json has poststart hooks (start/run must parse it again) */
   bool poststop_hooks;  /* config.json has poststop hooks (delete must parse it again) */
   char *cgroup_manager; /* manager name, NULL when the container has no cgroup of its own */

@@ -14,6 +14,8 @@ echo "lane: own cgroup $(cat /proc/self/cgroup)"
   echo "systemd=$(systemctl --version | head -n 1)"
   echo "system_state=$(systemctl is-system-running 2>&1)"
   echo "controllers=$(cat /sys/fs/cgroup/cgroup.controllers)"
+  echo "lsm=$(cat /sys/kernel/security/lsm 2>&1)"
+  echo "selinux=$(getenforce 2>&1) $(cat /proc/self/attr/current 2>&1 | tr -d '\0')"
 } >/lane/guest-facts
 # What one exec costs here (TCG, binaries over 9p): the suites' run time follows from it.
 for c in /bin/true /bin/true "jq -n 1" "jq -n 1" "$LANE_CAPSA --version" "/bin/busybox true" "/bin/busybox true"; do

@@ -10,7 +10,9 @@
 # CAPSA_VM_LANE_SUITES (default "cgroups"), CAPSA_VM_LANE_FILTER (a bats --filter regex; the
 # default picks the tests that depend on the cgroup version or manager; empty: all tests),
 # CAPSA_VM_LANE_TIMEOUT (seconds for the whole VM run, default 1200), CAPSA_VM_LANE_SMP (2),
-# CAPSA_VM_LANE_MEM (2G).
+# CAPSA_VM_LANE_MEM (2G), CAPSA_VM_LANE_LSM (the guest's major LSM: apparmor, the kernel's
+# default, or selinux; see below), CAPSA_VM_LANE_SELINUX_MODE (permissive, the default, or
+# enforcing: an experiment, see below), CAPSA_VM_LANE_APPEND (more kernel arguments).
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,6 +26,7 @@ suites=${CAPSA_VM_LANE_SUITES:-cgroups}
 # CAPSA_VM_LANE_FILTER= (empty) to run every test.
 filter=${CAPSA_VM_LANE_FILTER-'^(pause freezes|kill --all|linux\.resources land|blockIO|devices:|update changes|update is seen|events --stats|OOM|a 512 KiB|a memory limit too low|no cgroup is left|systemd:)'}
 timeout_s=${CAPSA_VM_LANE_TIMEOUT:-1200}
+lsm=${CAPSA_VM_LANE_LSM:-apparmor}
 
 die () {
   echo "cgroupv2-vm: $*" >&2
@@ -37,6 +40,30 @@ for t in qemu-system-x86_64 dpkg-deb apt-get cpio modinfo depmod xz bats jq; do
 done
 [[ "$(ldd /bin/busybox 2>&1 || true)" == *"not a dynamic"* ]] || die "/bin/busybox is not static (apt-get install busybox-static)"
 [ -x /lib/systemd/systemd ] || die "no /lib/systemd/systemd on this host (apt-get install systemd)"
+# The guest's LSM.  Debian 6.1's CONFIG_LSM lists apparmor before selinux and both are "major"
+# LSMs, of which the kernel enables only the first: `security=selinux` picks SELinux instead
+# (`selinux=1` is not needed: SECURITY_SELINUX_BOOTPARAM is off in that build, so the kernel
+# would not know the argument and hand it to systemd as an environment variable).  systemd
+# loads the policy from /etc/selinux/<SELINUXTYPE> of the host's root (selinux-policy-default).
+# The host's files carry no SELinux labels (its kernel runs no LSM, and the lane does not
+# relabel a filesystem it shares read-only), so the guest runs permissive: `enforcing=0`
+# overrides whatever /etc/selinux/config says (libselinux honours the kernel argument when
+# systemd loads the policy).  Everything is labelled and every label is checked; denials are
+# logged, not enforced.
+lsm_args=
+case $lsm in
+apparmor) ;;
+selinux)
+  [ -s /etc/selinux/config ] && [ -n "$(ls /etc/selinux/default/policy/policy.* 2>/dev/null)" ] \
+    || die "no SELinux policy on this host (apt-get install selinux-policy-default)"
+  case ${CAPSA_VM_LANE_SELINUX_MODE:-permissive} in
+  permissive) lsm_args="security=selinux enforcing=0" ;;
+  enforcing) lsm_args="security=selinux enforcing=1" ;;
+  *) die "CAPSA_VM_LANE_SELINUX_MODE: permissive or enforcing" ;;
+  esac
+  ;;
+*) die "CAPSA_VM_LANE_LSM: apparmor or selinux, not '$lsm'" ;;
+esac
 
 # --- the kernel: Debian's generic linux-image-6.1.*-amd64, downloaded once, extracted ----------
 mkdir -p "$cache"
@@ -139,9 +166,9 @@ khz=$(awk -F: '/^cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)
 cmdline="console=ttyS0 panic=-1 rdinit=/init cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1
   systemd.unit=capsa-lane.target systemd.show_status=1 systemd.log_level=info
   systemd.log_target=console cryptomgr.notests rodata=off
-  ${khz:+tsc_early_khz=$khz} ${CAPSA_VM_LANE_APPEND:-}"
+  ${khz:+tsc_early_khz=$khz} $lsm_args ${CAPSA_VM_LANE_APPEND:-}"
 
-echo "cgroupv2-vm: kernel $kver, $managers x $suites, results in $results"
+echo "cgroupv2-vm: kernel $kver ($lsm), $managers x $suites, results in $results"
 start=$(date +%s)
 set +e
 timeout -k 10 "$timeout_s" qemu-system-x86_64 -M microvm -accel tcg -cpu "${CAPSA_VM_LANE_CPU:-max}" \
