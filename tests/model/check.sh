@@ -59,8 +59,10 @@ done
 [ $status -ne 0 ] || echo "check-model: all $n rows of transitions.txt are transitions the model takes"
 
 # Mutants: each must be rejected.
-for m in mutants/*.pml; do
+# (the mutants of the tree: mutants/ here also holds the table, which they include)
+for m in "$here"/mutants/*.pml; do
   name=$(basename "$m" .pml)
+  m=mutants/$name.pml
   # -DREVERSE: pan tries the processes in reverse order; each mutant's error is then among the
   # first million states (seconds) instead of near the end of the 34 million (a minute or more)
   build "mut-$name" "$m" 3 "-O2 -DREVERSE"
