@@ -179,6 +179,18 @@ awk -F '\t' -v n="$n" -v n_cpu="$n_cpu" -v n_sys="$n_sys" -v cpus="$(nproc)" \
     return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
   }
   function add(key, x) { v[key, ++cnt[key]] = x }
+  # ratio(NAME, A, B): A / B of the same round, for every round where both succeeded; prints the
+  # median and the range of those (a pair run back to back shares the load of its moment).
+  function ratio(name, a, b,   i, x, lo, hi) {
+    for (i = 1; i <= n; i++)
+      if ((a, i) in round && (b, i) in round && round[b, i] > 0) {
+        add(name, round[a, i] / round[b, i]); x = round[a, i] / round[b, i]
+        if (lo == "" || x < lo) lo = x
+        if (x > hi) hi = x
+      }
+    if (cnt[name] == 0) return "no pair"
+    return sprintf("per-round %.4f, range %.4f-%.4f", med(name), lo, hi)
+  }
   NR == 1 || $2 == "warmup" { next }
   {
     if (lmin == "" || $10 < lmin) lmin = $10
@@ -187,6 +199,7 @@ awk -F '\t' -v n="$n" -v n_cpu="$n_cpu" -v n_sys="$n_sys" -v cpus="$(nproc)" \
     if ($6 != 0) { fails[$2 " " $3]++; nfail++; next }
     k = $2 " " $3
     add(k " wall", $4 / 1000); add(k " cpu", $5 / 1000)
+    round[k, $1] = ($7 != "-") ? $7 : $4
     if ($7 != "-") {
       add(k " work", $7 / 1e6); add(k " host", $8 / 1e6)
       if ($8 > 0) add(k " clock", $7 / $8)
@@ -216,11 +229,24 @@ awk -F '\t' -v n="$n" -v n_cpu="$n_cpu" -v n_sys="$n_sys" -v cpus="$(nproc)" \
            med("syscall vm host"), med("syscall vm wall"), med("syscall vm work") * 1e6 / (3 * n_sys)
     printf "  guest clock check (workload time / host view, VM mode): cpu %.3f, syscall %.3f\n",
            med("cpu vm clock"), med("syscall vm clock")
-    printf "\nbeta  = container start / VM start:   %.4f from the snapshot (1/%.1f), %.4f booting (1/%.1f)\n",
-           cw / vw, vw / cw, cw / bw, bw / cw
+    printf "\nratios of the medians (and the median and range of the same ratio taken per round):\n"
+    printf "beta  = container start / VM start:\n"
+    printf "  from the snapshot  %.4f (1/%.1f)  (%s)\n", cw / vw, vw / cw, ratio("b1", "start container", "start vm")
+    printf "  booting            %.4f (1/%.1f)  (%s)\n", cw / bw, bw / cw,
+           ratio("b2", "start-booting container", "start-booting vm")
     ac = med("cpu container work") / med("cpu vm work"); as = med("syscall container work") / med("syscall vm work")
-    printf "alpha = VM speed / container speed:  alpha_cpu %.4f (1/%.1f), alpha_syscall %.4f (1/%.1f)\n",
-           ac, 1 / ac, as, 1 / as
+    printf "alpha = VM speed / container speed (container loop time / VM loop time):\n"
+    printf "  alpha_cpu          %.4f (1/%.1f)  (%s)\n", ac, 1 / ac, ratio("a1", "cpu container", "cpu vm")
+    printf "  alpha_syscall      %.4f (1/%.1f)  (%s)\n", as, 1 / as, ratio("a2", "syscall container", "syscall vm")
+    # Cross-check from the host side, less stretched by a loaded machine than any wall clock:
+    # CPU time of the workload run minus that of a run of /bin/true, per mode (QEMU included).
+    cc = med("cpu container cpu") - med("start container cpu"); cv = med("cpu vm cpu") - med("start vm cpu")
+    sc = med("syscall container cpu") - med("start container cpu"); sv = med("syscall vm cpu") - med("start vm cpu")
+    if (cv > med("start vm cpu") && sv > med("start vm cpu"))
+      printf "  cross-check from host CPU time (workload run - /bin/true run): alpha_cpu %.4f, alpha_syscall %.4f\n",
+             cc / cv, sc / sv
+    else
+      printf "  (no cross-check from host CPU time: the VM workloads took less CPU than a VM start)\n"
     if (nfail) { printf "\nFAILED samples (left out of the medians):"; for (f in fails) printf " %s x%d;", f, fails[f]; printf "\n" }
     if (bad != "") { printf "\nCHECK MISMATCH between the modes:%s (not the same work)\n", bad; exit 1 }
     if (nfail) exit 1
