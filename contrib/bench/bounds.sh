@@ -232,7 +232,8 @@ awk -F '\t' -v n="$n" -v n_cpu="$n_cpu" -v n_sys="$n_sys" -v cpus="$(nproc)" \
     printf "\nratios of the medians (and the median and range of the same ratio taken per round):\n"
     printf "beta  = container start / VM start:\n"
     printf "  from the snapshot  %.4f (1/%.1f)  (%s)\n", cw / vw, vw / cw, ratio("b1", "start container", "start vm")
-    printf "  booting            %.4f (1/%.1f)  (%s)\n", cw / bw, bw / cw,
+    cb = med("start-booting container wall")
+    printf "  booting            %.4f (1/%.1f)  (%s)\n", cb / bw, bw / cb,
            ratio("b2", "start-booting container", "start-booting vm")
     ac = med("cpu container work") / med("cpu vm work"); as = med("syscall container work") / med("syscall vm work")
     printf "alpha = VM speed / container speed (container loop time / VM loop time):\n"
