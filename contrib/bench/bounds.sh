@@ -102,6 +102,8 @@ n_sys=$(calibrate sys)
 samples=$work/samples.tsv
 printf 'round\tmeasure\tmode\twall_us\tcpu_us\tstatus\twork_ns\thost_ns\tcheck\tload1\n' >"$samples"
 load1 () { cut -d' ' -f1 /proc/loadavg; }
+# The last line capsa wrote to stderr other than its TCG warning (printed on every VM run).
+last_error () { grep -v 'using software emulation (TCG)' "$work/err.log" 2>/dev/null | tail -n 1; }
 
 # run_one ROUND MEASURE MODE CONFIG [ARGS...]: one `capsa run` of the bundle under benchexec
 # (launch to exit, CPU time of the whole tree), with ARGS as process.args when given; its
@@ -144,7 +146,7 @@ run_one () {
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$measure" "$mode" "$w" $((u + s)) \
     "$status" "${ns:--}" "$host" "${check:--}" "$(load1)" >>"$samples"
-  [ "$status" = 0 ] || echo "bounds.sh: $measure in $mode mode failed (status $status): $(tail -n 1 "$work/err.log" 2>/dev/null)" >&2
+  [ "$status" = 0 ] || echo "bounds.sh: $measure in $mode mode failed (status $status): $(last_error)" >&2
   return 0
 }
 
@@ -154,11 +156,11 @@ echo "bounds.sh: $n rounds; loop counts for ~${work_ms} ms in container mode: cp
 run_one 0 warmup vm "$work/vm.json"
 run_one 0 warmup container "$work/ctr.json"
 [ -n "$(ls "$CAPSA_VM_SNAPSHOT_DIR" 2>/dev/null)" ] \
-  || { echo "bounds.sh: the warm-up VM run saved no boot snapshot ($(tail -n 1 "$work/err.log" 2>/dev/null))" >&2; exit 1; }
+  || { echo "bounds.sh: the warm-up VM run saved no boot snapshot ($(last_error))" >&2; exit 1; }
 # What ran the guest: capsa warns when it falls back to software emulation.
 accel=$(sed -n 's/.*VM isolation mode: \(.*\); using software emulation (TCG).*/TCG (software emulation: \1)/p' \
   "$work/err.log" | head -n 1)
-[ -n "$accel" ] || accel="KVM (capsa gave no TCG warning)"
+[ -n "$accel" ] || accel="KVM presumably (capsa gave no TCG warning)"
 
 for ((i = 1; i <= n; i++)); do
   echo "bounds.sh: round $i of $n (load $(load1))" >&2
@@ -186,6 +188,8 @@ awk -F '\t' -v n="$n" -v n_cpu="$n_cpu" -v n_sys="$n_sys" -v cpus="$(nproc)" \
     return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
   }
   function add(key, x) { v[key, ++cnt[key]] = x }
+  # rat(A, B): "A/B (1/(B/A))", or why there is none (med() gives -1 without samples).
+  function rat(a, b) { return (a > 0 && b > 0) ? sprintf("%.4f (1/%.1f)", a / b, b / a) : "none: no successful samples" }
   # ratio(NAME, A, B): A / B of the same round, for every round where both succeeded; prints the
   # median and the range of those (a pair run back to back shares the load of its moment).
   function ratio(name, a, b,   i, x, lo, hi) {
@@ -238,19 +242,19 @@ awk -F '\t' -v n="$n" -v n_cpu="$n_cpu" -v n_sys="$n_sys" -v cpus="$(nproc)" \
            med("cpu vm clock"), med("syscall vm clock")
     printf "\nratios of the medians (and the median and range of the same ratio taken per round):\n"
     printf "beta  = container start / VM start:\n"
-    printf "  from the snapshot  %.4f (1/%.1f)  (%s)\n", cw / vw, vw / cw, ratio("b1", "start container", "start vm")
+    printf "  from the snapshot  %s  (%s)\n", rat(cw, vw), ratio("b1", "start container", "start vm")
     cb = med("start-booting container wall")
-    printf "  booting            %.4f (1/%.1f)  (%s)\n", cb / bw, bw / cb,
-           ratio("b2", "start-booting container", "start-booting vm")
-    ac = med("cpu container work") / med("cpu vm work"); as = med("syscall container work") / med("syscall vm work")
+    printf "  booting            %s  (%s)\n", rat(cb, bw), ratio("b2", "start-booting container", "start-booting vm")
     printf "alpha = VM speed / container speed (container loop time / VM loop time):\n"
-    printf "  alpha_cpu          %.4f (1/%.1f)  (%s)\n", ac, 1 / ac, ratio("a1", "cpu container", "cpu vm")
-    printf "  alpha_syscall      %.4f (1/%.1f)  (%s)\n", as, 1 / as, ratio("a2", "syscall container", "syscall vm")
+    printf "  alpha_cpu          %s  (%s)\n", rat(med("cpu container work"), med("cpu vm work")),
+           ratio("a1", "cpu container", "cpu vm")
+    printf "  alpha_syscall      %s  (%s)\n", rat(med("syscall container work"), med("syscall vm work")),
+           ratio("a2", "syscall container", "syscall vm")
     # Cross-check from the host side, less stretched by a loaded machine than any wall clock:
     # CPU time of the workload run minus that of a run of /bin/true, per mode (QEMU included).
     cc = med("cpu container cpu") - med("start container cpu"); cv = med("cpu vm cpu") - med("start vm cpu")
     sc = med("syscall container cpu") - med("start container cpu"); sv = med("syscall vm cpu") - med("start vm cpu")
-    if (cv > med("start vm cpu") && sv > med("start vm cpu"))
+    if (cc > 0 && sc > 0 && cv > med("start vm cpu") && sv > med("start vm cpu"))
       printf "  cross-check from host CPU time (workload run - /bin/true run): alpha_cpu %.4f, alpha_syscall %.4f\n",
              cc / cv, sc / sv
     else
