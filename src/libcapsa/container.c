@@ -239,6 +239,11 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
       init_fail (sync, &err);
     }
 
+  /* Before the uid changes below: they make the init non-dumpable, which gives its /proc
+   * files to the host's root, and a new user namespace cannot then open timens_offsets for
+   * writing (EACCES for every user namespace container with timeOffsets). */
+  if (ctx->new_timens && capsa_ns_enter_time (ctx, &err) < 0)
+    init_fail (sync, &err);
   if (ctx->userns)
     {
       /* Become root of the user namespace (where 0 is mapped). */
@@ -253,8 +258,6 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
           init_fail (sync, &err);
         }
     }
-  if (ctx->new_timens && capsa_ns_enter_time (ctx, &err) < 0)
-    init_fail (sync, &err);
   if (!ctx->opts->no_new_keyring)
     {
       char name[64];
