@@ -27,7 +27,8 @@ import sys
 
 TYPES = ["user", "pid", "network", "ipc", "uts", "mount", "cgroup", "time"]
 FILE_TYPES = ["network", "ipc", "uts", "cgroup", "time", "mount"]
-ROOT_PROPS = [None, "private", "rprivate", "slave", "rslave", "shared", "rshared"]
+# shared twice as often: the only way a container's mount reaches the host
+ROOT_PROPS = [None, "private", "rprivate", "slave", "rslave", "shared", "rshared", "shared", "rshared"]
 BIND_PROPS = ["none", "default", "private", "rprivate", "slave", "rslave", "shared", "rshared"]
 
 

@@ -466,6 +466,7 @@ PY
   # the comparison sees real objects: the QEMU binary is mapped by both
   grep -q "^$exe " <<<"$shared" || fail "the QEMU binary ($exe) is not among the shared objects: $shared"
   echo "# vm: $(wc -l <<<"$shared") read-only objects shared by the two QEMUs" >&3
+  [ -z "${CAPSA_PROP_DEBUG:-}" ] || sed "s/^/# /" <<<"$shared" >&3
   for ((i = N - 1; i >= 0; i--)); do
     capsa kill "${ID[i]}" KILL
     wait_status "${ID[i]}" stopped
