@@ -17,8 +17,8 @@ For the mount property it also picks the rootfs propagation and how the shared h
 state in the container: "peer" (in the host mount's peer group: sends and receives), "slave"
 or "slaveshared" (receives only), "private"/"alone"/"none" (neither).
 
-isolation-gen.py config PLAN R I BASE DIR HOSTDIR MARK TOKEN [REF=PID...] writes container I of
-round R as DIR/config.json and prints the fields the test reads, as shell assignments.
+isolation-gen.py bundles PLAN BASE TESTDIR MARK TOKEN writes every round's configs (TESTDIR/rR/cI/
+config.json) and what the test reads of them, as shell assignments (TESTDIR/rR/vars.sh).
 """
 import json
 import os
@@ -155,10 +155,11 @@ PROCNS = {"user": "user", "pid": "pid", "network": "net", "ipc": "ipc", "uts": "
           "mount": "mnt", "cgroup": "cgroup", "time": "time"}
 
 
-def config(plan, r, i, base, d, hostdir, mark, pids):
-    """Container i of round r as a config.json (written to d/config.json) made from base (the
-    output of `capsa spec`, as helpers.bash's make_bundle edits it); prints the shell
-    assignments the test reads of it."""
+def config(plan, r, i, base, d, hostdir, mark, token):
+    """Container i of round r as d/config.json, made from base (the output of `capsa spec`,
+    edited as helpers.bash's make_bundle does); another container's namespace is the path
+    /proc/@PIDj@/ns/TYPE, for the test to fill in. Returns the shell assignments the test
+    reads of it."""
     c = plan["rounds"][r]["containers"][i]
     cfg = json.load(open(base))
     cfg.pop("hostname", None)
@@ -168,7 +169,7 @@ def config(plan, r, i, base, d, hostdir, mark, pids):
     cfg["root"]["readonly"] = False
     p = cfg["process"]
     p["terminal"] = False
-    p["args"] = ["sleep", pids["token"]]
+    p["args"] = ["sleep", token]
     p["env"] = p.get("env", []) + ["CAPSA_TEST_MARK=" + mark]
     # the probe's ptrace is refused by isolation, not for want of the capability
     for k in list(p.get("capabilities", {})):
@@ -179,7 +180,7 @@ def config(plan, r, i, base, d, hostdir, mark, pids):
         if ns["how"] == "new":
             nss.append({"type": t})
         elif ns["how"] == "ctr":
-            nss.append({"type": t, "path": "/proc/%s/ns/%s" % (pids[str(ns["ref"])], PROCNS[t])})
+            nss.append({"type": t, "path": "/proc/@PID%d@/ns/%s" % (ns["ref"], PROCNS[t])})
         elif ns["how"] == "file":
             nss.append({"type": t, "path": "%s/ns-f%d" % (os.path.dirname(d), ns["file"])})
     lx["namespaces"] = nss
@@ -209,23 +210,45 @@ def config(plan, r, i, base, d, hostdir, mark, pids):
         for k in ("maskedPaths", "readonlyPaths", "rootfsPropagation", "devices"):
             lx.pop(k, None)
         cfg.pop("mounts", None)
+    os.makedirs(d, exist_ok=True)
     with open(d + "/config.json", "w") as f:
         json.dump(cfg, f, indent=1)
     sh = lambda v: str(v).lower() if isinstance(v, bool) else str(v)
-    for t in TYPES:
-        print("LABEL[%d,%s]=%s" % (i, t, c["label"].get(t, "host")))
+    out = ["LABEL[%d,%s]=%s" % (i, t, c["label"].get(t, "host")) for t in TYPES]
     for k, v in (("NEWMOUNT", c["newmount"]), ("SENDS", c["sends"]), ("RECEIVES", c["receives"]),
-                 ("BIND", c["bind"]), ("USERHOW", c["ns"]["user"]["how"])):
-        print("%s[%d]=%s" % (k, i, sh(v)))
+                 ("BIND", c["bind"])):
+        out.append("%s[%d]=%s" % (k, i, sh(v)))
+    # what /proc/PID/{uid_map,gid_map,timens_offsets} must say ("": not checked)
+    um = gm = to = ""
+    if u["how"] == "new":
+        um = "0 %d %d" % (u["uid"], u["size"])
+        gm = "0 %d %d" % (u["gid"], u["size"])
+    if "timeOffsets" in c:
+        o = c["timeOffsets"]
+        to = "monotonic %d %d;boottime %d %d;" % (o["monotonic"]["secs"], o["monotonic"]["nanosecs"],
+                                                  o["boottime"]["secs"], o["boottime"]["nanosecs"])
+    out += ["UIDMAP[%d]='%s'" % (i, um), "GIDMAP[%d]='%s'" % (i, gm), "TIMEOFF[%d]='%s'" % (i, to)]
+    return out
+
+
+def bundles(plan, base, testdir, mark, tok):
+    """Every round's configs: testdir/rR/cI/config.json, and testdir/rR/vars.sh with N, the
+    namespace files to make (FILES: TYPE...) and each container's fields."""
+    for r, rnd in enumerate(plan["rounds"]):
+        rd = "%s/r%d" % (testdir, r)
+        lines = ["N=%d" % len(rnd["containers"]),
+                 "FILES=(%s)" % " ".join(f["type"] for f in rnd["files"])]
+        for i in range(len(rnd["containers"])):
+            lines += config(plan, r, i, base, "%s/c%d" % (rd, i), rd + "/hostdir", mark,
+                            "%s%d%d" % (tok, r, i))
+        with open(rd + "/vars.sh", "w") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 def main():
-    if sys.argv[1] == "config":
-        # config PLAN R I BASE DIR HOSTDIR MARK TOKEN [REF=PID...]
-        pids = dict(a.split("=", 1) for a in sys.argv[10:])
-        pids["token"] = sys.argv[9]
-        config(json.load(open(sys.argv[2])), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
-               sys.argv[6], sys.argv[7], sys.argv[8], pids)
+    if sys.argv[1] == "bundles":
+        # bundles PLAN BASE TESTDIR MARK TOKEN
+        bundles(json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6])
         return
     seed = int(sys.argv[1])
     rounds = int(sys.argv[2])

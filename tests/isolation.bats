@@ -19,22 +19,22 @@ load helpers
 
 PROGS=$BATS_TEST_DIRNAME/progs
 
+# One seed for the file: every property test draws the same container sets (CAPSA_PROP_SEED
+# replays a run; the seed is printed with the first test's output).
+setup_file () {
+  if [ -z "${CAPSA_PROP_SEED:-}" ]; then
+    CAPSA_PROP_SEED=$(($(od -An -N4 -tu4 /dev/urandom) % 1000000000))
+  fi
+  export CAPSA_PROP_SEED
+}
+
 setup () {
   capsa_setup_env
   build_rootfs
   command -v python3 >/dev/null || skip "python3 missing"
   command -v nsenter >/dev/null && command -v unshare >/dev/null || skip "util-linux nsenter/unshare missing"
-  if [ -n "${CAPSA_PROP_SEED:-}" ]; then
-    SEED=$CAPSA_PROP_SEED
-  else
-    SEED=$(( ($(od -An -N4 -tu4 /dev/urandom) % 1000000000) ))
-  fi
+  SEED=$CAPSA_PROP_SEED
   ROUNDS=${CAPSA_PROP_ROUNDS:-3}
-  local notime=
-  [ -e /proc/self/ns/time ] || notime=notime
-  PLAN=$BATS_TEST_TMPDIR/plan.json
-  python3 "$BATS_TEST_DIRNAME/isolation-gen.py" "$SEED" "$ROUNDS" $notime >"$PLAN" || fail "generator failed"
-  echo "# $BATS_TEST_DESCRIPTION: seed $SEED, $ROUNDS rounds (replay: CAPSA_PROP_SEED=$SEED)" >&3
   # the bundles are searched by the mapped uids of user namespaces
   local d=$BATS_TEST_TMPDIR
   while [ "$d" != / ]; do
@@ -42,8 +42,19 @@ setup () {
     d=$(dirname "$d")
   done
   chmod o+x "$BATS_TEST_TMPDIR"
+}
+
+# make_plan: the random rounds of this test, every container's config.json written.
+make_plan () {
+  local notime=
+  [ -e /proc/self/ns/time ] || notime=notime
+  PLAN=$BATS_TEST_TMPDIR/plan.json
+  python3 "$BATS_TEST_DIRNAME/isolation-gen.py" "$SEED" "$ROUNDS" $notime >"$PLAN" || fail "generator failed"
   BASE=$BATS_TEST_TMPDIR/spec.json
   (cd "$BATS_TEST_TMPDIR" && "$CAPSA" spec && mv config.json "$BASE") || fail "capsa spec"
+  TOK=$$
+  python3 "$BATS_TEST_DIRNAME/isolation-gen.py" bundles "$PLAN" "$BASE" "$BATS_TEST_TMPDIR" "$MARK" "$TOK" ||
+    fail "writing the bundles failed"
 }
 
 teardown () {
@@ -76,52 +87,47 @@ prop_fail () {
 }
 
 # round_start R: make the round's namespace files, the shared host directory $H (a shared
-# tmpfs) and its containers; sets N, ID[], PID[], LABEL[i,type], and the plan fields used below.
+# tmpfs) and its containers; sets N, ID[], PID[] and what vars.sh of the round says (LABEL[i,type],
+# NEWMOUNT[], SENDS[], RECEIVES[], BIND[], UIDMAP[], GIDMAP[], TIMEOFF[]).
 round_start () {
-  local r=$1 i k t how path ref
+  local r=$1 i k
   local dir=$BATS_TEST_TMPDIR/r$r
-  mkdir -p "$dir"
-  TOK=$$$r
   H=$dir/hostdir
   mkdir "$H"
   mount -t tmpfs "iso$MARK-hostdir" "$H"
   defer "umount -R -l $H"
   mount --make-shared "$H"
   mkdir "$H/from-host"
+  unset LABEL
+  declare -gA LABEL
+  ID=() PID=() NEWMOUNT=() SENDS=() RECEIVES=() BIND=() UIDMAP=() GIDMAP=() TIMEOFF=() FILES=()
+  # shellcheck source=/dev/null
+  . "$dir/vars.sh"
   # namespaces bind-mounted on files, made before anything is mounted on $H
-  local nfiles
-  nfiles=$(jq --argjson r "$r" '.rounds[$r].files | length' "$PLAN")
-  for ((k = 0; k < nfiles; k++)); do
-    t=$(jq -r --argjson r "$r" --argjson k "$k" '.rounds[$r].files[$k].type' "$PLAN")
+  for ((k = 0; k < ${#FILES[@]}; k++)); do
     touch "$dir/ns-f$k"
-    case $t in
+    case ${FILES[k]} in
     network) unshare --net="$dir/ns-f$k" true ;;
     mount) unshare --mount="$dir/ns-f$k" --propagation private true ;;
-    *) unshare --"$t"="$dir/ns-f$k" true ;;
-    esac || fail "unshare --$t=$dir/ns-f$k failed"
+    *) unshare --"${FILES[k]}"="$dir/ns-f$k" true ;;
+    esac || fail "unshare --${FILES[k]}=$dir/ns-f$k failed"
     defer "umount $dir/ns-f$k"
   done
-  N=$(jq --argjson r "$r" '.rounds[$r].containers | length' "$PLAN")
-  ID=() PID=()
-  unset LABEL NEWMOUNT SENDS RECEIVES BIND USERHOW
-  declare -gA LABEL
-  NEWMOUNT=() SENDS=() RECEIVES=() BIND=() USERHOW=()
-  local probe refs=()
+  local probe
   probe=$(build_prog iso-probe -static)
   defer "find /sys/fs/cgroup -maxdepth 6 -type d -name capsa-test-$MARK-pod$r -delete"
   for ((i = 0; i < N; i++)); do
     local b=$dir/c$i
     ID[i]=iso-$MARK-r$r-c$i
-    mkdir -p "$H/from-c$i" "$b"
+    mkdir -p "$H/from-c$i"
     cp -a "$CAPSA_TEST_CACHE/rootfs" "$b/rootfs"
     cp "$probe" "$b/rootfs/bin/iso-probe"
     mkdir -p "$b/rootfs/shared" "$b/rootfs/mnt/rt"
-    eval "$(python3 "$BATS_TEST_DIRNAME/isolation-gen.py" config "$PLAN" "$r" "$i" "$BASE" "$b" "$H" "$MARK" "$TOK$i" "${refs[@]}")" ||
-      fail "config of c$i"
+    # the earlier containers' pids in the paths of their namespaces
+    for ((k = 0; k < i; k++)); do sed -i "s|/proc/@PID$k@/|/proc/${PID[k]}/|g" "$b/config.json"; done
     capsa run -d -b "$b" "${ID[i]}" </dev/null >"$dir/c$i.out" 2>"$dir/c$i.err" ||
       prop_fail "$r" "container c$i did not start: $(cat "$dir/c$i.err")" "$i" || return 1
     PID[i]=$(pid_of "${ID[i]}")
-    refs+=("$i=${PID[i]}")
   done
 }
 
@@ -147,6 +153,8 @@ build_prog () {
 # for_rounds CHECK: round_start, CHECK R, round_end for every round.
 for_rounds () {
   local r
+  echo "# ${BATS_TEST_DESCRIPTION#isolation: }: seed $SEED, $ROUNDS rounds (replay: CAPSA_PROP_SEED=$SEED)" >&3
+  make_plan
   for ((r = 0; r < ROUNDS; r++)); do
     round_start "$r" || return 1
     "$1" "$r" || return 1
@@ -183,19 +191,17 @@ check_namespaces () {
     done
   done
   # a new user namespace has the configured maps; time offsets are the configured ones
+  local m
   for ((i = 0; i < N; i++)); do
-    local c m
-    c=$(ctr_plan "$r" "$i")
-    if [ "$(jq -r .ns.user.how <<<"$c")" = new ]; then
+    if [ -n "${UIDMAP[i]}" ]; then
       m=$(awk '{print $1, $2, $3}' "/proc/${PID[i]}/uid_map")
-      [ "$m" = "$(jq -r '"0 \(.ns.user.uid) \(.ns.user.size)"' <<<"$c")" ] || prop_fail "$r" "uid_map of c$i is '$m'" "$i" || return 1
+      [ "$m" = "${UIDMAP[i]}" ] || prop_fail "$r" "uid_map of c$i is '$m', config says '${UIDMAP[i]}'" "$i" || return 1
       m=$(awk '{print $1, $2, $3}' "/proc/${PID[i]}/gid_map")
-      [ "$m" = "$(jq -r '"0 \(.ns.user.gid) \(.ns.user.size)"' <<<"$c")" ] || prop_fail "$r" "gid_map of c$i is '$m'" "$i" || return 1
+      [ "$m" = "${GIDMAP[i]}" ] || prop_fail "$r" "gid_map of c$i is '$m', config says '${GIDMAP[i]}'" "$i" || return 1
     fi
-    if jq -e .timeOffsets <<<"$c" >/dev/null; then
+    if [ -n "${TIMEOFF[i]}" ]; then
       m=$(awk '{printf "%s %s %s;", $1, $2, $3}' "/proc/${PID[i]}/timens_offsets")
-      [ "$m" = "$(jq -r '"monotonic \(.timeOffsets.monotonic.secs) 0;boottime \(.timeOffsets.boottime.secs) 7;"' <<<"$c")" ] ||
-        prop_fail "$r" "timens_offsets of c$i: $m" "$i" || return 1
+      [ "$m" = "${TIMEOFF[i]}" ] || prop_fail "$r" "timens_offsets of c$i: '$m', config says '${TIMEOFF[i]}'" "$i" || return 1
     fi
   done
 }
@@ -239,9 +245,8 @@ check_cgroups_disjoint () {
   done
   # and the kernel agrees: a container's cgroup (pids hierarchy) lists none of the others
   local pidsdir
-  pidsdir=$(awk '$3 == "cgroup" && $NF ~ /(^|,)pids(,|$)/ {print $2; exit}' /proc/self/mounts 2>/dev/null)
-  [ -n "$pidsdir" ] || pidsdir=$(awk '$3 == "cgroup" && $4 ~ /(^|,)pids(,|$)/ {print $2; exit}' /proc/self/mounts)
-  [ -n "$pidsdir" ] || return 0
+  pidsdir=$(awk '$3 == "cgroup" && $4 ~ /(^|,)pids(,|$)/ {print $2; exit}' /proc/self/mounts)
+  [ -n "$pidsdir" ] || return 0 # no v1 pids hierarchy (cgroup v2: the paths above are all)
   for ((i = 0; i < ${#pids[@]}; i++)); do
     local path procs
     path=$(awk -F: '$2 ~ /(^|,)pids(,|$)/ {print $3}' "/proc/${pids[i]}/cgroup")
@@ -335,7 +340,7 @@ check_mounts () {
 check_processes () {
   local r=$1 a b toks=() out
   local -a hostpids
-  for ((b = 0; b < N; b++)); do toks+=("$TOK$b"); done
+  for ((b = 0; b < N; b++)); do toks+=("$TOK$r$b"); done
   for ((a = 0; a < N; a++)); do
     # without a mount namespace of its own the container has no /proc to look in
     [ "${NEWMOUNT[a]}" = true ] || continue
@@ -346,7 +351,7 @@ check_processes () {
     for ((b = 0; b < N; b++)); do
       local pa=${LABEL[$a,pid]} pb=${LABEL[$b,pid]} want=false got=false
       { [ "$pa" = "$pb" ] || [ "$pa" = host ]; } && want=true
-      grep -q "^see $TOK$b " <<<"$out" && got=true
+      grep -q "^see $TOK$r$b " <<<"$out" && got=true
       [ "$want" = "$got" ] || prop_fail "$r" "c$a sees c$b's process in its /proc: $got, expected $want" "$a" "$b" || return 1
       [ "$a" != "$b" ] || continue
       if [ "$want" = false ]; then
