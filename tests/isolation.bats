@@ -20,7 +20,7 @@ load helpers
 PROGS=$BATS_TEST_DIRNAME/progs
 
 # One seed for the file: every property test draws the same container sets (CAPSA_PROP_SEED
-# replays a run; the seed is printed with the first test's output).
+# replays a run; each property test prints it).
 setup_file () {
   if [ -z "${CAPSA_PROP_SEED:-}" ]; then
     CAPSA_PROP_SEED=$(($(od -An -N4 -tu4 /dev/urandom) % 1000000000))
