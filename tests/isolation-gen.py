@@ -17,8 +17,9 @@ For the mount property it also picks the rootfs propagation and how the shared h
 state in the container: "peer" (in the host mount's peer group: sends and receives), "slave"
 or "slaveshared" (receives only), "private"/"alone"/"none" (neither).
 
-isolation-gen.py bundles PLAN BASE TESTDIR MARK TOKEN writes every round's configs (TESTDIR/rR/cI/
-config.json) and what the test reads of them, as shell assignments (TESTDIR/rR/vars.sh).
+isolation-gen.py bundles SEED ROUNDS time|notime BASE TESTDIR MARK TOKEN writes the plan
+(TESTDIR/plan.json), every round's configs (TESTDIR/rR/cI/config.json) and what the test reads
+of them, as shell assignments (TESTDIR/rR/vars.sh).
 """
 import json
 import os
@@ -247,8 +248,14 @@ def bundles(plan, base, testdir, mark, tok):
 
 def main():
     if sys.argv[1] == "bundles":
-        # bundles PLAN BASE TESTDIR MARK TOKEN
-        bundles(json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6])
+        # bundles SEED ROUNDS time|notime BASE TESTDIR MARK TOKEN: the plan (TESTDIR/plan.json)
+        # and its bundles' configs, in one start of python (a second costs much here)
+        seed, rounds, timens = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "time"
+        rng = random.Random(seed)
+        plan = {"seed": seed, "rounds": [gen_round(rng, r, timens) for r in range(rounds)]}
+        with open(sys.argv[6] + "/plan.json", "w") as f:
+            json.dump(plan, f)
+        bundles(plan, sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8])
         return
     seed = int(sys.argv[1])
     rounds = int(sys.argv[2])

@@ -44,17 +44,23 @@ setup () {
   chmod o+x "$BATS_TEST_TMPDIR"
 }
 
-# make_plan: the random rounds of this test, every container's config.json written.
+# make_plan: the random rounds of this test (plan.json), every container's config.json written.
 make_plan () {
-  local notime=
-  [ -e /proc/self/ns/time ] || notime=notime
+  local timens=time
+  [ -e /proc/self/ns/time ] || timens=notime
   PLAN=$BATS_TEST_TMPDIR/plan.json
-  python3 "$BATS_TEST_DIRNAME/isolation-gen.py" "$SEED" "$ROUNDS" $notime >"$PLAN" || fail "generator failed"
   BASE=$BATS_TEST_TMPDIR/spec.json
   (cd "$BATS_TEST_TMPDIR" && "$CAPSA" spec && mv config.json "$BASE") || fail "capsa spec"
   TOK=$$
-  python3 "$BATS_TEST_DIRNAME/isolation-gen.py" bundles "$PLAN" "$BASE" "$BATS_TEST_TMPDIR" "$MARK" "$TOK" ||
-    fail "writing the bundles failed"
+  python3 "$BATS_TEST_DIRNAME/isolation-gen.py" bundles "$SEED" "$ROUNDS" "$timens" "$BASE" \
+    "$BATS_TEST_TMPDIR" "$MARK" "$TOK" || fail "the generator failed"
+}
+
+# ctr_pid ID: the container's pid from `capsa state` (without a jq per container: each start
+# of a tool costs here).
+ctr_pid () {
+  local st
+  st=$(capsa state "$1") && [[ "$st" =~ \"pid\":\ *([0-9]+) ]] && echo "${BASH_REMATCH[1]}"
 }
 
 teardown () {
@@ -120,14 +126,15 @@ round_start () {
     local b=$dir/c$i
     ID[i]=iso-$MARK-r$r-c$i
     mkdir -p "$H/from-c$i"
-    cp -a "$CAPSA_TEST_CACHE/rootfs" "$b/rootfs"
+    # hard links: the containers write nothing of the fixture's files (only their own dirs)
+    cp -al "$CAPSA_TEST_CACHE/rootfs" "$b/rootfs" 2>/dev/null || cp -a "$CAPSA_TEST_CACHE/rootfs" "$b/rootfs"
     cp "$probe" "$b/rootfs/bin/iso-probe"
     mkdir -p "$b/rootfs/shared" "$b/rootfs/mnt/rt"
     # the earlier containers' pids in the paths of their namespaces
     for ((k = 0; k < i; k++)); do sed -i "s|/proc/@PID$k@/|/proc/${PID[k]}/|g" "$b/config.json"; done
     capsa run -d -b "$b" "${ID[i]}" </dev/null >"$dir/c$i.out" 2>"$dir/c$i.err" ||
       prop_fail "$r" "container c$i did not start: $(cat "$dir/c$i.err")" "$i" || return 1
-    PID[i]=$(pid_of "${ID[i]}")
+    PID[i]=$(ctr_pid "${ID[i]}")
   done
 }
 
@@ -170,23 +177,32 @@ nm () {
 # ---------------------------------------------------------------- namespaces ---------------
 
 check_namespaces () {
-  local r=$1 i j t f a b
+  local r=$1 i a b t
   declare -A LINK
+  # every link at once (one readlink: each start of a tool costs here)
+  local files=() types=() links
   for t in user pid network ipc uts mount cgroup time; do
-    f=${PROCNS[$t]}
-    [ -e "/proc/self/ns/$f" ] || continue
-    LINK[host,$t]=$(readlink "/proc/self/ns/$f")
+    [ -e "/proc/self/ns/${PROCNS[$t]}" ] || continue
+    types+=("$t")
+    files+=("/proc/self/ns/${PROCNS[$t]}")
+    for ((i = 0; i < N; i++)); do files+=("/proc/${PID[i]}/ns/${PROCNS[$t]}"); done
+  done
+  mapfile -t links < <(readlink "${files[@]}")
+  [ "${#links[@]}" -eq "${#files[@]}" ] || prop_fail "$r" "cannot read the namespace links: ${links[*]}" || return 1
+  local k=0
+  for t in "${types[@]}"; do
+    LINK[host,$t]=${links[k++]}
     LABEL[host,$t]=host
-    for ((i = 0; i < N; i++)); do
-      LINK[$i,$t]=$(readlink "/proc/${PID[i]}/ns/$f") || prop_fail "$r" "no /proc/${PID[i]}/ns/$f" "$i" || return 1
-    done
-    for a in host $(seq 0 $((N - 1))); do
-      for b in $(seq 0 $((N - 1))); do
-        [ "$a" = host ] || [ "$a" -lt "$b" ] || continue
+    for ((i = 0; i < N; i++)); do LINK[$i,$t]=${links[k++]}; done
+    for ((a = -1; a < N; a++)); do
+      local an=$a
+      [ "$a" -ge 0 ] || an=host
+      for ((b = a + 1; b < N; b++)); do
+        [ "$b" -ge 0 ] || continue
         local want=different got=different
-        [ "${LABEL[$a,$t]}" = "${LABEL[$b,$t]}" ] && want=equal
-        [ "${LINK[$a,$t]}" = "${LINK[$b,$t]}" ] && got=equal
-        [ "$want" = "$got" ] || prop_fail "$r" "$t namespaces of $(nm "$a") and c$b: config says $want (${LABEL[$a,$t]} vs ${LABEL[$b,$t]}), kernel says $got (${LINK[$a,$t]} vs ${LINK[$b,$t]})" "$a" "$b" || return 1
+        [ "${LABEL[$an,$t]}" = "${LABEL[$b,$t]}" ] && want=equal
+        [ "${LINK[$an,$t]}" = "${LINK[$b,$t]}" ] && got=equal
+        [ "$want" = "$got" ] || prop_fail "$r" "$t namespaces of $(nm "$an") and c$b: config says $want (${LABEL[$an,$t]} vs ${LABEL[$b,$t]}), kernel says $got (${LINK[$an,$t]} vs ${LINK[$b,$t]})" "$an" "$b" || return 1
       done
     done
   done
@@ -214,7 +230,11 @@ check_namespaces () {
 
 # cgroup_paths PID: "HIERARCHY-ID:CONTROLLERS PATH" lines of /proc/PID/cgroup (host view).
 cgroup_paths () {
-  awk -F: '{ p = $3; for (i = 4; i <= NF; i++) p = p ":" $i; print $1 ":" $2, p }' "/proc/$1/cgroup"
+  local line rest
+  while IFS= read -r line; do
+    rest=${line#*:}
+    echo "${line%%:*}:${rest%%:*} ${rest#*:}"
+  done <"/proc/$1/cgroup"
 }
 
 # check_cgroups_disjoint R PID... : each process's cgroup in every hierarchy lies strictly below
@@ -248,13 +268,13 @@ check_cgroups_disjoint () {
   pidsdir=$(awk '$3 == "cgroup" && $4 ~ /(^|,)pids(,|$)/ {print $2; exit}' /proc/self/mounts)
   [ -n "$pidsdir" ] || return 0 # no v1 pids hierarchy (cgroup v2: the paths above are all)
   for ((i = 0; i < ${#pids[@]}; i++)); do
-    local path procs
-    path=$(awk -F: '$2 ~ /(^|,)pids(,|$)/ {print $3}' "/proc/${pids[i]}/cgroup")
-    procs=$(cat "$pidsdir$path/cgroup.procs")
-    grep -qx "${pids[i]}" <<<"$procs" || prop_fail "$r" "c$i (${pids[i]}) not in its cgroup $path" "$i" || return 1
+    local path="" procs
+    for h in "${!OWN[@]}"; do [[ "$h" =~ :(.*,)?pids(,.*)?$ ]] && path=${CG[$i,$h]}; done
+    procs=$'\n'$(<"$pidsdir$path/cgroup.procs")$'\n'
+    [[ "$procs" == *$'\n'"${pids[i]}"$'\n'* ]] || prop_fail "$r" "c$i (${pids[i]}) not in its cgroup $path" "$i" || return 1
     for ((j = 0; j < ${#pids[@]}; j++)); do
       [ "$i" != "$j" ] || continue
-      ! grep -qx "${pids[j]}" <<<"$procs" || prop_fail "$r" "c$j (${pids[j]}) is in c$i's cgroup $path" "$i" "$j" || return 1
+      [[ "$procs" != *$'\n'"${pids[j]}"$'\n'* ]] || prop_fail "$r" "c$j (${pids[j]}) is in c$i's cgroup $path" "$i" "$j" || return 1
     done
   done
 }
@@ -273,10 +293,9 @@ check_cgroups () {
 
 # ---------------------------------------------------------------- mounts -------------------
 
-# mount_seen PID SOURCE: the mount table of PID's mount namespace has a mount of SOURCE.
+# mount_seen SOURCE: the mount table in $MI (an observer's mountinfo) has a tmpfs of SOURCE.
 mount_seen () {
-  awk -v s="$2" '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 2) == s) found = 1; break } }
-    END { exit !found }' "/proc/$1/mountinfo"
+  [[ "$MI" == *" - tmpfs $1 "* ]]
 }
 
 check_mounts () {
@@ -295,7 +314,9 @@ check_mounts () {
       prop_fail "$r" "c$i cannot mount on /mnt/rt" "$i" || return 1
   done
   # every observer (the host, every container) against every mount made
-  for o in host $(seq 0 $((N - 1))); do
+  local obs=(host)
+  for ((i = 0; i < N; i++)); do obs+=("$i"); done
+  for o in "${obs[@]}"; do
     local opid=self olabel=host orecv=true
     if [ "$o" != host ]; then
       # a chroot (no mount namespace of its own) lists only the mounts below its root: that
@@ -303,11 +324,12 @@ check_mounts () {
       [ "${NEWMOUNT[o]}" = true ] || continue
       opid=${PID[o]} olabel=${LABEL[$o,mount]} orecv=${RECEIVES[o]}
     fi
+    MI=$(<"/proc/$opid/mountinfo")
     # the host's mount: in the host's namespace, and wherever it propagates to
     want=false
     { [ "$olabel" = host ] || [ "$orecv" = true ]; } && want=true
     got=false
-    mount_seen "$opid" "iso$MARK-r$r-host" && got=true
+    mount_seen "iso$MARK-r$r-host" && got=true
     [ "$want" = "$got" ] || prop_fail "$r" "the host's mount on the shared directory: $(nm "$o") sees it: $got, expected $want" "$o" || return 1
     for ((i = 0; i < N; i++)); do
       [ "${NEWMOUNT[i]}" = true ] || continue
@@ -318,15 +340,15 @@ check_mounts () {
         want=false
         [ "${SENDS[i]}" = true ] && { [ "$olabel" = host ] || [ "$orecv" = true ]; } && want=true
         got=false
-        mount_seen "$opid" "iso$MARK-r$r-c$i-sh" && got=true
+        mount_seen "iso$MARK-r$r-c$i-sh" && got=true
         [ "$want" = "$got" ] || prop_fail "$r" "c$i's mount on /shared: $(nm "$o") sees it: $got, expected $want" "$i" "$o" || return 1
       fi
       # a mount elsewhere in the container stays there
-      ! mount_seen "$opid" "iso$MARK-r$r-c$i-rt" || prop_fail "$r" "c$i's mount on /mnt/rt is visible to $(nm "$o")" "$i" "$o" || return 1
+      ! mount_seen "iso$MARK-r$r-c$i-rt" || prop_fail "$r" "c$i's mount on /mnt/rt is visible to $(nm "$o")" "$i" "$o" || return 1
     done
     # and each container sees its own mounts
     if [ "$o" != host ] && [ "${NEWMOUNT[o]}" = true ]; then
-      mount_seen "$opid" "iso$MARK-r$r-c$o-rt" || prop_fail "$r" "c$o does not see its own mount" "$o" || return 1
+      mount_seen "iso$MARK-r$r-c$o-rt" || prop_fail "$r" "c$o does not see its own mount" "$o" || return 1
     fi
   done
 }
