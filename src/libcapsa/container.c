@@ -879,6 +879,9 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   if (capsa_sync_send (sp[0], SYNC_READY, 0, 0, NULL, err) < 0)
     goto fail;
 
+  /* Two-stage, the init's pid comes in SYNC_PID; with a pid namespace it is sent by the process
+   * that cloned the init, its sibling, so the init's SYNC_PREPARED can arrive first. */
+  bool want_pid = two_stage, prepared = false;
   for (;;)
     {
       if (capsa_sync_recv (sp[0], 0, &msg, err) < 0)
@@ -898,11 +901,17 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
           if (init != child)
             waitpid (child, NULL, 0);
           child = -1;
+          want_pid = false;
+          if (prepared)
+            break;
           continue;
         }
       if (msg.type == SYNC_PREPARED)
         {
           capsa_sync_msg_free (&msg);
+          prepared = true;
+          if (want_pid)
+            continue;
           break;
         }
       capsa_sync_msg_free (&msg);
