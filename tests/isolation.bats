@@ -14,6 +14,9 @@
 #               process only when its pid namespace is the other's, or the host's
 #   VM mode     two VM-mode containers: separate QEMU processes in their own cgroups, sharing no
 #               file, memory backend, socket or pipe beyond read-only files (maps and fds)
+# Each container property fails against a capsa without its protection: the iso-* mutants of
+# tests/escape-mutants (make check-escapes). The VM check fails for two VM-mode containers given
+# one rootfs whose guests hold a file open for writing (the shared file shows in both QEMUs' fds).
 
 load helpers
 
