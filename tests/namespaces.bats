@@ -309,3 +309,28 @@ no_mountns_cfg () {
   [ "${lines[1]}" = capsa.example ]
   [ "$(hostname)" != capsa-host ]
 }
+
+@test "user namespace with a new time namespace and timeOffsets" {
+  [ -e /proc/self/timens_offsets ] || skip "kernel without time namespaces"
+  userns_setup 100000 100000
+  cfg '.linux.namespaces += [{type: "time"}] | .linux.timeOffsets = {monotonic: {secs: 86400, nanosecs: 0}}'
+  set_args cat /proc/self/timens_offsets
+  run_capsa run -b "$BUNDLE" ctr
+  assert_success
+  assert_line --regexp '^monotonic +86400 +0$'
+}
+
+@test "exec into a user namespace container that joined a namespace of the host's user namespace" {
+  local f=$BATS_TEST_TMPDIR/uts
+  touch "$f"
+  unshare --uts="$f" hostname host-owned-uts
+  defer "umount $f"
+  userns_setup 100000 100000
+  cfg 'del(.hostname) | .linux.namespaces = (.linux.namespaces | map(select(.type != "uts"))) + [{type: "uts", path: $p}]' --arg p "$f"
+  set_args sleep 1000
+  capsa_bg run -d -b "$BUNDLE" ctr
+  run_capsa exec ctr hostname
+  assert_success
+  assert_output host-owned-uts
+  capsa delete -f ctr
+}

@@ -239,6 +239,11 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
       init_fail (sync, &err);
     }
 
+  /* Before the uid changes below: they make the init non-dumpable, which gives its /proc
+   * files to the host's root, and a new user namespace cannot then open timens_offsets for
+   * writing (EACCES for every user namespace container with timeOffsets). */
+  if (ctx->new_timens && capsa_ns_enter_time (ctx, &err) < 0)
+    init_fail (sync, &err);
   if (ctx->userns)
     {
       /* Become root of the user namespace (where 0 is mapped). */
@@ -253,8 +258,6 @@ container_init (struct capsa_ctx *ctx, struct capsa_ns_plan *plan, int sync, boo
           init_fail (sync, &err);
         }
     }
-  if (ctx->new_timens && capsa_ns_enter_time (ctx, &err) < 0)
-    init_fail (sync, &err);
   if (!ctx->opts->no_new_keyring
       && capsa_join_session_keyring (ctx->id, c->process->selinux_label, ctx->userns, &err) < 0)
     init_fail (sync, &err);
@@ -860,6 +863,9 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
   if (capsa_sync_send (sp[0], SYNC_READY, 0, 0, NULL, err) < 0)
     goto fail;
 
+  /* Two-stage, the init's pid comes in SYNC_PID; with a pid namespace it is sent by the process
+   * that cloned the init, its sibling, so the init's SYNC_PREPARED can arrive first. */
+  bool want_pid = two_stage, prepared = false;
   for (;;)
     {
       if (capsa_sync_recv (sp[0], 0, &msg, err) < 0)
@@ -879,11 +885,17 @@ static int do_create (struct capsa_global *g, const struct capsa_create_opts *o,
           if (init != child)
             waitpid (child, NULL, 0);
           child = -1;
+          want_pid = false;
+          if (prepared)
+            break;
           continue;
         }
       if (msg.type == SYNC_PREPARED)
         {
           capsa_sync_msg_free (&msg);
+          prepared = true;
+          if (want_pid)
+            continue;
           break;
         }
       capsa_sync_msg_free (&msg);

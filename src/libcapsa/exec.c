@@ -371,16 +371,20 @@ static void __attribute__ ((noreturn)) exec_child (struct exec_job *j)
   if (capsa_sync_recv (sync, SYNC_READY, &msg, &err) < 0)
     _exit (127);
   capsa_sync_msg_free (&msg);
-  for (i = 0; i < N_NS; i++)
+  /* The user namespace last (ns_kinds[0], at k == N_NS): a container may sit in namespaces its
+   * own user namespace does not own (the host's, or another's joined by path at create), which
+   * only the runtime's privileges can enter.  (Rootless, the runtime is in it already.) */
+  for (i = 1; i <= N_NS; i++)
     {
-      if (ns_kinds[i].for_children || j->ns_fd[i] < 0)
+      size_t k = i % N_NS;
+      if (ns_kinds[k].for_children || j->ns_fd[k] < 0)
         continue;
-      if (setns (j->ns_fd[i], ns_kinds[i].flag) < 0)
+      if (setns (j->ns_fd[k], ns_kinds[k].flag) < 0)
         {
-          capsa_make_error (&err, errno, "join the container's %s namespace", ns_kinds[i].name);
+          capsa_make_error (&err, errno, "join the container's %s namespace", ns_kinds[k].name);
           child_fail (sync, &err);
         }
-      close_fd (&j->ns_fd[i]);
+      close_fd (&j->ns_fd[k]);
     }
   if (j->root_fd >= 0 && (fchdir (j->root_fd) < 0 || chroot (".") < 0))
     {

@@ -4,7 +4,9 @@
 #
 # Each NAME.patch here disables one protection; its header says which, and its `Tests:` line is
 # the bats --filter regex of the test(s) that must catch it; an optional `Suite:` line names the
-# bats file they are in (default security.bats). For every patch this script applies
+# bats file they are in (default security.bats), an optional `Env:` line NAME=VALUE words for
+# the tests' environment (tests/isolation.bats: a seed whose random containers exercise the
+# protection, so the check does not depend on the run's luck). For every patch this script applies
 # it to a copy of the tree, builds capsa, runs those tests with CAPSA pointing at the mutant and
 # expects at least one to FAIL ("killed"); the same tests must pass against the unpatched build.
 # One line per mutant; the exit status is 0 only when every mutant is killed. 77: cannot run here.
@@ -88,9 +90,12 @@ if [ -z "${CAPSA_VM_ASSETS:-}" ] && [ -f "$srcdir/vm/vmlinux" ] && [ -f "$srcdir
   export CAPSA_VM_ASSETS=$srcdir/vm
 fi
 
-# run_tests BINARY REGEX TAPFILE SUITE: the matching tests of SUITE against BINARY.
+# run_tests BINARY REGEX TAPFILE SUITE [NAME=VALUE...]: the matching tests of SUITE against
+# BINARY, with those variables in their environment.
 run_tests () {
-  (cd "$srcdir" && CAPSA=$1 bats --tap --filter "$2" "tests/$4") >"$3" 2>&1
+  local bin=$1 re=$2 tap=$3 suite=$4
+  shift 4
+  (cd "$srcdir" && env "$@" CAPSA="$bin" bats --tap --filter "$re" "tests/$suite") >"$tap" 2>&1
 }
 
 killed=0 survived=0 other=0
@@ -100,6 +105,7 @@ for p in "${patches[@]}"; do
   re=$(sed -n 's/^Tests: //p' "$p" | head -n 1)
   suite=$(sed -n 's/^Suite: //p' "$p" | head -n 1)
   suite=${suite:-security.bats}
+  read -r -a envs <<<"$(sed -n 's/^Env: //p' "$p" | head -n 1)"
   log=$work/logs/$name
   if [ -z "$re" ]; then
     printf '%-26s ERROR     no "Tests:" line in %s\n' "$name" "$p"
@@ -107,7 +113,7 @@ for p in "${patches[@]}"; do
     continue
   fi
   # the test must pass unpatched
-  run_tests "$work/capsa.base" "$re" "$log.base.tap" "$suite"
+  run_tests "$work/capsa.base" "$re" "$log.base.tap" "$suite" "${envs[@]}"
   base=$(tap_result "$log.base.tap")
   if [ "$base" != pass ]; then
     case $base in
@@ -133,7 +139,7 @@ for p in "${patches[@]}"; do
     other=$((other + 1))
     continue
   fi
-  run_tests "$work/capsa.$name" "$re" "$log.tap" "$suite"
+  run_tests "$work/capsa.$name" "$re" "$log.tap" "$suite" "${envs[@]}"
   tests=$(sed -n 's/^\(not \)\{0,1\}ok [0-9]* //p' "$log.tap" | sed 's/ # .*//' | paste -sd '|' -)
   case $(tap_result "$log.tap") in
   fail)
