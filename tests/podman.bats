@@ -589,6 +589,33 @@ print(s.recv(4096).decode())' "$CAPSA" "$BATS_TEST_TMPDIR"
   refute_line --regexp '^ *0 +0 '
 }
 
+@test "podman: a volume with :idmap under --userns=auto shows the host's owners; new files are the host's root's" {
+  jail_etc
+  in_jail sh -c 'echo containers:300000:200000 >>/etc/subuid && echo containers:300000:200000 >>/etc/subgid'
+  # (a directory the user namespace's root can reach: the test's tmpdir is 0700)
+  local vol
+  vol=$(mktemp -d /tmp/capsa-idmap.XXXXXX)
+  chmod 755 "$vol"
+  echo data >"$vol/f"
+  chown 1000:1000 "$vol/f"
+  # capsa mounts the volume idmapped with the container's mappings (mounts[].options idmap)
+  run podman run --rm --userns=auto -v "$vol:/data:idmap" "$IMG" \
+    sh -c 'stat -c "%u %g" /data/f; cat /proc/self/uid_map; echo new >/data/g' </dev/null
+  local idmapped=("${lines[@]}") st=$status
+  # without idmap the same file is nobody's in the container (host 1000 is not in its range)
+  run podman run --rm --userns=auto -v "$vol:/data" "$IMG" stat -c "%u %g" /data/f </dev/null
+  in_jail sed -i '/^containers:300000:200000$/d' /etc/subuid /etc/subgid
+  local g
+  g=$(stat -c '%u %g' "$vol/g" 2>&1 || true)
+  rm -rf "$vol"
+  [ "$st" = 0 ] || fail "idmap run: status $st: ${idmapped[*]}"
+  assert_success
+  assert_output "65534 65534"
+  [ "${idmapped[0]}" = "1000 1000" ] || fail "owner through the idmapped volume: ${idmapped[*]}"
+  [[ "${idmapped[1]}" =~ ^\ *0\ +[3-4][0-9]{5}\ + ]] || fail "not in an auto user namespace: ${idmapped[*]}"
+  [ "$g" = "0 0" ] || fail "new file's owner on the host: $g"
+}
+
 @test "podman: run --group-add keep-groups keeps the caller's supplementary groups" {
   # podman (and conmon, and capsa) run with supplementary groups 4242 and 4343; the annotation
   # run.oci.keep_original_groups=1 that keep-groups sets makes the workload keep them
