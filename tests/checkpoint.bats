@@ -251,6 +251,47 @@ EOF
   assert_no_leftovers ctr
 }
 
+@test "a terminal container: its pty and devpts are external at dump; restore inherits a new pty" {
+  host_only
+  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
+  arg_recording_criu
+  local img=$BATS_TEST_TMPDIR/img
+  cfg '.process.terminal = true'
+  set_args sleep 600
+  console_receiver "$BATS_TEST_TMPDIR/c1.sock" "$BATS_TEST_TMPDIR/tty1"
+  capsa_bg run -d --console-socket "$BATS_TEST_TMPDIR/c1.sock" -b "$BUNDLE" ctr
+  run_capsa --criu "$BATS_TEST_TMPDIR/rec-criu" checkpoint --image-path "$img" ctr
+  assert_failure
+  local a=$BATS_TEST_TMPDIR/args-dump key
+  # the pty (its master is the engine's) by its rdev (136:0, /dev/pts/0) and dev
+  key=$(grep -A1 -x -- --external "$a" | grep '^tty\[8800:') || fail "no tty: $(cat "$a")"
+  grep -A1 -x -- --external "$a" | grep -qx 'mnt\[/dev/pts\]:/dev/pts'
+  grep -A1 -x -- --external "$a" | grep -qx 'mnt\[/dev/console\]:/dev/console'
+  grep -Fqx "0 $key" "$img/capsa-external-stdio"
+  capsa delete -f ctr
+  stop_receiver
+
+  # detached, the new terminal needs somewhere to go
+  run_capsa --criu "$BATS_TEST_TMPDIR/rec-criu" restore -d -b "$BUNDLE" --image-path "$img" ctr
+  assert_failure
+  assert_error_line
+  assert_output --partial 'cannot allocate tty if capsa will detach without setting console socket'
+  assert_no_leftovers ctr
+  # CRIU gets a new pty for the saved one, /dev/pts/0 of a new devpts bound as /dev/pts
+  console_receiver "$BATS_TEST_TMPDIR/c2.sock" "$BATS_TEST_TMPDIR/tty2"
+  run_capsa --criu "$BATS_TEST_TMPDIR/rec-criu" restore -d -b "$BUNDLE" --image-path "$img" \
+    --console-socket "$BATS_TEST_TMPDIR/c2.sock" ctr
+  assert_failure
+  assert_error_line
+  a=$BATS_TEST_TMPDIR/args-restore
+  grep -A1 -x -- --inherit-fd "$a" | grep -E '^fd\[[0-9]+\]:' | grep -Fq "]:$key" \
+    || fail "no inherited tty: $(cat "$a")"
+  grep -A1 -x -- --ext-mount-map "$a" | grep -qx "/dev/pts:$ROOT/ctr/criu-pts"
+  grep -A1 -x -- --ext-mount-map "$a" | grep -qx "/dev/console:$ROOT/ctr/criu-pts/0"
+  stop_receiver
+  assert_no_leftovers ctr
+}
+
 @test "VM mode: checkpoint and restore refuse with the reason" {
   host_only
   cfg '.annotations["run.oci.handler"] = "vm"'
@@ -370,6 +411,87 @@ EOF
   restore_counter ctr --image-path "$BATS_TEST_TMPDIR/img/final"
   wait_count_above $((saved + 1))
   capsa delete -f ctr
+  assert_no_leftovers ctr
+}
+
+@test "a terminal container: restore hands a new pty to --console-socket; output and input go on" {
+  criu_usable
+  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
+  local img=$BATS_TEST_TMPDIR/img tty1=$BATS_TEST_TMPDIR/tty1 tty2=$BATS_TEST_TMPDIR/tty2
+  cfg '.process.terminal = true'
+  # a counter printing to the terminal in the background (its stdin is /dev/null) and, in the
+  # foreground, a reader of the terminal that answers each line
+  set_args sh -c '(i=0; while :; do i=$((i+1)); echo "n $i"; echo $i >/count; sleep 0.1; done) &
+    while read l; do echo "got:$l"; done'
+  console_receiver "$BATS_TEST_TMPDIR/c1.sock" "$tty1"
+  capsa_bg run -d --console-socket "$BATS_TEST_TMPDIR/c1.sock" -b "$BUNDLE" ctr
+  wait_status ctr running
+  wait_count_above 3
+  ckpt "$img" ctr
+  [ ! -e "$ROOT/ctr" ]
+  stop_receiver
+  local saved
+  saved=$(count_now)
+  tr -d '\r' <"$tty1" | grep -qx 'n [0-9]*' || fail "first terminal: $(cat "$tty1")"
+
+  console_receiver "$BATS_TEST_TMPDIR/c2.sock" "$tty2" $'typed-after-restore\n'
+  run capsa restore -d --console-socket "$BATS_TEST_TMPDIR/c2.sock" -b "$BUNDLE" \
+    --image-path "$img" ctr
+  [ "$status" -eq 0 ] || fail "restore: $output; CRIU's log: $(criu_log "$img")"
+  wait_status ctr running
+  wait_count_above $((saved + 2))
+  # the counter goes on from where it was, on the new terminal; the reader got what was typed
+  wait_for eval "tr -d '\\r' <'$tty2' | grep -qx 'n $((saved + 2))'"
+  wait_for eval "tr -d '\\r' <'$tty2' | grep -qx 'got:typed-after-restore'"
+  local first
+  first=$(tr -d '\r' <"$tty2" | grep -m1 -x 'n [0-9]*' | cut -d' ' -f2)
+  [ "$first" -le $((saved + 1)) ] && [ "$first" -gt 1 ] || fail "first number $first, saved $saved"
+  run capsa exec ctr cat /count
+  assert_success
+  [ "$output" -gt "$saved" ]
+  # the new terminal is the container's /dev/pts/0, as at create, and its /dev/console (though
+  # /proc/1/fd/0 reads "/0": capsa opened it on a devpts mount the container does not have)
+  run capsa exec ctr sh -c '[ /proc/1/fd/0 -ef /dev/pts/0 ] && [ /dev/console -ef /dev/pts/0 ] && echo pts0'
+  assert_success
+  assert_output pts0
+  capsa kill ctr KILL
+  wait_status ctr stopped
+  capsa delete ctr
+  stop_receiver
+  assert_no_leftovers ctr
+}
+
+@test "a terminal container restored in the foreground without --console-socket: capsa proxies it" {
+  criu_usable
+  command -v python3 >/dev/null || skip "python3 needed for the console receiver"
+  local img=$BATS_TEST_TMPDIR/img out=$BATS_TEST_TMPDIR/fg-out
+  cfg '.process.terminal = true'
+  set_args sh -c '(i=0; while :; do i=$((i+1)); echo "n $i"; echo $i >/count; sleep 0.1; done) &
+    while read l; do echo "got:$l"; done'
+  console_receiver "$BATS_TEST_TMPDIR/c1.sock" "$BATS_TEST_TMPDIR/tty1"
+  capsa_bg run -d --console-socket "$BATS_TEST_TMPDIR/c1.sock" -b "$BUNDLE" ctr
+  wait_status ctr running
+  wait_count_above 3
+  ckpt "$img" ctr
+  stop_receiver
+  local saved r
+  saved=$(count_now)
+  # capsa's stdin: a pipe that says something once the container runs, then stays open
+  exec {r}< <(while [ ! -s "$BATS_TEST_TMPDIR/fg-pid" ]; do sleep 0.1; done
+    sleep 1; echo typed-in-foreground; exec sleep 600)
+  defer "kill $!"
+  capsa restore -b "$BUNDLE" --image-path "$img" --pid-file "$BATS_TEST_TMPDIR/fg-pid" ctr \
+    <&$r >"$out" 2>&1 &
+  local fg=$!
+  exec {r}<&-
+  wait_count_above $((saved + 2))
+  wait_for eval "tr -d '\\r' <'$out' | grep -qx 'n $((saved + 2))'"
+  wait_for eval "tr -d '\\r' <'$out' | grep -qx 'got:typed-in-foreground'"
+  capsa kill ctr KILL
+  # the foreground restore ends with its container, and deletes it
+  local rc=0
+  wait "$fg" || rc=$?
+  [ "$rc" -eq 137 ] || fail "foreground restore exited $rc: $(cat "$out")"
   assert_no_leftovers ctr
 }
 

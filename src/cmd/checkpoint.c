@@ -234,7 +234,7 @@ int capsa_cmd_restore (struct capsa_global *g, int argc, char **argv, capsa_erro
                  "  -b, --bundle DIR        the bundle (default: the current directory)\n"
                  "  -d, --detach            return once the container runs\n"
                  "  --pid-file FILE         write the restored process's pid to FILE\n"
-                 "  --console-socket PATH   (containers with a terminal cannot be restored yet)\n"
+                 "  --console-socket PATH   send the new terminal's master to this socket\n"
                  "  --no-pivot              accepted: CRIU restores the mount namespace itself\n"
                  "  --no-subreaper          in the foreground, do not adopt the orphans of the\n"
                  "                          container\n" COMMON_HELP,

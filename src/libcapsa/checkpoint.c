@@ -17,7 +17,13 @@
  * - the process's stdio (pipes of an engine's monitor) are recorded in descriptors.json in the
  *   image directory and, at restore, the pipes capsa itself was given take their place;
  * - the cgroup: restore makes the container's cgroup (with its resources) as create does, CRIU
- *   runs inside it, and `--cgroup-root` points CRIU's cgroup paths there. */
+ *   runs inside it, and `--cgroup-root` points CRIU's cgroup paths there;
+ * - the terminal (process.terminal): runc has CRIU make a new pty and send back its master over
+ *   RPC (orphan-pts-master), which the command line cannot do.  Here the pty, whose master the
+ *   engine holds, is an external tty at dump (`--external tty[RDEV:DEV]`), and so are the
+ *   container's /dev/pts and /dev/console mounts; at restore capsa mounts a new devpts as the
+ *   config does, opens its pty 0 and gives CRIU the slave (`--inherit-fd`) and the devpts
+ *   (`--ext-mount-map`), then sends the master to --console-socket as create does. */
 #include <config.h>
 #include "internal.h"
 #include "cgroup/cgroup.h"
@@ -35,6 +41,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +50,9 @@
 
 #define DESCRIPTORS_JSON "descriptors.json"
 #define EXTERNAL_STDIO "capsa-external-stdio"
+/* The majors of Unix98 pty slaves (/dev/pts/N). */
+#define PTY_SLAVE_MAJOR_FIRST 136
+#define PTY_SLAVE_MAJOR_LAST 143
 
 /* --- an argument vector -------------------------------------------------------------------- */
 
@@ -373,6 +383,27 @@ static int write_descriptors (pid_t pid, const char *images, capsa_error_t *err)
   return ret;
 }
 
+static bool is_pty_slave (const struct stat *sb)
+{
+  return S_ISCHR (sb->st_mode) && major (sb->st_rdev) >= PTY_SLAVE_MAJOR_FIRST
+         && major (sb->st_rdev) <= PTY_SLAVE_MAJOR_LAST;
+}
+
+/* Whether the process's stdio is a terminal. */
+static bool stdio_has_pty (pid_t pid)
+{
+  char path[64];
+  struct stat sb;
+
+  for (int fd = 0; fd < 3; fd++)
+    {
+      snprintf (path, sizeof (path), "/proc/%d/fd/%d", pid, fd);
+      if (stat (path, &sb) == 0 && is_pty_slave (&sb))
+        return true;
+    }
+  return false;
+}
+
 /* Whether mount MNT_ID is one of the container's (a line of its /proc/PID/mountinfo starts with
  * it). */
 static bool container_has_mount (pid_t pid, int mnt_id)
@@ -412,6 +443,21 @@ static int add_external_stdio (struct args *a, pid_t pid, const char *images, bo
       snprintf (path, sizeof (path), "/proc/%d/fd/%d", pid, fd);
       if (stat (path, &sb) < 0 || !(S_ISREG (sb.st_mode) || S_ISCHR (sb.st_mode)))
         continue;
+      if (is_pty_slave (&sb))
+        {
+          /* The terminal (process.terminal): its master is the engine's, outside the dump, so
+           * the pty is external, and a restore gives the process a new one (--inherit-fd). */
+          char key[80];
+          snprintf (key, sizeof (key), "tty[%llx:%llx]", (unsigned long long)sb.st_rdev,
+                    (unsigned long long)sb.st_dev);
+          if (strstr (keys, key) == NULL)
+            {
+              add (a, "--external");
+              add (a, "%s", key);
+            }
+          used += (size_t)snprintf (keys + used, sizeof (keys) - used, "%d %s\n", fd, key);
+          continue;
+        }
       snprintf (path, sizeof (path), "/proc/%d/fdinfo/%d", pid, fd);
       f = fopen (path, "re");
       if (f == NULL)
@@ -436,10 +482,12 @@ static int add_external_stdio (struct args *a, pid_t pid, const char *images, bo
   return capsa_write_file (path, keys, used, err);
 }
 
-/* At restore: each external stdio file of the checkpoint is the fd of that number capsa has. */
-static int add_inherited_external_stdio (struct args *a, const char *images, capsa_error_t *err)
+/* At restore: each external stdio file of the checkpoint is the fd of that number capsa has; its
+ * terminal is the new pty TTY_FD (once: CRIU takes each key once). */
+static int add_inherited_external_stdio (struct args *a, const char *images, int tty_fd,
+                                         capsa_error_t *err)
 {
-  char path[PATH_MAX + 32], *text = NULL, *line, *save = NULL;
+  char path[PATH_MAX + 32], *text = NULL, *line, *save = NULL, done[256] = "";
   size_t len;
 
   snprintf (path, sizeof (path), "%s/" EXTERNAL_STDIO, images);
@@ -452,10 +500,24 @@ static int add_inherited_external_stdio (struct args *a, const char *images, cap
       int fd;
       char key[128];
       if (sscanf (line, "%d %127s", &fd, key) != 2 || fd < 0 || fd > 2
-          || strncmp (key, "file[", 5) != 0)
+          || (strncmp (key, "file[", 5) != 0 && strncmp (key, "tty[", 4) != 0))
         {
           free (text);
           return capsa_make_error (err, 0, "%s: bad line \"%s\"", path, line);
+        }
+      if (key[0] == 't')
+        {
+          if (tty_fd < 0)
+            {
+              free (text);
+              return capsa_make_error (err, 0,
+                                       "the checkpoint's process has a terminal: config.json's "
+                                       ".process.terminal must be true");
+            }
+          if (strstr (done, key) != NULL || strlen (done) + strlen (key) + 1 >= sizeof (done))
+            continue;
+          strcat (done, key);
+          fd = tty_fd;
         }
       add (a, "--inherit-fd");
       add (a, "fd[%d]:%s", fd, key);
@@ -482,8 +544,10 @@ struct mnt
 /* The mounts of the container (its /proc/PID/mountinfo) whose source CRIU cannot find inside it
  * become external mounts, named by their mount point: every mount of a filesystem CRIU does not
  * make itself (binds of host directories and files), and the binds of part of a filesystem
- * (e.g. /dev/null of the host onto a masked file) of which no whole mount is in the container. */
-static int add_external_mounts (struct args *a, pid_t pid, capsa_error_t *err)
+ * (e.g. /dev/null of the host onto a masked file) of which no whole mount is in the container.
+ * With a terminal (TTY), /dev/pts and /dev/console too: the restore gives the container a new
+ * devpts with the new terminal in it. */
+static int add_external_mounts (struct args *a, pid_t pid, bool tty, capsa_error_t *err)
 {
   char path[64], *text = NULL, *line, *save = NULL;
   size_t len, n = 0;
@@ -538,6 +602,9 @@ static int add_external_mounts (struct args *a, pid_t pid, capsa_error_t *err)
             if (strcmp (m[j].dev, m[i].dev) == 0 && strcmp (m[j].root, "/") == 0)
               external = false;
         }
+      if (tty && strcmp (m[i].type, "devpts") == 0
+          && (strcmp (m[i].point, "/dev/pts") == 0 || strcmp (m[i].point, "/dev/console") == 0))
+        external = true;
       if (external)
         {
           add (a, "--external");
@@ -578,7 +645,7 @@ static int checkpoint_args (struct args *a, struct capsa_global *g,
     add (a, "--leave-running");
   add_common (a, o->manage_cgroups_mode, o->empty_ns_len, o->tcp_established, o->ext_unix_sk,
               o->shell_job, o->file_locks, o->auto_dedup);
-  if (add_external_mounts (a, pid, err) < 0
+  if (add_external_mounts (a, pid, stdio_has_pty (pid), err) < 0
       || add_external_stdio (a, pid, images, !o->pre_dump, err) < 0)
     return -1;
   if (netns != NULL && o->empty_ns_len == 0)
@@ -912,9 +979,55 @@ static int spawn_restore (struct args *a, struct capsa_cgroup *cg, int *status, 
   return 0;
 }
 
+/* The container's new terminal, in the restore's mount namespace: a new devpts as the config's
+ * /dev/pts mount makes it, mounted at PTS (*pts_mounted), so that the pty is /dev/pts/0 of the
+ * container as at create (without such a mount, a pty of the host's /dev/ptmx).  Returns the
+ * master; *slave the peer, left open across exec for CRIU (--inherit-fd), PATH its path. */
+static int new_terminal (const struct capsa_ctx *ctx, const char *pts, bool *pts_mounted,
+                         int *slave, char *path, size_t path_len, capsa_error_t *err)
+{
+  const struct oci_config *c = ctx->config;
+  const struct oci_mount *m = NULL;
+  int master;
+
+  for (size_t i = 0; i < c->mounts_len; i++)
+    if (c->mounts[i].destination && strcmp (c->mounts[i].destination, "/dev/pts") == 0
+        && c->mounts[i].type && strcmp (c->mounts[i].type, "devpts") == 0)
+      m = &c->mounts[i];
+  if (m != NULL)
+    {
+      struct capsa_mount_opts mo = { 0 };
+      int r;
+      if (capsa_parse_mount_options (m->options, m->options_len, &mo, err) < 0)
+        return -1;
+      if (mkdir (pts, 0755) < 0 && errno != EEXIST)
+        {
+          capsa_mount_opts_free (&mo);
+          return capsa_make_error (err, errno, "mkdir `%s`", pts);
+        }
+      r = mount ("devpts", pts, "devpts", mo.flags, mo.data);
+      capsa_mount_opts_free (&mo);
+      if (r < 0)
+        return capsa_make_error (err, errno, "mount devpts on `%s`", pts);
+      *pts_mounted = true;
+    }
+  master = capsa_pty_new (c->process, m ? pts : NULL, slave, path, path_len, err);
+  if (master < 0)
+    return -1;
+  if (fcntl (*slave, F_SETFD, 0) < 0)
+    {
+      close (master);
+      close (*slave);
+      *slave = -1;
+      return capsa_make_error (err, errno, "pty `%s`", path);
+    }
+  return master;
+}
+
 static int restore_args (struct args *a, struct capsa_global *g, const struct capsa_restore_opts *o,
                          struct capsa_ctx *ctx, const char *images, const char *work,
-                         const char *root, const char *pidfile, int *netns_fd, capsa_error_t *err)
+                         const char *root, const char *pidfile, int tty_fd, const char *tty_path,
+                         const char *pts, int *netns_fd, capsa_error_t *err)
 {
   const char *netns = joined_netns (ctx->config);
 
@@ -936,7 +1049,18 @@ static int restore_args (struct args *a, struct capsa_global *g, const struct ca
   add_common (a, o->manage_cgroups_mode, o->empty_ns_len, o->tcp_established, o->ext_unix_sk,
               o->shell_job, o->file_locks, o->auto_dedup);
   add_mount_map (a, ctx);
-  if (add_inherited_stdio (a, images, err) < 0 || add_inherited_external_stdio (a, images, err) < 0)
+  if (pts != NULL)
+    {
+      add (a, "--ext-mount-map");
+      add (a, "/dev/pts:%s", pts);
+    }
+  if (tty_path != NULL)
+    {
+      add (a, "--ext-mount-map");
+      add (a, "/dev/console:%s", tty_path);
+    }
+  if (add_inherited_stdio (a, images, err) < 0
+      || add_inherited_external_stdio (a, images, tty_fd, err) < 0)
     return -1;
   if (netns != NULL && o->empty_ns_len == 0)
     {
@@ -976,10 +1100,11 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
   struct capsa_cgroup cg = { 0 };
   struct args a = { 0 };
   char *dir = NULL, *images = NULL, *work = NULL, created[64];
-  char root[PATH_MAX + 16], pidfile[PATH_MAX + 16], log[PATH_MAX + 16];
-  int dirfd = -1, netns_fd = -1, wstatus, ret = -1;
+  char root[PATH_MAX + 16], pidfile[PATH_MAX + 16], log[PATH_MAX + 16], tty_path[PATH_MAX + 32];
+  char pts[PATH_MAX + 16];
+  int dirfd = -1, netns_fd = -1, wstatus, ret = -1, tty_master = -1, tty_slave = -1;
   pid_t pid = -1;
-  bool mounted = false;
+  bool mounted = false, pts_mounted = false;
 
   ctx.rootfs_fd = ctx.console_socket_fd = ctx.exec_fifo_fd = -1;
   ctx.g = g;
@@ -999,12 +1124,23 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
     }
   if (ctx.config->process->terminal)
     {
-      capsa_make_error (err, 0,
-                        "config.json: .process.terminal: restoring a container with a "
-                        "terminal is not supported");
-      goto out;
+      /* A new pty: CRIU gives its slave to the process (the checkpoint's terminal was external)
+       * and binds it onto /dev/console; its master goes to --console-socket, as at create. */
+      if (o->console_socket == NULL && o->detach)
+        {
+          capsa_make_error (err, 0,
+                            "cannot allocate tty if capsa will detach without setting console "
+                            "socket");
+          goto out;
+        }
+      if (o->console_socket)
+        {
+          ctx.console_socket_fd = capsa_console_socket_open (o->console_socket, err);
+          if (ctx.console_socket_fd < 0)
+            goto out;
+        }
     }
-  if (o->console_socket)
+  else if (o->console_socket)
     {
       capsa_make_error (err, 0, "--console-socket: the container has no terminal");
       goto out;
@@ -1045,7 +1181,17 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
   if (make_bind_mount_points (&ctx, err) < 0 || prepare_criu_root (ctx.rootfs, root, err) < 0)
     goto fail;
   mounted = true;
-  if (restore_args (&a, g, o, &ctx, images, work, root, pidfile, &netns_fd, err) < 0
+  snprintf (pts, sizeof (pts), "%s/criu-pts", dir);
+  if (ctx.config->process->terminal)
+    {
+      tty_master
+        = new_terminal (&ctx, pts, &pts_mounted, &tty_slave, tty_path, sizeof (tty_path), err);
+      if (tty_master < 0)
+        goto fail;
+    }
+  if (restore_args (&a, g, o, &ctx, images, work, root, pidfile, tty_slave,
+                    tty_master >= 0 ? tty_path : NULL, pts_mounted ? pts : NULL, &netns_fd, err)
+        < 0
       || spawn_restore (&a, &cg, &wstatus, err) < 0)
     goto fail;
   if (!WIFEXITED (wstatus) || WEXITSTATUS (wstatus) != 0)
@@ -1057,6 +1203,27 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
   if (pid < 0)
     goto fail;
   unlink (pidfile);
+  if (pts_mounted)
+    {
+      umount2 (pts, MNT_DETACH);
+      rmdir (pts);
+      pts_mounted = false;
+    }
+  if (tty_slave >= 0)
+    {
+      close (tty_slave);
+      tty_slave = -1;
+    }
+  if (tty_master >= 0 && ctx.console_socket_fd >= 0)
+    {
+      if (capsa_send_fd (ctx.console_socket_fd, tty_master, err) < 0)
+        {
+          capsa_error_prefix (err, "--console-socket");
+          goto fail;
+        }
+      close (tty_master);
+      tty_master = -1;
+    }
   umount2 (root, MNT_DETACH);
   rmdir (root);
   mounted = false;
@@ -1092,6 +1259,9 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
       dirfd = -1;
       if (!o->no_subreaper)
         prctl (PR_SET_CHILD_SUBREAPER, 1);
+      /* A terminal without --console-socket: proxied to capsa's stdio, as `run` does. */
+      if (tty_master >= 0 && capsa_terminal_proxy (tty_master, &tmp) < 0)
+        capsa_error_release (&tmp);
       while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
       ret = capsa_exit_status (status);
@@ -1101,6 +1271,11 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
   goto out;
 
 fail:
+  if (pts_mounted)
+    {
+      umount2 (pts, MNT_DETACH);
+      rmdir (pts);
+    }
   if (mounted)
     {
       umount2 (root, MNT_DETACH);
@@ -1123,6 +1298,10 @@ out:
     cg.mgr->release (&cg);
   if (netns_fd >= 0)
     close (netns_fd);
+  if (tty_slave >= 0)
+    close (tty_slave);
+  if (tty_master >= 0)
+    close (tty_master);
   if (dirfd >= 0)
     close (dirfd);
   capsa_state_file_free (&st);

@@ -165,6 +165,10 @@ int capsa_mount_label_apply (const char *type, int mntfd, const char *label, con
                              capsa_error_t *err);
 
 /* terminal.c */
+/* A new pty from /dev/ptmx (or from the devpts mounted at PTS_DIR) owned by the process user:
+ * the master fd, *slave_out its peer (both close-on-exec), NAME the peer's path. */
+int capsa_pty_new (const struct oci_process *p, const char *pts_dir, int *slave_out, char *name,
+                   size_t name_len, capsa_error_t *err);
 /* In the container (after pivot): open a new pty from /dev/ptmx, make the slave the controlling
  * terminal on fds 0-2, return the master fd (caller sends it, then closes it). */
 int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,15 +20,18 @@
 #include <termios.h>
 #include <unistd.h>
 
-int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err)
+/* A new pty of /dev/ptmx (or of the devpts mounted at PTS_DIR), owned by the process user: its
+ * master (off fds 0-2), *slave_out its peer (both O_CLOEXEC), NAME its path. */
+int capsa_pty_new (const struct oci_process *p, const char *pts_dir, int *slave_out, char *name,
+                   size_t name_len, capsa_error_t *err)
 {
-  char name[64];
-  int master, slave = -1, console, i;
-  struct stat st;
+  char ptmx[PATH_MAX];
+  int master, slave = -1;
 
-  master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  snprintf (ptmx, sizeof (ptmx), "%s/ptmx", pts_dir ? pts_dir : "/dev");
+  master = open (ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
-    return capsa_make_error (err, errno, "open \"/dev/ptmx\"");
+    return capsa_make_error (err, errno, "open \"%s\"", ptmx);
   if (master < 3)
     {
       /* Keep the master off 0-2, which become the slave below. */
@@ -38,12 +42,24 @@ int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err)
         return capsa_make_error (err, e, "dup the pty master");
       master = m;
     }
-  if (grantpt (master) < 0 || unlockpt (master) < 0)
+  if (pts_dir != NULL)
+    {
+      /* Not ptsname, which names (and checks) the pty under /dev/pts. */
+      unsigned int n;
+      int unlock = 0;
+      if (ioctl (master, TIOCSPTLCK, &unlock) < 0 || ioctl (master, TIOCGPTN, &n) < 0)
+        {
+          capsa_make_error (err, errno, "unlock the pty of \"%s\"", ptmx);
+          goto fail;
+        }
+      snprintf (name, name_len, "%s/%u", pts_dir, n);
+    }
+  else if (grantpt (master) < 0 || unlockpt (master) < 0)
     {
       capsa_make_error (err, errno, "unlock the pty");
       goto fail;
     }
-  if (ptsname_r (master, name, sizeof (name)) != 0)
+  else if (ptsname_r (master, name, name_len) != 0)
     {
       capsa_make_error (err, errno, "ptsname");
       goto fail;
@@ -64,6 +80,25 @@ int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err)
       capsa_make_error (err, errno, "chown pty \"%s\" to %u", name, (unsigned)p->user.uid);
       goto fail;
     }
+  *slave_out = slave;
+  return master;
+
+fail:
+  if (slave >= 0)
+    close (slave);
+  close (master);
+  return -1;
+}
+
+int capsa_terminal_setup (const struct oci_process *p, capsa_error_t *err)
+{
+  char name[64];
+  int master, slave = -1, console, i;
+  struct stat st;
+
+  master = capsa_pty_new (p, NULL, &slave, name, sizeof (name), err);
+  if (master < 0)
+    return -1;
   if (setsid () < 0 && getsid (0) != getpid ())
     {
       capsa_make_error (err, errno, "setsid");
