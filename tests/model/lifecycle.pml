@@ -576,10 +576,12 @@ proctype client(byte id)
      :: cmd_freeze(false)
      :: force = false; then_delete = true; tcmd = CMD_delete
      :: force = true; then_delete = true; tcmd = CMD_delete
+#ifndef NO_CR /* the mutants of bugs that need no checkpoint/restore: a 3 times smaller search */
      :: cmd_checkpoint(false)
      :: cmd_checkpoint(true)
      :: cmd_restore(false)
      :: cmd_restore(true)
+#endif
      fi;
      if
      :: then_delete -> cmd_delete(force)
