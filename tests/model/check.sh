@@ -3,8 +3,8 @@
 # (safety: assertions and invalid end states, i.e. deadlocks), checks the transition table and the
 # model agree (every row of transitions.txt is a transition the model can take), and checks that
 # every mutant in mutants/ is rejected (the checker can fail). MODEL_CLIENTS / MODEL_CMDS: the
-# size (default 2 clients of 1 command each, plus the final delete --force; 3 1: over 120 million
-# states and 8 min with checkpoint/restore, not run by default).
+# size (default 2 clients of 1 command each, plus the final delete --force; 3 1: 150 million
+# states and more, over 13 min with checkpoint/restore, not run by default; see README).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$(mktemp -d /tmp/capsa-model.XXXXXX)}
