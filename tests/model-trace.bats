@@ -184,3 +184,45 @@ check_trace () {
   capsa delete --force ctr
   [ ! -e "$ROOT/ctr" ]
 }
+
+@test "model-trace: checkpoint and restore record the table's transitions" {
+  # CRIU needs a kernel it supports: this runs in the Debian VM lane
+  # (make check-debian-vm DEBIAN_VM_SUITES=model-trace DEBIAN_VM_FILTER=checkpoint)
+  local out
+  command -v criu >/dev/null || skip "CRIU not installed (apt-get install criu)"
+  out=$(criu check 2>&1) \
+    || skip "CRIU cannot checkpoint on this kernel ($(uname -r)): $(echo "$out" | grep -m1 Error)"
+  set_args sleep 60
+  local img=$BATS_TEST_TMPDIR/img log=$BATS_TEST_TMPDIR/out-ctr
+  CAPSA_TRACE_FILE=$TRACE capsa run -d -b "$BUNDLE" ctr </dev/null >>"$log" 2>&1
+  wait_status ctr running
+  # without --leave-running: CRIU kills the workload, the container is deleted
+  CAPSA_TRACE_FILE=$TRACE capsa checkpoint --image-path "$img" ctr </dev/null >>"$log" 2>&1 \
+    || fail "checkpoint: $(cat "$log")"
+  [ ! -e "$ROOT/ctr" ]
+  CAPSA_TRACE_FILE=$TRACE capsa restore -d -b "$BUNDLE" --image-path "$img" ctr </dev/null >>"$log" 2>&1 \
+    || fail "restore: $(cat "$log")"
+  [ "$(state_of ctr)" = running ]
+  # with --leave-running: no transition
+  CAPSA_TRACE_FILE=$TRACE capsa checkpoint --leave-running --image-path "$img.2" ctr </dev/null >>"$log" 2>&1 \
+    || fail "checkpoint --leave-running: $(cat "$log")"
+  [ "$(state_of ctr)" = running ]
+  CAPSA_TRACE_FILE=$TRACE capsa delete --force ctr
+  # in the foreground: restore waits for the workload (killed here) and deletes its container
+  CAPSA_TRACE_FILE=$TRACE "$CAPSA" --root "$ROOT" restore -b "$BUNDLE" --image-path "$img.2" ctr \
+    </dev/null >>"$log" 2>&1 3>&- &
+  local restore=$!
+  wait_status ctr running
+  CAPSA_TRACE_FILE=$TRACE capsa kill ctr KILL
+  wait "$restore" || true
+  [ ! -e "$ROOT/ctr" ]
+  run cut -d' ' -f1-3 "$TRACE"
+  local want
+  for want in "none creating run" "creating running run" "running stopped checkpoint" \
+    "stopped none checkpoint" "none creating restore" "creating running restore" \
+    "stopped none restore"; do
+    printf '%s\n' "${lines[@]}" | grep -q -x -F "$want" || fail "no \"$want\" in the trace: ${lines[*]}"
+  done
+  run check_trace
+  assert_success
+}

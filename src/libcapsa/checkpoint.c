@@ -726,12 +726,15 @@ int capsa_container_checkpoint (struct capsa_global *g, const struct capsa_check
       goto out_dir;
     }
   ret = 0;
+  capsa_trace (o->id, status, capsa_state_status (dir, &st));
+  capsa_fault_point ("checkpoint:after-dump");
 out_dir:
   close (dfd);
   /* Without --leave-running CRIU ended the container's processes once they were saved: the
-   * container is gone, as with runc (delete runs its poststop hooks and removes its cgroup). */
+   * container is gone, as with runc (delete runs its poststop hooks and removes its cgroup).
+   * Only this one: the id may name another container once the lock is closed. */
   if (ret == 0 && !o->leave_running && !o->pre_dump)
-    ret = capsa_container_delete (g, o->id, true, err);
+    ret = capsa_container_delete_own (g, o->id, st.pid, st.start_time, err);
 out:
   if (have_state)
     capsa_state_file_free (&st);
@@ -1160,6 +1163,7 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
   dirfd = capsa_state_create_dir (g, o->id, &dir, err);
   if (dirfd < 0)
     goto out;
+  capsa_fault_point ("restore:after-state-dir");
   capsa_now_rfc3339 (created, sizeof (created));
   st.id = strdup (o->id);
   st.bundle = strdup (ctx.bundle);
@@ -1173,6 +1177,7 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
     goto fail;
   if (capsa_state_set_cgroup (&st, &cg) && capsa_state_write (dir, &st, err) < 0)
     goto fail;
+  capsa_trace (o->id, "none", "creating");
 
   /* CRIU restores the process tree into it. */
   snprintf (root, sizeof (root), "%s/criu-root", dir);
@@ -1202,6 +1207,7 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
   pid = read_pid_file (pidfile, err);
   if (pid < 0)
     goto fail;
+  capsa_fault_point ("restore:after-criu");
   unlink (pidfile);
   if (pts_mounted)
     {
@@ -1239,6 +1245,7 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
     st.poststop_hooks = ctx.config->hooks->poststop_len > 0;
   if (capsa_state_write (dir, &st, err) < 0)
     goto fail;
+  capsa_trace (o->id, "creating", capsa_state_status (dir, &st));
   if (o->pid_file)
     {
       char buf[32];
@@ -1265,7 +1272,7 @@ int capsa_container_restore (struct capsa_global *g, const struct capsa_restore_
       while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
       ret = capsa_exit_status (status);
-      if (capsa_container_delete (g, o->id, true, &tmp) < 0)
+      if (capsa_container_delete_own (g, o->id, pid, st.start_time, &tmp) < 0)
         capsa_error_release (&tmp);
     }
   goto out;
@@ -1289,6 +1296,8 @@ fail:
   capsa_cgroup_destroy_quiet (&cg);
   {
     capsa_error_t tmp = NULL;
+    if (dir && st.pid > 0)
+      capsa_trace (o->id, capsa_state_status (dir, &st), "none");
     if (dir)
       capsa_state_remove_dir (dir, &tmp);
     capsa_error_release (&tmp);

@@ -1670,6 +1670,37 @@ static int delete_locked (const char *dir, struct capsa_state_file *st, bool for
   return capsa_state_remove_dir (dir, err);
 }
 
+int capsa_container_delete_own (struct capsa_global *g, const char *id, pid_t pid,
+                                unsigned long long start_time, capsa_error_t *err)
+{
+  char *dir = NULL;
+  struct capsa_state_file st;
+  int dfd, ret = 0;
+
+  dfd = capsa_state_open_locked (g, id, &dir, err);
+  if (dfd < 0)
+    {
+      if (*err && strstr ((*err)->msg, "does not exist"))
+        {
+          capsa_error_release (err);
+          return 0;
+        }
+      return capsa_error_prefix (err, "delete container `%s`", id);
+    }
+  if (capsa_state_read (dir, &st, err) == 0)
+    {
+      /* tests/model: the mutants run-deletes-any, restore-deletes-any, checkpoint-deletes-any */
+      if (st.pid == pid && st.start_time == start_time)
+        ret = delete_locked (dir, &st, true, err);
+      capsa_state_file_free (&st);
+    }
+  else
+    capsa_error_release (err); /* a create's state dir, not ours */
+  close (dfd);
+  free (dir);
+  return ret < 0 ? capsa_error_prefix (err, "delete container `%s`", id) : 0;
+}
+
 int capsa_container_delete (struct capsa_global *g, const char *id, bool force, capsa_error_t *err)
 {
   char *dir = NULL;

@@ -88,6 +88,11 @@ int capsa_container_state (struct capsa_global *g, const char *id, char **out, c
 int capsa_container_kill (struct capsa_global *g, const char *id, int sig, bool all,
                           capsa_error_t *err);
 int capsa_container_delete (struct capsa_global *g, const char *id, bool force, capsa_error_t *err);
+/* Delete (forced) container `id` only if it is still the one whose init is `pid` started at
+ * `start_time`: the delete after a workload ended (restore in the foreground, checkpoint), when
+ * the id may name another container by now.  Gone or another's: nothing to do, success. */
+int capsa_container_delete_own (struct capsa_global *g, const char *id, pid_t pid,
+                                unsigned long long start_time, capsa_error_t *err);
 
 /* ps: the host pids of the container's processes as a JSON array ("[1,2]\n") when `json`, else
  * the output of `ps PS_ARGS` (default -ef) restricted to those pids; malloc'd in *out. */

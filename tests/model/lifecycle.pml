@@ -10,7 +10,15 @@
  *  - the status capsa computes from them (capsa_state_status, status_unlocked): nothing is stored.
  *  - one init per create (ini[c]) and the workload it execs; exec'd processes (`procs`).
  *  - the commands create, run (foreground), start, exec, kill (SIGKILL), pause, resume, delete,
- *    delete --force, as concurrent processes; `state` as a monitor that may look at any moment.
+ *    delete --force, checkpoint (with and without --leave-running), restore (--detach and in the
+ *    foreground), as concurrent processes; `state` as a monitor that may look at any moment.
+ *  - checkpoint/restore (src/libcapsa/checkpoint.c): CRIU's dump either saves the workload into
+ *    the image (`img`, of the workload `imgof`) and, without --leave-running, kills it, or fails
+ *    and leaves it running; restore makes the state dir and cgroup as create does, and CRIU's
+ *    restore either puts a process continuing the image's workload into the cgroup (a new init
+ *    slot whose `lineage` is the image's: the same workload, not a new run) or fails.  An image
+ *    may exist from the start (of a workload of an earlier container, lineage 0), so that 2
+ *    clients can race a restore; pre-dump, lazy pages, CRIU's own internals are abstracted.
  *  - a SIGKILL of the runtime at any of its fault points (src/libcapsa/fault.h; the same names),
  *    at most one per run (CRASHES), and the init's own fault points.
  * Abstracted away: hooks, terminals, user namespaces, VM mode, pid reuse (the start_time check
@@ -50,6 +58,9 @@
 #define I_DEAD 5
 
 byte dirgen, nextgen;
+bool img = true;  /* a checkpoint image exists (initially: of an earlier container's workload) */
+byte imgof;       /* the lineage of the workload the image holds (0: an earlier container's) */
+byte lineage[MAXC]; /* the workload init c runs: its own (c) or, restored, the image's */
 byte lk[MAXG];
 bool sj, started, fifo, cg, frozen;
 byte sjpid;
@@ -94,6 +105,8 @@ inline status(s, locked)
 #define CMD_pause 5
 #define CMD_resume 6
 #define CMD_delete 7
+#define CMD_checkpoint 8
+#define CMD_restore 9
 
 /* The table of transitions (tests/model/transitions.txt, made into Promela by
  * tests/model/table.sh): ALLOWED(from, to, cmd), ISROW(row, from, to, cmd), NROWS. */
@@ -241,7 +254,7 @@ inline do_create(forrun, ok)
      fault(create_after_exec_fifo)
   :: else -> skip
   fi;
-  atomic { ncreates++; ci = ncreates; runmode[ci] = forrun; ini[ci] = I_SETUP };
+  atomic { ncreates++; ci = ncreates; runmode[ci] = forrun; lineage[ci] = ci; ini[ci] = I_SETUP };
   fault(create_after_clone);
   /* the init prepares (it may die at init:after-mounts); the runtime waits for it */
   if :: ini[ci] != I_SETUP -> goto create_fail :: else -> skip fi;
@@ -335,21 +348,27 @@ del_end:
 }
 
 /* capsa_container_delete: open and lock; the state of a create killed before its state file is
- * only removed; else delete_locked. */
+ * only removed; else delete_locked.  `own` (run, restore in the foreground, checkpoint: the
+ * delete after the workload ended): only the container whose init is `mine`
+ * (capsa_container_delete_own: pid and start time). */
 inline cmd_delete(force)
 {
+#ifdef MUTANT_RUN_DELETES_ANY
+  if :: tcmd == CMD_run -> own = false :: else -> skip fi;
+#endif
+#ifdef MUTANT_CHECKPOINT_DELETES_ANY
+  if :: tcmd == CMD_checkpoint -> own = false :: else -> skip fi;
+#endif
+#ifdef MUTANT_RESTORE_DELETES_ANY
+  if :: tcmd == CMD_restore -> own = false :: else -> skip fi;
+#endif
   open_locked(ok);
   if
   :: !ok -> skip /* does not exist (with --force: success) */
-  :: ok && !sj && tcmd != CMD_run -> remove_dir()
-#ifdef MUTANT_RUN_DELETES_ANY
-  :: ok && sj -> delete_locked(force)
-  :: ok && !sj && tcmd == CMD_run -> skip
-#else
-  :: ok && sj && (tcmd != CMD_run || sjpid == ci) -> delete_locked(force)
-  /* run: the id names another container by now (its own was deleted, the id reused) */
-  :: ok && (!sj || sjpid != ci) && tcmd == CMD_run -> skip
-#endif
+  :: ok && !sj && !own -> remove_dir()
+  :: ok && sj && (!own || sjpid == mine) -> delete_locked(force)
+  /* the id names another container by now (its own was deleted, the id reused) */
+  :: ok && (!sj || sjpid != mine) && own -> skip
   fi;
   unlock(mygen)
 }
@@ -375,7 +394,7 @@ inline cmd_create_run(forrun)
   unlock(mygen); /* other commands may work on the container while run waits */
   (ini[ci] == I_DEAD);
   fault(run_after_exit);
-  force = true; then_delete = true; /* the client goes on with delete_locked, forced */
+  force = true; then_delete = true; own = true; mine = ci /* the client goes on with delete_locked, forced */
 cr_end:
   atomic { unlock(mygen); if :: mygen != 0 && creating > 0 -> creating-- :: else -> skip fi }
 }
@@ -441,16 +460,112 @@ inline cmd_exec()
   unlock(mygen)
 }
 
+/* capsa_container_checkpoint: lock, require `running`, CRIU's dump, unlock; without
+ * --leave-running CRIU has killed the workload, and the container is deleted (forced: only its
+ * own, as run's) after the lock is closed. */
+inline cmd_checkpoint(leave)
+{
+  tcmd = CMD_checkpoint;
+  open_locked(ok);
+  if :: !ok -> goto cp_end :: else -> skip fi;
+  atomic { status(s, true); ok = (s == S_RUNNING); k = sjpid };
+  if :: !ok -> goto cp_unlock :: else -> skip fi;
+  /* criu dump --tree PID: saves the workload (the init and its tree) into the image; without
+   * --leave-running it then kills it.  It fails if the workload has gone meanwhile (or for its
+   * own reasons): the workload goes on. */
+  atomic {
+    if
+    :: alive(k) ->
+       img = true; imgof = lineage[k];
+       if
+       :: !leave -> kill_init(k); status(t, true); TRANS(S_RUNNING, t, CMD_checkpoint)
+       :: else -> skip
+       fi
+    :: true -> ok = false
+    fi
+  };
+  if :: !ok || leave -> goto cp_unlock :: else -> skip fi;
+  fault(checkpoint_after_dump);
+  force = true; then_delete = true; own = true; mine = k;
+cp_unlock:
+  unlock(mygen);
+cp_end:
+  skip
+}
+
+/* capsa_container_restore: the state dir (capsa_state_create_dir, as create), its state with the
+ * cgroup, the cgroup; CRIU restores the image's workload into it; the state with the pid
+ * (started); on failure the cgroup (and what is in it) and the dir are removed.  In the
+ * foreground it then waits for the workload and deletes its own container, as run. */
+inline cmd_restore(fg)
+{
+  tcmd = CMD_restore;
+  planned = false;
+  if :: !img -> goto rs_end :: else -> skip fi; /* "image path": no checkpoint */
+  atomic {
+    if
+    :: dirgen == 0 -> nextgen++; dirgen = nextgen; mygen = dirgen
+    :: else -> goto rs_end /* "already exists" */
+    fi
+  };
+  lock(mygen);
+  if :: dirgen != mygen -> goto rs_unlock :: else -> skip fi; /* deleted while being created */
+  fault(restore_after_state_dir);
+  planned = true;
+  state_write(0, false, ok);
+  if :: !ok -> goto rs_fail :: else -> skip fi;
+  TRANS(S_NONE, S_CREATING, CMD_restore);
+  cg = true;
+  /* criu restore, inside the cgroup: the image's workload goes on in a new process */
+  atomic {
+    if
+    :: ncreates++; ci = ncreates; runmode[ci] = false; lineage[ci] = imgof; ini[ci] = I_WORK;
+       /* P5 (restore): the workload restored never runs beside another process of itself (its
+        * original, or another restore of the image): one id has one state dir at a time, and
+        * every command that removes it has ended its processes first. */
+       g = 1;
+       do
+       :: g < MAXC -> assert(g == ci || !alive(g) || lineage[g] != imgof); g++
+       :: g >= MAXC -> break
+       od
+    :: true -> ok = false
+    fi
+  };
+  if :: !ok -> goto rs_fail :: else -> skip fi;
+  fault(restore_after_criu);
+  atomic {
+    state_write(ci, true, ok);
+    if :: ok -> status(s, true); TRANS(S_CREATING, s, CMD_restore) :: else -> skip fi
+  };
+  if :: !ok -> goto rs_fail :: else -> skip fi;
+  if
+  :: fg ->
+     unlock(mygen);
+     (ini[ci] == I_DEAD);
+     force = true; then_delete = true; own = true; mine = ci
+  :: else -> skip
+  fi;
+  goto rs_unlock;
+rs_fail:
+  atomic { if :: ci != 0 && alive(ci) -> kill_init(ci) :: else -> skip fi };
+  if :: planned -> cgroup_destroy() :: else -> skip fi;
+  remove_dir();
+rs_unlock:
+  unlock(mygen);
+rs_end:
+  skip
+}
+
 proctype client(byte id)
 {
-  byte mygen, ci, k, s, t, g, n, tcmd;
-  bool ok, planned, holds_reader, force, then_delete;
+  byte mygen, ci, k, s, t, g, n, tcmd, mine;
+  bool ok, planned, holds_reader, force, then_delete, own;
 
   n = 0;
   do
   :: n < NCMDS ->
      n++;
-     mygen = 0; ci = 0; holds_reader = false; then_delete = false;
+     mygen = 0; ci = 0; holds_reader = false; then_delete = false; own = false; mine = 0;
      if
      :: cmd_create_run(false)
      :: cmd_create_run(true)
@@ -461,6 +576,12 @@ proctype client(byte id)
      :: cmd_freeze(false)
      :: force = false; then_delete = true; tcmd = CMD_delete
      :: force = true; then_delete = true; tcmd = CMD_delete
+#ifndef NO_CR /* the mutants of bugs that need no checkpoint/restore: a 3 times smaller search */
+     :: cmd_checkpoint(false)
+     :: cmd_checkpoint(true)
+     :: cmd_restore(false)
+     :: cmd_restore(true)
+#endif
      fi;
      if
      :: then_delete -> cmd_delete(force)
@@ -524,8 +645,8 @@ end:
 
 init
 {
-  byte i, g, c, mygen, ci, s, t, tcmd;
-  bool ok, planned, holds_reader, force;
+  byte i, g, c, mygen, ci, s, t, tcmd, mine;
+  bool ok, planned, holds_reader, force, own;
 
   c_code { now.row = getenv ("ROW") ? atoi (getenv ("ROW")) : 0; };
   atomic {
@@ -539,8 +660,12 @@ init
   /* P4: of concurrent creates of one id, one wins (no more unless a delete came between).
    * Excludes: a check-then-mkdir (two creates both succeed on one state dir). */
   assert(wins <= removals + 1);
-  /* P5: the workload of each init runs at most once.  Excludes: start executing the workload
-   * twice (two starts both seeing `created`), run starting it again. */
+  /* P5: the workload of each init is exec'd at most once.  Excludes: start executing the workload
+   * twice (two starts both seeing `created`), run starting it again.  A restored process is not
+   * exec'd at all (runs stays 0): it continues the image's workload (its `lineage`) from where
+   * the dump saved it, and (asserted in cmd_restore) never beside a live process of the same
+   * workload.  That a restore repeats what the workload did after a --leave-running dump is
+   * what checkpoint/restore means, not a second run. */
   c = 1;
   do
   :: c < MAXC -> assert(runs[c] <= 1); c++
@@ -550,7 +675,7 @@ init
    * spent or the next one would be retried) leaves nothing: no state dir, no cgroup, no init, no
    * process.  Excludes: resources that no command can find any more (a leaked cgroup or init). */
   crashes = CRASHES;
-  mygen = 0; force = true; tcmd = CMD_delete;
+  mygen = 0; force = true; tcmd = CMD_delete; own = false;
   cmd_delete(force);
   assert(dirgen == 0 && !cg && procs == 0);
   c = 1;

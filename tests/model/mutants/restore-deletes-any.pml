@@ -1,0 +1,3 @@
+/* mutant of lifecycle.pml: see tests/model/README.md; `make check-model` expects spin to reject it. */
+#define MUTANT_RESTORE_DELETES_ANY
+#include "../lifecycle.pml"
