@@ -71,7 +71,6 @@ bool reader;        /* start holds the fifo's read end */
 byte procs;         /* exec'd processes alive in the container */
 byte crashes;
 byte ncreates, wins, removals, creating, clients_done;
-bool mutant_late_lock; /* set by the mutant only */
 
 #define alive(c) (ini[c] >= I_SETUP && ini[c] <= I_WORK)
 
@@ -285,17 +284,9 @@ create_end:
 /* capsa_container_start */
 inline cmd_start()
 {
-#ifdef MUTANT_START_LATE_LOCK
-  /* (seeded bug: start checks the status before it takes the lock) */
-  mygen = dirgen;
-  atomic { status(s, true); ok = (s == S_CREATED && mygen != 0); k = sjpid };
-  if :: !ok -> goto start_end :: else -> skip fi;
-  lock(mygen);
-#else
   open_locked(ok);
   if :: !ok -> goto start_end :: else -> skip fi;
   atomic { status(s, true); ok = (s == S_CREATED); k = sjpid };
-#endif
   if :: !ok -> goto start_end :: else -> skip fi;
 #ifdef MUTANT_FIFO_OPEN_FIRST
   /* (the code before the fix: open the fifo, then unlink it) */
