@@ -98,4 +98,9 @@ for m in "$here"/mutants/*.pml; do
   fi
 done
 echo "check-model: ${SECONDS} s"
+# a directory of its own is removed when all passed (kept with the trails otherwise)
+if [ -z "${1:-}" ] && [ $status -eq 0 ]; then
+  cd /
+  rm -rf "$out"
+fi
 exit $status
