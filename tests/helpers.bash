@@ -274,6 +274,17 @@ capsa_setup_env () {
   BUNDLE=$BATS_TEST_TMPDIR/bundle
 }
 
+# build_prog NAME [cc flags...]: tests/progs/NAME.c compiled once per file into BATS_FILE_TMPDIR;
+# prints its path (skips the test when there is no C compiler).
+build_prog () {
+  local name=$1
+  shift
+  command -v cc >/dev/null || skip "no C compiler"
+  [ -x "$BATS_FILE_TMPDIR/$name" ] || cc -O1 -o "$BATS_FILE_TMPDIR/$name" "$BATS_TEST_DIRNAME/progs/$name.c" "$@" \
+    || skip "cannot build $name"
+  echo "$BATS_FILE_TMPDIR/$name"
+}
+
 # find_vm_assets: the directory holding the guest kernel and initramfs: $CAPSA_VM_ASSETS when
 # set, else the build's vm/ (make vm-assets) or an installed one; nothing when there is none.
 find_vm_assets () {

@@ -150,15 +150,6 @@ round_end () {
   done
 }
 
-# build_prog NAME CFLAGS...: tests/progs/NAME.c compiled once per file.
-build_prog () {
-  local name=$1
-  shift
-  command -v cc >/dev/null || skip "no C compiler"
-  [ -x "$BATS_FILE_TMPDIR/$name" ] || cc -O1 -o "$BATS_FILE_TMPDIR/$name" "$PROGS/$name.c" "$@" \
-    || skip "cannot build $name"
-  echo "$BATS_FILE_TMPDIR/$name"
-}
 
 # for_rounds CHECK: round_start, CHECK R, round_end for every round.
 for_rounds () {

@@ -16,15 +16,6 @@ run_in_ctr () {
   run_capsa run -b "$BUNDLE" ctr
 }
 
-# build_prog NAME [cc flags...]: tests/progs/NAME.c compiled once per file into BATS_FILE_TMPDIR.
-build_prog () {
-  local name=$1
-  shift
-  command -v cc >/dev/null || skip "no C compiler"
-  [ -x "$BATS_FILE_TMPDIR/$name" ] || cc -O1 -o "$BATS_FILE_TMPDIR/$name" "$PROGS/$name.c" "$@" \
-    || skip "cannot build $name"
-  echo "$BATS_FILE_TMPDIR/$name"
-}
 
 # ---------------------------------------------------------------- seccomp -----------------
 
